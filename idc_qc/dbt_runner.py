@@ -6,6 +6,7 @@ different DuckDB files (tests, benchmarks, a user's two projects) never share st
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -52,6 +53,22 @@ def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = No
         values["instance_columns_absent"] = list(absent_columns)
     values.update(extra)
     return values
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open in-process, so others can open it."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        try:
+            env.close()
+        except Exception:  # noqa: BLE001 - closing is best effort; dropping the reference below suffices
+            pass
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
 
 
 def run_dbt(
@@ -104,6 +121,7 @@ def run_dbt(
     try:
         outcome = dbtRunner(callbacks=[callback]).invoke(args)
     finally:
+        _release_duckdb()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

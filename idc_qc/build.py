@@ -1,0 +1,68 @@
+"""The build: check the input against the contract, then run dbt with progress shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .contract import OPTIONAL, REQUIRED, ContractReport, check_instances, instances_glob
+from .dbt_runner import DbtRunResult, NodeCallback, dbt_vars, run_dbt
+
+
+@dataclass
+class BuildResult:
+    db_path: Path
+    instances: str
+    contract: ContractReport | None
+    dbt: DbtRunResult
+
+
+def empty_instances_file(folder: Path) -> Path:
+    """A zero-row parquet file with every contract column, for builds of the index alone."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = {"string": pa.string(), "string array": pa.list_(pa.string()), "integer": pa.int64()}
+    schema = pa.schema([(name, kinds[kind]) for name, kind in {**REQUIRED, **OPTIONAL}.items()])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "no_instances.parquet"
+    pq.write_table(schema.empty_table(), path)
+    return path
+
+
+def build(
+    db_path: Path,
+    instances: str | None = None,
+    *,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    on_node: NodeCallback | None = None,
+    extra_vars: dict | None = None,
+) -> BuildResult:
+    """Build the idc-qc models into the DuckDB file ``db_path``.
+
+    Without ``instances`` only the index is read (an empty instance table stands in),
+    which is how ``series`` is built over the full real IDC index.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    contract: ContractReport | None = None
+    if instances is None:
+        source = str(empty_instances_file(db_path.resolve().parent))
+        absent: list[str] = []
+    else:
+        contract = check_instances(instances)
+        source = instances_glob(instances)
+        absent = contract.absent_optional
+    result = run_dbt(
+        "build",
+        db_path=db_path,
+        vars=dbt_vars(instances=source, absent_columns=absent, **(extra_vars or {})),
+        select=select,
+        exclude=exclude,
+        on_node=on_node,
+    )
+    return BuildResult(db_path=db_path, instances=source, contract=contract, dbt=result)
+
+
+ProgressFactory = Callable[[], NodeCallback]

@@ -1,0 +1,29 @@
+-- One row per series present in the instance metadata: what the instance headers say
+-- about the series. min() rather than any_value() so DuckDB and BigQuery pick the
+-- same value when instances disagree.
+
+with instances as (
+    select * from {{ ref('stg_dicom__instances') }}
+),
+
+aggregated as (
+    select
+        SeriesInstanceUID,
+        min(StudyInstanceUID) as StudyInstanceUID,
+        min(PatientID) as PatientID,
+        min(collection_id) as collection_id,
+        min(Modality) as Modality,
+        min(SOPClassUID) as SOPClassUID,
+        count(distinct SOPClassUID) as sop_class_count,
+        min(BodyPartExamined) as BodyPartExamined,
+        min(Manufacturer) as Manufacturer,
+        min(ManufacturerModelName) as ManufacturerModelName,
+        min(PatientAge) as PatientAge,
+        min(PatientSex) as PatientSex,
+        min(SeriesDescription) as SeriesDescription,
+        count(*) as metadata_instance_count
+    from instances
+    group by SeriesInstanceUID
+)
+
+select * from aggregated
