@@ -64,7 +64,8 @@ def _node_printer():
 
     def on_node(unique_id: str, status: str, seconds: float) -> None:
         counts["done"] += 1
-        kind, name = unique_id.split(".")[0], unique_id.split(".")[-1 if kind != "test" else 2]
+        parts = unique_id.split(".")
+        kind, name = parts[0], parts[2]
         if kind == "test" and status == "pass":
             return  # passing data tests are many; the summary counts them
         console.print(f"  {counts['done']:>4}  {marks.get(status, status)}  {kind:<9} {name}  [dim]{seconds:.1f}s[/]")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -115,7 +116,10 @@ def run_dbt(
         if on_node is None or event.info.name != "NodeFinished":
             return
         result = event.data.run_result
-        on_node(event.data.node_info.unique_id, result.status, float(result.execution_time or 0.0))
+        try:
+            on_node(event.data.node_info.unique_id, result.status, float(result.execution_time or 0.0))
+        except Exception:  # noqa: BLE001 - a display bug must never fail the build itself
+            logging.getLogger(__name__).exception("progress callback failed")
 
     start = time.perf_counter()
     try:

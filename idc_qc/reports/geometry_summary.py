@@ -19,7 +19,7 @@ with g as (
     left join series as s using (SeriesInstanceUID)
 )
 select modality, reason, count(*) as series
-from g, unnest(case when len(failure_reasons) = 0 then ['none (regular volume)'] else failure_reasons end) as r(reason)
+from g, unnest(failure_reasons) as r(reason)
 group by all
 order by series desc
 """
@@ -49,7 +49,7 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
     total = int(categories_df["series"].sum())
 
     reasons = (
-        alt.Chart(reasons_df, title=f"Why series are not regular 3D volumes ({total:,} series)")
+        alt.Chart(reasons_df, title="Why the others are not regular 3D volumes (a series can have several reasons)")
         .mark_bar()
         .encode(
             x=alt.X("sum(series):Q", title="series"),
@@ -60,7 +60,7 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         .properties(width=520, height=alt.Step(18))
     )
     categories = (
-        alt.Chart(categories_df, title="Geometry category")
+        alt.Chart(categories_df, title=f"Geometry category of {total:,} series")
         .mark_bar()
         .encode(
             x=alt.X("sum(series):Q", title="series"),
