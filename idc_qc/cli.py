@@ -100,13 +100,20 @@ def build(
         typer.Option("--dry-run", help="BigQuery only: report the bytes each model would scan; run nothing.",
                      rich_help_panel="BigQuery"),
     ] = False,
+    idc_release: Annotated[
+        str,
+        typer.Option(help="BigQuery only: IDC release to read, a number (bigquery-public-data.idc_v25) or `current`.",
+                     rich_help_panel="BigQuery"),
+    ] = "25",
 ) -> None:
     """Build the harmonized series and geometry tables with dbt.
 
-    Example: idc-qc build --instances out/demo/synth/instances --db build/idc_qc.duckdb
+    Example: idc-qc build --instances build/synth/instances --db build/idc_qc.duckdb
+
+    On BigQuery (IDC_QC_BQ_PROJECT set): idc-qc build --target bigquery --dry-run
     """
     if target == "bigquery":
-        _build_bigquery(select=select, dry_run=dry_run)
+        _build_bigquery(select=select, dry_run=dry_run, idc_release=idc_release)
         return
     if target != "duckdb":
         raise IdcQcError(f"unknown --target {target!r}: use duckdb or bigquery")
@@ -120,21 +127,42 @@ def build(
     console.print(f"Tables are in [bold]{db}[/]. Export one with: idc-qc export series -o series.parquet --db {db}")
 
 
-def _build_bigquery(select: list[str] | None, dry_run: bool) -> None:
-    from . import bigquery
+def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -> None:
+    """BigQuery: load the series index, then dbt build (or only price it with --dry-run)."""
+    from rich.table import Table
 
+    from . import bigquery as bq
+    from .dbt_runner import run_dbt
+
+    project = os.environ.get("IDC_QC_BQ_PROJECT")
+    if not project:
+        raise IdcQcError("set IDC_QC_BQ_PROJECT (and IDC_QC_BQ_KEYFILE, or use application-default credentials); see docs/bigquery.md")
+    client = bq.make_client(project, location=os.environ.get("IDC_QC_BQ_LOCATION", "US"),
+                            keyfile=os.environ.get("IDC_QC_BQ_KEYFILE") or None)
+    dbt_vars = {"idc_release": idc_release}
     if dry_run:
-        estimates = bigquery.dry_run(select=select)
-        from rich.table import Table
-
-        table = Table(title="BigQuery dry run: bytes each model would scan")
+        limit = int(os.environ.get("IDC_QC_BQ_MAX_BYTES_BILLED", "100000000000"))
+        report = bq.dry_run(client, target="bigquery", vars=dbt_vars, select=select, maximum_bytes_billed=limit)
+        table = Table(title=f"BigQuery dry run (idc_release {idc_release}): nothing was run or billed")
         table.add_column("model")
-        table.add_column("bytes", justify="right")
-        for est in estimates:
-            table.add_row(est.model, f"{est.bytes_processed:,}" if est.bytes_processed is not None else est.note)
+        table.add_column("materialized")
+        table.add_column("would scan", justify="right")
+        for result in report.results:
+            table.add_row(result.name, result.materialized,
+                          bq.format_bytes(result.bytes_processed) if result.ok else f"[red]{result.error}[/]")
         Console().print(table)
+        console.print(f"Billed when built (tables): {bq.format_bytes(report.bytes_billed_on_build)}; "
+                      f"cost guard maximum_bytes_billed = {bq.format_bytes(limit)}")
+        if report.over_limit:
+            raise IdcQcError(f"{len(report.over_limit)} model(s) would exceed maximum_bytes_billed: "
+                             + ", ".join(r.name for r in report.over_limit))
         return
-    bigquery.build(select=select, on_node=_node_printer())
+    dataset = os.environ.get("IDC_QC_BQ_INDEX_DATASET", "idc_qc_index")
+    console.print(f"Loading the idc-index-data tables into {project}.{dataset} ...")
+    bq.load_index_tables(client, dataset)
+    dbt_vars["idc_index_bigquery_dataset"] = dataset
+    result = run_dbt("build", target="bigquery", vars=dbt_vars, select=select, on_node=_node_printer())
+    console.print(f"[bold]dbt build[/] on BigQuery finished in {result.seconds:.1f}s ({len(result.nodes)} nodes)")
 
 
 @app.command()
