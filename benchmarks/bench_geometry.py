@@ -1,0 +1,285 @@
+"""Benchmark the geometry models against IDC's own query and a single-pass floor.
+
+Three engine runs over the same instance files, each in a fresh subprocess so that its
+peak resident memory is its own:
+
+* ``dbt``   -- ``dbt run`` of the geometry models (series_geometry, instance_geometry and
+  what they read) into a fresh DuckDB file;
+* ``idc``   -- IDC's volume_geometry_index.sql, transpiled to DuckDB by
+  idc_qc.idc_reference, materialised as a table in a fresh DuckDB file;
+* ``floor`` -- IDC's columns written as one hand-optimised pass: parse, project on the
+  normal, one window (gap to the next slice), one aggregate (min = max instead of
+  COUNT(DISTINCT), arg_min for the origin): the least any engine has to do for IDC's answer.
+
+Usage::
+
+    python benchmarks/bench_geometry.py --instances 'synth/instances/*.parquet'
+    # no data at hand: generate N series (about 120 instances each) first
+    python benchmarks/bench_geometry.py --generate 25000 --work /tmp/bench
+
+It prints one table: wall seconds, peak RSS, rows out, and the ratios to IDC and to the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+FLOOR_SQL = """
+create table floor_geometry as
+with parsed as (
+    select
+        SeriesInstanceUID,
+        try_cast(ImagePositionPatient[1] as double) as x,
+        try_cast(ImagePositionPatient[2] as double) as y,
+        try_cast(ImagePositionPatient[3] as double) as z,
+        try_cast(ImageOrientationPatient[1] as double) as r1,
+        try_cast(ImageOrientationPatient[2] as double) as r2,
+        try_cast(ImageOrientationPatient[3] as double) as r3,
+        try_cast(ImageOrientationPatient[4] as double) as c1,
+        try_cast(ImageOrientationPatient[5] as double) as c2,
+        try_cast(ImageOrientationPatient[6] as double) as c3,
+        array_to_string(ImageOrientationPatient, '/') as iop,
+        array_to_string(PixelSpacing, '/') as pixel_spacing,
+        "Rows" as n_rows,
+        "Columns" as n_columns
+    from {relation}
+    where SOPClassUID in ('1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.128')
+),
+projected as (
+    select
+        *,
+        r2 * c3 - r3 * c2 as n1,
+        r3 * c1 - r1 * c3 as n2,
+        r1 * c2 - r2 * c1 as n3,
+        x * (r2 * c3 - r3 * c2) + y * (r3 * c1 - r1 * c3) + z * (r1 * c2 - r2 * c1) as pos,
+        x * r1 + y * r2 + z * r3 as row_offset,
+        x * c1 + y * c2 + z * c3 as col_offset
+    from parsed
+),
+windowed as (
+    select *, lead(pos) over (partition by SeriesInstanceUID order by pos) - pos as gap
+    from projected
+),
+aggregated as (
+    select
+        SeriesInstanceUID,
+        count(*) as n,
+        min(iop) as min_iop, max(iop) as max_iop,
+        min(pixel_spacing) as min_ps, max(pixel_spacing) as max_ps,
+        min(n_rows) as min_rows, max(n_rows) as max_rows,
+        min(n_columns) as min_columns, max(n_columns) as max_columns,
+        min(sqrt(n1 * n1 + n2 * n2 + n3 * n3)) as min_mag, max(sqrt(n1 * n1 + n2 * n2 + n3 * n3)) as max_mag,
+        count(pos) as n_pos, sum(case when gap = 0 then 1 else 0 end) as n_shared,
+        min(pos) as min_pos, max(pos) as max_pos,
+        min(gap) as min_gap, max(gap) as max_gap,
+        max(row_offset) - min(row_offset) as row_range,
+        max(col_offset) - min(col_offset) as col_range,
+        arg_min([x, y, z], pos) as origin,
+        arg_min([r1, r2, r3, c1, c2, c3], pos) as orientation,
+        arg_min([n1, n2, n3], pos) as normal
+    from windowed
+    group by SeriesInstanceUID
+)
+select
+    SeriesInstanceUID,
+    coalesce(min_iop = max_iop, false) as single_orientation,
+    min_mag between 0.99 and 1.01 and max_mag between 0.99 and 1.01 as orthogonal_orientation,
+    n = n_pos - n_shared as unique_slice_positions,
+    row_range < 0.1 as consistent_in_plane_row,
+    col_range < 0.1 as consistent_in_plane_col,
+    coalesce(min_ps = max_ps, false) as consistent_pixel_spacing,
+    coalesce(min_rows = max_rows and min_columns = max_columns, false) as consistent_image_dimensions,
+    greatest(max_gap - (max_pos - min_pos) / (n - 1), (max_pos - min_pos) / (n - 1) - min_gap)
+        < 0.01 * abs((max_pos - min_pos) / (n - 1)) as uniform_slice_spacing,
+    round(degrees(acos(greatest(abs(normal[1]), abs(normal[2]), abs(normal[3]))
+        / sqrt(normal[1] * normal[1] + normal[2] * normal[2] + normal[3] * normal[3]))), 2) as obliquity_degrees,
+    origin,
+    orientation,
+    (max_pos - min_pos) / (n - 1) as slice_spacing_mm
+from aggregated
+"""
+
+
+# ---------------------------------------------------------------------------------------
+# data: a generated instance table shaped like dicom_all, when none is given
+# ---------------------------------------------------------------------------------------
+
+GENERATE_SQL = """
+copy (
+with series as (
+    select
+        i,
+        '1.2.826.0.1.3680043.8.498.' || cast(1000000000 + i as varchar) || '.' || cast(hash(i) % 100000000 as varchar) as uid,
+        cast(10 + hash(i, 1) % 225 as bigint) as n,
+        0.5 + (hash(i, 2) % 100) / 20.0 as spacing,
+        case when hash(i, 3) % 10 < 7 then 0.0 else (hash(i, 4) % 600) / 1000.0 end as a,
+        case when hash(i, 3) % 10 < 7 then 0.0 else (hash(i, 5) % 600) / 1000.0 end as b,
+        cast(hash(i, 6) % 100 as integer) as fault,
+        -200.0 + hash(i, 7) % 400 as ox,
+        -200.0 + hash(i, 8) % 400 as oy,
+        -500.0 + hash(i, 9) % 1000 as oz
+    from range({n_series}) as t(i)
+),
+slices as (
+    select series.*, k
+    from series, range(n) as r(k)
+    where not (fault < 3 and k = n // 2)                     -- 3 %: a missing slice
+),
+geometry as (
+    select
+        *,
+        cos(a) as r1, sin(a) as r2, 0.0 as r3,
+        -sin(a) * cos(b) as c1, cos(a) * cos(b) as c2, sin(b) as c3,
+        sin(a) * sin(b) as n1, -cos(a) * sin(b) as n2, cos(b) as n3,
+        case when fault between 3 and 5 and k = n // 2 + 1 then k - 1                    -- 3 %: a duplicate position
+             when fault between 6 and 7 and k >= n // 2 then k + 0.3                     -- 2 %: non-uniform spacing
+             else k end as step,
+        case when fault between 8 and 9 then tan(radians(15)) else 0.0 end as tilt      -- 2 %: gantry tilt
+    from slices
+)
+select
+    uid as SeriesInstanceUID,
+    uid || '.' || cast(k as varchar) as SOPInstanceUID,
+    '1.2.840.10008.5.1.4.1.1.2' as SOPClassUID,
+    uid || '.1' as StudyInstanceUID,
+    'P' || cast(i % 5000 as varchar) as PatientID,
+    'CT' as Modality,
+    ['ORIGINAL', 'PRIMARY', 'AXIAL'] as ImageType,
+    [cast(round(ox + step * spacing * (n1 + tilt * c1), 6) as varchar),
+     cast(round(oy + step * spacing * (n2 + tilt * c2), 6) as varchar),
+     cast(round(oz + step * spacing * (n3 + tilt * c3), 6) as varchar)] as ImagePositionPatient,
+    [cast(round(r1, 8) as varchar), cast(round(r2, 8) as varchar), cast(round(r3, 8) as varchar),
+     cast(round(c1, 8) as varchar), cast(round(c2, 8) as varchar), cast(round(c3, 8) as varchar)] as ImageOrientationPatient,
+    ['0.703125', '0.703125'] as PixelSpacing,
+    cast(512 as bigint) as "Rows",
+    cast(512 as bigint) as "Columns",
+    cast(spacing as varchar) as SliceThickness,
+    cast(k + 1 as varchar) as InstanceNumber,
+    '1' as AcquisitionNumber
+from geometry
+) to '{out}' (format parquet, per_thread_output true, row_group_size 122880)
+"""
+
+
+def generate(n_series: int, folder: Path) -> str:
+    import duckdb
+
+    out = folder / "instances"
+    if out.exists():
+        shutil.rmtree(out)
+    with duckdb.connect() as con:
+        con.execute(GENERATE_SQL.format(n_series=n_series, out=str(out)))
+        rows = con.execute(f"select count(*) from read_parquet('{out}/*.parquet')").fetchall()[0][0]
+    print(f"generated {n_series:,} series, {rows:,} instances in {out}", file=sys.stderr)
+    return str(out / "*.parquet")
+
+
+# ---------------------------------------------------------------------------------------
+# one engine run per subprocess
+# ---------------------------------------------------------------------------------------
+
+def _peak_rss_bytes() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+
+
+def _run_child(engine: str, instances: str, work: Path, threads: int) -> dict:
+    import duckdb
+
+    relation = f"read_parquet('{instances}', union_by_name = true)"
+    db = work / f"{engine}.duckdb"
+    for stale in work.glob(f"{engine}.duckdb*"):
+        stale.unlink()
+    start = time.perf_counter()
+    if engine == "dbt":
+        from idc_qc.contract import check_instances, instances_glob
+        from idc_qc.dbt_runner import dbt_vars, run_dbt
+
+        report = check_instances(instances)
+        run_dbt(
+            "run",
+            db_path=db,
+            select=["+series_geometry", "+instance_geometry"],
+            vars=dbt_vars(instances=instances_glob(instances), absent_columns=report.absent_optional),
+            env={"IDC_QC_THREADS": str(threads)},
+        )
+        seconds = time.perf_counter() - start
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute("select count(*) from series_geometry").fetchall()[0][0]
+    else:
+        from idc_qc.idc_reference import idc_volume_geometry_sql_duckdb
+
+        sql = (
+            "create table idc_volume_geometry as " + idc_volume_geometry_sql_duckdb(relation)
+            if engine == "idc"
+            else FLOOR_SQL.format(relation=relation)
+        )
+        table = "idc_volume_geometry" if engine == "idc" else "floor_geometry"
+        with duckdb.connect(str(db), config={"threads": threads, "preserve_insertion_order": False}) as con:
+            con.execute(sql)
+            seconds = time.perf_counter() - start
+            rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+    return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows}
+
+
+def run_engine(engine: str, instances: str, work: Path, threads: int) -> dict:
+    """Run one engine in a fresh Python process and return its measurements."""
+    env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, __file__, "--child", engine, "--instances", instances, "--work", str(work),
+           "--threads", str(threads)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", help="parquet file or glob of dicom_all-shaped instances")
+    parser.add_argument("--generate", type=int, metavar="N_SERIES", help="generate N series first (about 120 instances each)")
+    parser.add_argument("--work", type=Path, help="folder for the DuckDB files (default: a temporary folder)")
+    parser.add_argument("--engines", default="floor,idc,dbt", help="comma-separated subset of floor,idc,dbt")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(json.dumps(_run_child(args.child, args.instances, args.work, args.threads)))
+        return
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_geometry_"))
+    work.mkdir(parents=True, exist_ok=True)
+    instances = args.instances
+    if args.generate:
+        instances = generate(args.generate, work)
+    if not instances:
+        parser.error("give --instances or --generate")
+
+    results = {}
+    for engine in args.engines.split(","):
+        print(f"running {engine} ...", file=sys.stderr)
+        results[engine] = run_engine(engine, instances, work, args.threads)
+
+    print(f"\ninstances: {instances}   threads: {args.threads}")
+    print(f"{'engine':<8}{'seconds':>10}{'peak RSS GiB':>14}{'rows out':>12}{'x IDC':>9}{'x floor':>9}")
+    for engine, r in results.items():
+        vs_idc = r["seconds"] / results["idc"]["seconds"] if "idc" in results else float("nan")
+        vs_floor = r["seconds"] / results["floor"]["seconds"] if "floor" in results else float("nan")
+        print(f"{engine:<8}{r['seconds']:>10.1f}{r['peak_rss'] / 2**30:>14.2f}{r['rows']:>12,}{vs_idc:>9.2f}{vs_floor:>9.2f}")
+    if "dbt" in results and "idc" in results:
+        print(f"\nIDC / dbt speed-up: {results['idc']['seconds'] / results['dbt']['seconds']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

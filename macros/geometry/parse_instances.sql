@@ -1,0 +1,100 @@
+{# The per-instance geometry of int_instances_geometry_parsed as CTEs over `source_cte` (a CTE
+   holding stg_dicom__instances rows): parsed -> classified -> projected. A macro so that the
+   instance-level review (int_instances_slice_positions) parses only the instances of the
+   series it looks into, with exactly the same arithmetic. #}
+{% macro geometry_parse_instances(source_cte) %}
+parsed as (
+    select
+        SeriesInstanceUID,
+        SOPInstanceUID,
+        SOPClassUID,
+        Modality,
+        InstanceNumber,
+        ImagePositionPatient,
+        ImageOrientationPatient,
+        PixelSpacing,
+        {{ adapter.quote('Rows') }},
+        {{ adapter.quote('Columns') }},
+
+        -- ImageType as one '|'-delimited string: element tests become LIKE patterns
+        -- ('|' cannot occur in a DICOM code string, and unlike '\' it is no LIKE escape).
+        '|' || coalesce({{ idc_qc.array_join('ImageType', "'|'") }}, '') || '|' as image_type_text,
+
+        -- IDC's in-scope SOP classes: single-frame CT, MR and PET image storage.
+        coalesce(SOPClassUID in (
+            '1.2.840.10008.5.1.4.1.1.2',
+            '1.2.840.10008.5.1.4.1.1.4',
+            '1.2.840.10008.5.1.4.1.1.128'
+        ), false) as is_idc_sop_class,
+
+        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 0)) }} as ipp_x,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 1)) }} as ipp_y,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 2)) }} as ipp_z,
+
+        -- row direction cosines (IOP values 0-2), column direction cosines (3-5)
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 0)) }} as row_cosine_x,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 1)) }} as row_cosine_y,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 2)) }} as row_cosine_z,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 3)) }} as column_cosine_x,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 4)) }} as column_cosine_y,
+        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
+
+        -- IDC compares orientations and pixel spacings as the written strings
+        {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
+        {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
+        {{ idc_qc.safe_double(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
+        {{ idc_qc.safe_double(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
+
+        {{ idc_qc.safe_double('GantryDetectorTilt') }} as gantry_detector_tilt,
+        {{ dbt.safe_cast('NumberOfFrames', dbt.type_bigint()) }} as number_of_frames,
+
+        -- attributes that tell several stacks of one series apart (4D, echoes, diffusion)
+        TemporalPositionIdentifier,
+        EchoTime,
+        AcquisitionNumber,
+        DiffusionBValue
+    from {{ source_cte }}
+),
+
+classified as (
+    select
+        *,
+        image_type_text like '%|LOCALIZER|%' as is_localizer,
+        -- IDC's own test: any ImageType value containing MIP
+        image_type_text like '%MIP%' as is_mip,
+        image_type_text like '%|PROJECTION IMAGE|%' as is_projection,
+        image_type_text like '%|MOSAIC|%' as is_mosaic,
+        {{ idc_qc.geometry_parse_status('ImagePositionPatient', ['ipp_x', 'ipp_y', 'ipp_z']) }} as ipp_status,
+        {{ idc_qc.geometry_parse_status('ImageOrientationPatient', ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z']) }} as iop_status,
+        {{ idc_qc.geometry_parse_status('PixelSpacing', ['pixel_spacing_row_mm', 'pixel_spacing_column_mm']) }} as pixel_spacing_status,
+
+        -- slice normal = row cosines x column cosines, (bf - ce, cd - af, ae - bd)
+        row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,
+        row_cosine_z * column_cosine_x - row_cosine_x * column_cosine_z as normal_y,
+        row_cosine_x * column_cosine_y - row_cosine_y * column_cosine_x as normal_z
+    from parsed
+),
+
+projected as (
+    select
+        *,
+        -- a volumetric instance is one that can be a slice of the volume: not a localizer,
+        -- projection or MIP, and either of IDC's image classes or carrying a position
+        not (is_localizer or is_mip or is_projection)
+            and (is_idc_sop_class or ImagePositionPatient is not null) as is_volumetric,
+        sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z) as normal_magnitude,
+        -- how far the direction cosines are from two orthogonal unit vectors: the largest of
+        -- |row . column|, |row . row - 1| and |column . column - 1| (IDC's test, |row x column|
+        -- = 1, misses a column vector tilted towards the row vector)
+        {{ idc_qc.greatest_or_null([
+            'abs(row_cosine_x * column_cosine_x + row_cosine_y * column_cosine_y + row_cosine_z * column_cosine_z)',
+            'abs(row_cosine_x * row_cosine_x + row_cosine_y * row_cosine_y + row_cosine_z * row_cosine_z - 1)',
+            'abs(column_cosine_x * column_cosine_x + column_cosine_y * column_cosine_y + column_cosine_z * column_cosine_z - 1)'
+        ]) }} as orientation_error,
+        -- position along the slice normal, and the offsets along the row and column directions
+        ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z as slice_position,
+        ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z as in_plane_row,
+        ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z as in_plane_column
+    from classified
+)
+{% endmacro %}

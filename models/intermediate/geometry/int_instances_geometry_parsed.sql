@@ -1,0 +1,21 @@
+-- One row per instance: ImagePositionPatient, ImageOrientationPatient and PixelSpacing
+-- parsed once into doubles, a parse status for each, and what the rest of the geometry
+-- models derive from them per instance: the slice normal (cross product of the row and
+-- column direction cosines), the position along that normal, and the in-plane offsets.
+--
+-- The arithmetic is IDC's volume_geometry_index.sql term for term (each instance's own
+-- normal, not normalised, so `slice_position` and the checks built on it equal IDC's to
+-- the last bit); what this model adds is the parse status and the instance's role
+-- (volumetric, localizer, projection) that IDC only uses to drop whole series.
+
+with instances as (
+    select * from {{ ref('stg_dicom__instances') }}
+),
+
+{{ idc_qc.geometry_parse_instances('instances') }},
+
+final as (
+    select * from projected
+)
+
+select * from final

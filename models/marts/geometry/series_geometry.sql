@@ -1,0 +1,78 @@
+-- One row per series of the input: can its instances be stacked into a regularly spaced 3D
+-- volume, and if not, why not, in plain words and in numbers.
+--
+-- First IDC's volume_geometry_index columns, same names, same meaning, same tolerances
+-- (dbt vars), computed on the series' volumetric instances; `idc_in_scope` says where IDC's
+-- own query yields a row. Then what IDC lacks: a `geometry_category` for every series (never
+-- a silent NULL), `failure_reasons` in plain words, and the numbers behind each reason.
+-- docs/geometry.md explains the categories, the reasons and every difference from IDC.
+
+with judged as (
+    select * from {{ ref('int_series_geometry_judged') }}
+),
+
+final as (
+    select
+        SeriesInstanceUID,
+        Modality,
+
+        -- IDC's volume_geometry_index
+        idc_in_scope,
+        single_orientation,
+        orthogonal_orientation,
+        unique_slice_positions,
+        consistent_in_plane_row,
+        consistent_in_plane_col,
+        consistent_pixel_spacing,
+        consistent_image_dimensions,
+        uniform_slice_spacing,
+        obliquity_degrees,
+        regularly_spaced_3d_volume,
+        origin_patient,
+        ImageOrientationPatient,
+        slice_spacing_mm,
+
+        -- the verdict in words
+        geometry_category,
+        failure_reasons,
+
+        -- what the series holds
+        instance_count,
+        volumetric_instance_count,
+        localizer_instance_count,
+        projection_instance_count,
+        is_mosaic,
+        max_number_of_frames,
+
+        -- slice positions and spacing
+        distinct_position_count,
+        duplicate_position_count,
+        stack_count,
+        stack_attributes,
+        expected_slice_spacing_mm,
+        nominal_slice_spacing_mm,
+        largest_gap_mm,
+        largest_gap_ratio,
+        missing_slice_count,
+        distinct_spacing_count,
+
+        -- alignment and orientation
+        in_plane_row_range_mm,
+        in_plane_col_range_mm,
+        orientation_count,
+        reference_orientation,
+        estimated_gantry_tilt_degrees,
+        stack_in_plane_drift_mm,
+        GantryDetectorTilt,
+
+        -- parse failures among the volumetric instances
+        ipp_missing_count,
+        ipp_malformed_count,
+        iop_missing_count,
+        iop_malformed_count,
+        pixel_spacing_missing_count,
+        pixel_spacing_malformed_count
+    from judged
+)
+
+select * from final

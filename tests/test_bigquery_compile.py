@@ -1,0 +1,158 @@
+"""Every model (and data test) compiles for the `bigquery` target with no account, parses
+as BigQuery SQL and carries no DuckDB-only syntax.
+
+`dbt compile --no-populate-cache` with a fake service-account key sends no request to
+Google (without the flag dbt lists the target datasets first and hangs offline).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bigquery_helpers import DUCKDB_ONLY_SYNTAX, REPO, strip_comments_and_strings, write_fake_service_account_key
+
+pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
+
+FAKE_PROJECT = "idc-qc-offline"
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from idc_qc.bigquery import compile_models
+
+    work = tmp_path_factory.mktemp("bq_compile")
+    key = write_fake_service_account_key(work / "fake-key.json", FAKE_PROJECT)
+    env = {"IDC_QC_BQ_KEYFILE": str(key), "IDC_QC_BQ_PROJECT": FAKE_PROJECT, "IDC_QC_BQ_METHOD": "service-account"}
+    project = compile_models(target="bigquery", env=env, work_dir=work)
+    manifest = json.loads(project.manifest_path.read_text())
+    nodes = {
+        uid: n
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] in {"model", "test"} and n.get("package_name") == "idc_qc" and n.get("compiled_code")
+    }
+    return {"project": project, "nodes": nodes, "manifest": manifest}
+
+
+def _model_files() -> list[str]:
+    return sorted(p.stem for p in (REPO / "models").rglob("*.sql"))
+
+
+def test_every_model_file_was_compiled(compiled: dict) -> None:
+    names = {n["name"] for n in compiled["nodes"].values() if n["resource_type"] == "model"}
+    missing = [m for m in _model_files() if m not in names]
+    assert not missing, f"models not compiled for bigquery: {missing}"
+    print(f"\ncompiled for bigquery: {len(names)} models, "
+          f"{sum(1 for n in compiled['nodes'].values() if n['resource_type'] == 'test')} data tests")
+
+
+def test_sources_point_at_idc_public_datasets(compiled: dict) -> None:
+    sources = compiled["manifest"]["sources"]
+    dicom = next(s for s in sources.values() if s["name"] == "dicom_all")
+    assert dicom["relation_name"] == "`bigquery-public-data`.`idc_v25`.`dicom_all`"
+    index = next(s for s in sources.values() if s["name"] == "idc_index")
+    assert index["relation_name"] == f"`{FAKE_PROJECT}`.`idc_qc_index`.`idc_index`"
+
+
+def _compiled_ids() -> list[str]:
+    """Parametrize over model/test files known at collection time (names, not SQL)."""
+    return _model_files()
+
+
+@pytest.mark.parametrize("model", _compiled_ids())
+def test_model_parses_as_bigquery(compiled: dict, model: str) -> None:
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    node = next((n for n in compiled["nodes"].values() if n["resource_type"] == "model" and n["name"] == model), None)
+    assert node is not None, f"{model} was not compiled"
+    statements = sqlglot.parse(node["compiled_code"], read="bigquery", error_level=ErrorLevel.RAISE)
+    assert [s for s in statements if s is not None], f"{model}: no statement parsed"
+
+
+@pytest.mark.parametrize("check,pattern,why", DUCKDB_ONLY_SYNTAX, ids=[c[0] for c in DUCKDB_ONLY_SYNTAX])
+def test_no_duckdb_only_syntax(compiled: dict, check: str, pattern: str, why: str) -> None:
+    import re
+
+    offenders = []
+    for node in compiled["nodes"].values():
+        code = strip_comments_and_strings(node["compiled_code"])
+        match = re.search(pattern, code, flags=re.I)
+        if match:
+            start = max(match.start() - 60, 0)
+            offenders.append(f"{node['unique_id']}: ...{code[start:match.end() + 40]!r}...")
+    assert not offenders, f"{why}:\n" + "\n".join(offenders)
+
+
+def test_data_tests_parse_as_bigquery(compiled: dict) -> None:
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    failures = []
+    for node in compiled["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        try:
+            sqlglot.parse(node["compiled_code"], read="bigquery", error_level=ErrorLevel.RAISE)
+        except sqlglot.errors.ParseError as exc:
+            failures.append(f"{node['unique_id']}: {str(exc).splitlines()[0]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_inlined_dry_run_statements_parse(compiled: dict) -> None:
+    """What dry_run() sends (upstream models and seeds inlined) is valid BigQuery too."""
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    from idc_qc.bigquery import inline_upstream
+
+    project = compiled["project"]
+    for model in project.models.values():
+        sql, inlined = inline_upstream(model, project)
+        sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE)
+        # after inlining only sources remain as table references
+        for uid in inlined:
+            relation = project.models[uid].relation_name if uid in project.models else project.seeds[uid].relation_name
+            assert relation not in sql, f"{model.name}: {uid} still referenced"
+
+
+def test_profile_template_documents_cost_guard() -> None:
+    text = (REPO / "profiles.yml").read_text()
+    for key in ("maximum_bytes_billed", "location", "project", "dataset", "api_endpoint"):
+        assert key in text
+    assert (REPO / "docs" / "bigquery.md").exists()
+
+
+def test_fake_key_is_a_valid_service_account_file(tmp_path: Path) -> None:
+    from google.oauth2 import service_account
+
+    key = write_fake_service_account_key(tmp_path / "k.json")
+    creds = service_account.Credentials.from_service_account_file(str(key))
+    assert creds.service_account_email.endswith(".iam.gserviceaccount.com")
+
+
+@pytest.mark.parametrize(
+    "sql,check",
+    [
+        ("select x::int from t", "double_colon_cast"),
+        ("select list_filter(a, x -> x > 1) from t", "arrow_lambda"),
+        ("select len(list_filter(a, lambda x: x > 1)) from t", "lambda_keyword"),
+        ("select list_transform(a, lambda x: x) from t", "list_function"),
+        ("select len(a) from t", "len_function"),
+        ("select * from read_parquet('a.parquet')", "read_parquet"),
+        ("select try_cast(a as double) from t", "try_cast"),
+        ("select regexp_matches(a, 'x') from t", "regexp_matches"),
+        ("select cast(a as varchar[]) from t", "varchar_type"),
+        ("select cast(a as varchar[]) from t", "array_type_suffix"),
+    ],
+)
+def test_duckdb_only_checks_catch_duckdb_sql(sql: str, check: str) -> None:
+    """The checks themselves: each catches the DuckDB construct it is named after."""
+    import re
+
+    pattern = dict((c, p) for c, p, _ in DUCKDB_ONLY_SYNTAX)[check]
+    assert re.search(pattern, strip_comments_and_strings(sql), flags=re.I)
+    # and ignores it inside comments and string literals
+    assert not re.search(pattern, strip_comments_and_strings(f"-- {sql}\nselect '{sql.replace(chr(39), '')}'"), flags=re.I)
