@@ -1,10 +1,12 @@
 """Benchmark the geometry models against IDC's own query and a single-pass floor.
 
-Three engine runs over the same instance files, each in a fresh subprocess so that its
-peak resident memory is its own:
+Engine runs over the same instance files, each in a fresh subprocess so that its peak
+resident memory is its own, all under the same DuckDB memory_limit (--memory-limit):
 
-* ``dbt``   -- ``dbt run`` of the geometry models (series_geometry, instance_geometry and
-  what they read) into a fresh DuckDB file;
+* ``dbt_series`` -- ``dbt run`` of series_geometry and what it reads: the series-level
+  verdicts, the same question the floor and IDC's query answer;
+* ``dbt``   -- ``dbt run`` of both geometry marts (series_geometry and instance_geometry,
+  the list of offending instances, which needs a second scan) into a fresh DuckDB file;
 * ``idc``   -- IDC's volume_geometry_index.sql, transpiled to DuckDB by
   idc_qc.idc_reference, materialised as a table in a fresh DuckDB file;
 * ``floor`` -- IDC's columns written as one hand-optimised pass: parse, project on the
@@ -18,6 +20,7 @@ Usage::
     python benchmarks/bench_geometry.py --generate 25000 --work /tmp/bench
 
 It prints one table: wall seconds, peak RSS, rows out, and the ratios to IDC and to the floor.
+An engine that fails or exceeds --timeout is reported as such; the others still run.
 """
 
 from __future__ import annotations
@@ -194,7 +197,7 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
-def _run_child(engine: str, instances: str, work: Path, threads: int) -> dict:
+def _run_child(engine: str, instances: str, work: Path, threads: int, memory_limit: str) -> dict:
     import duckdb
 
     relation = f"read_parquet('{instances}', union_by_name = true)"
@@ -202,7 +205,7 @@ def _run_child(engine: str, instances: str, work: Path, threads: int) -> dict:
     for stale in work.glob(f"{engine}.duckdb*"):
         stale.unlink()
     start = time.perf_counter()
-    if engine == "dbt":
+    if engine in ("dbt", "dbt_series"):
         from idc_qc.contract import check_instances, instances_glob
         from idc_qc.dbt_runner import dbt_vars, run_dbt
 
@@ -210,9 +213,11 @@ def _run_child(engine: str, instances: str, work: Path, threads: int) -> dict:
         run_dbt(
             "run",
             db_path=db,
-            select=["+series_geometry", "+instance_geometry"],
+            # dbt_series: the series-level verdicts alone, the same answer the floor computes;
+            # dbt: both marts, including the instance-level list a curator works from.
+            select=["+series_geometry"] if engine == "dbt_series" else ["+series_geometry", "+instance_geometry"],
             vars=dbt_vars(instances=instances_glob(instances), absent_columns=report.absent_optional),
-            env={"IDC_QC_THREADS": str(threads)},
+            env={"IDC_QC_THREADS": str(threads), "IDC_QC_MEMORY_LIMIT": memory_limit},
         )
         seconds = time.perf_counter() - start
         with duckdb.connect(str(db), read_only=True) as con:
@@ -226,21 +231,35 @@ def _run_child(engine: str, instances: str, work: Path, threads: int) -> dict:
             else FLOOR_SQL.format(relation=relation)
         )
         table = "idc_volume_geometry" if engine == "idc" else "floor_geometry"
-        with duckdb.connect(str(db), config={"threads": threads, "preserve_insertion_order": False}) as con:
+        config = {"threads": threads, "preserve_insertion_order": False, "memory_limit": memory_limit}
+        with duckdb.connect(str(db), config=config) as con:
             con.execute(sql)
             seconds = time.perf_counter() - start
             rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows}
 
 
-def run_engine(engine: str, instances: str, work: Path, threads: int) -> dict:
-    """Run one engine in a fresh Python process and return its measurements."""
+def run_engine(engine: str, instances: str, work: Path, threads: int, memory_limit: str,
+               timeout: float | None = None) -> dict:
+    """Run one engine in a fresh Python process and return its measurements.
+
+    A run that fails (out of memory, say) or exceeds ``timeout`` is a result too: it is
+    reported as such and the other engines still run.
+    """
     env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, __file__, "--child", engine, "--instances", instances, "--work", str(work),
-           "--threads", str(threads)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+           "--threads", str(threads), "--memory-limit", memory_limit]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"engine": engine, "seconds": time.perf_counter() - start, "peak_rss": 0, "rows": 0,
+                "error": f"did not finish within {timeout:.0f} s"}
     if done.returncode != 0:
-        raise SystemExit(f"{engine} failed:\n{done.stderr[-4000:]}")
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        print(f"{engine} failed:\n{done.stderr[-4000:]}", file=sys.stderr)
+        return {"engine": engine, "seconds": time.perf_counter() - start, "peak_rss": 0, "rows": 0,
+                "error": f"failed (exit {done.returncode}): {last[:200]}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -249,13 +268,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", help="parquet file or glob of dicom_all-shaped instances")
     parser.add_argument("--generate", type=int, metavar="N_SERIES", help="generate N series first (about 120 instances each)")
     parser.add_argument("--work", type=Path, help="folder for the DuckDB files (default: a temporary folder)")
-    parser.add_argument("--engines", default="floor,idc,dbt", help="comma-separated subset of floor,idc,dbt")
+    parser.add_argument("--engines", default="floor,idc,dbt_series,dbt",
+                        help="comma-separated subset of floor,idc,dbt_series,dbt")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--memory-limit", default="6GB",
+                        help="DuckDB memory_limit for every engine (the idc-qc profile's default is 6GB)")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds each engine may take (default: no limit)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        print(json.dumps(_run_child(args.child, args.instances, args.work, args.threads)))
+        print(json.dumps(_run_child(args.child, args.instances, args.work, args.threads, args.memory_limit)))
         return
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_geometry_"))
@@ -269,15 +292,21 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     for engine in args.engines.split(","):
         print(f"running {engine} ...", file=sys.stderr)
-        results[engine] = run_engine(engine, instances, work, args.threads)
+        results[engine] = run_engine(engine, instances, work, args.threads, args.memory_limit, args.timeout)
 
-    print(f"\ninstances: {instances}   threads: {args.threads}")
+    print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}")
     print(f"{'engine':<8}{'seconds':>10}{'peak RSS GiB':>14}{'rows out':>12}{'x IDC':>9}{'x floor':>9}")
+    def ok(name: str) -> bool:
+        return name in results and "error" not in results[name]
+
     for engine, r in results.items():
-        vs_idc = r["seconds"] / results["idc"]["seconds"] if "idc" in results else float("nan")
-        vs_floor = r["seconds"] / results["floor"]["seconds"] if "floor" in results else float("nan")
+        if "error" in r:
+            print(f"{engine:<8}{r['seconds']:>10.1f}  {r['error']}")
+            continue
+        vs_idc = r["seconds"] / results["idc"]["seconds"] if ok("idc") else float("nan")
+        vs_floor = r["seconds"] / results["floor"]["seconds"] if ok("floor") else float("nan")
         print(f"{engine:<8}{r['seconds']:>10.1f}{r['peak_rss'] / 2**30:>14.2f}{r['rows']:>12,}{vs_idc:>9.2f}{vs_floor:>9.2f}")
-    if "dbt" in results and "idc" in results:
+    if ok("dbt") and ok("idc"):
         print(f"\nIDC / dbt speed-up: {results['idc']['seconds'] / results['dbt']['seconds']:.2f}x")
 
 
