@@ -21,6 +21,7 @@ Usage::
 
 It prints one table: wall seconds, peak RSS, rows out, and the ratios to IDC and to the floor.
 An engine that fails or exceeds --timeout is reported as such; the others still run.
+DuckDB's spill to disk is capped at $BENCH_MAX_SPILL (default 40GB) for the floor and IDC.
 """
 
 from __future__ import annotations
@@ -231,7 +232,10 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
             else FLOOR_SQL.format(relation=relation)
         )
         table = "idc_volume_geometry" if engine == "idc" else "floor_geometry"
-        config = {"threads": threads, "preserve_insertion_order": False, "memory_limit": memory_limit}
+        # IDC's query spills tens of GB at full scale: cap the spill so that it fails cleanly
+        # (reported as a row) before it fills the disk.
+        config = {"threads": threads, "preserve_insertion_order": False, "memory_limit": memory_limit,
+                  "max_temp_directory_size": os.environ.get("BENCH_MAX_SPILL", "40GB")}
         with duckdb.connect(str(db), config=config) as con:
             con.execute(sql)
             seconds = time.perf_counter() - start

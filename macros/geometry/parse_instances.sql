@@ -1,10 +1,14 @@
 {# The per-instance geometry of int_instances_geometry_parsed as CTEs over `source_cte` (a CTE
    holding stg_dicom__instances rows): parsed -> classified -> projected. A macro so that the
    instance-level review (int_instances_slice_positions) parses only the instances of the
-   series it looks into, with exactly the same arithmetic. #}
-{% macro geometry_parse_instances(source_cte) %}
+   series it looks into, with exactly the same arithmetic. `carry`: further columns of
+   `source_cte` to pass through unchanged. #}
+{% macro geometry_parse_instances(source_cte, carry=[]) %}
 parsed as (
     select
+        {%- for column in carry %}
+        {{ column }},
+        {%- endfor %}
         SeriesInstanceUID,
         SOPInstanceUID,
         SOPClassUID,

@@ -8,6 +8,10 @@
 -- pass small: the series-level verdicts come from int_series_geometry_aggregated, without a
 -- window. The parsing is int_instances_geometry_parsed's own (macro geometry_parse_instances).
 -- Localizers, projections and MIPs are kept (a curator looks for them) but have no position.
+--
+-- Narrow on purpose: the values as written (ImagePositionPatient, ...) are not carried. Lists
+-- of strings make the sort behind the window several times slower and most reviewed instances
+-- are not offending; instance_geometry fetches them for the offending instances only.
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
@@ -19,7 +23,20 @@ judged as (
 
 series_to_review as (
     select
+        -- a small integer key for the sort below: cheaper to partition and join on than the UID
+        row_number() over (order by SeriesInstanceUID) as series_key,
         SeriesInstanceUID,
+        geometry_category,
+        volumetric_instance_count,
+        single_orientation,
+        -- the one orientation of a single-orientation series: the instances that have it do
+        -- not carry it through the sort, it is put back after
+        case when single_orientation then reference_orientation end as series_orientation,
+        nominal_slice_spacing_mm,
+        consistent_in_plane_row,
+        consistent_in_plane_col,
+        missing_slice_count,
+        largest_gap_ratio,
         first_slice_position,
         last_slice_position,
         first_in_plane_row,
@@ -33,81 +50,102 @@ series_to_review as (
 
 -- the raw rows of those series only, so that only they are parsed
 instances_to_review as (
-    select instances.*
+    select
+        instances.*,
+        series_to_review.series_key,
+        series_to_review.series_orientation
     from instances
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
 ),
 
-{{ idc_qc.geometry_parse_instances('instances_to_review') }},
+{{ idc_qc.geometry_parse_instances('instances_to_review', carry=['series_key', 'series_orientation']) }},
 
-to_review as (
+-- narrow: the sort behind the window carries every column it is given, so the UIDs of the
+-- series and everything per series are joined after it, on the integer key. Computed once
+-- for its two readers (the window and the orientation counts).
+to_review as {{ idc_qc.materialized_cte() }} (
     select
-        projected.SeriesInstanceUID,
-        projected.SOPInstanceUID,
-        projected.InstanceNumber,
-        projected.ImagePositionPatient,
-        projected.ImageOrientationPatient,
-        projected.PixelSpacing,
-        projected.is_volumetric,
-        projected.is_localizer,
-        projected.is_mip,
-        projected.is_projection,
-        projected.ipp_status,
-        projected.iop_status,
-        projected.pixel_spacing_status,
-        projected.orientation_text,
-        case when projected.is_volumetric then projected.slice_position end as slice_position,
-        case when projected.is_volumetric then projected.in_plane_row end as in_plane_row,
-        case when projected.is_volumetric then projected.in_plane_column end as in_plane_column,
-        series_to_review.first_slice_position,
-        series_to_review.last_slice_position,
-        series_to_review.first_in_plane_row,
-        series_to_review.last_in_plane_row,
-        series_to_review.first_in_plane_column,
-        series_to_review.last_in_plane_column
+        series_key,
+        SOPInstanceUID,
+        InstanceNumber,
+        is_volumetric,
+        is_localizer,
+        is_mip,
+        is_projection,
+        ipp_status,
+        iop_status,
+        pixel_spacing_status,
+        coalesce(orientation_text = series_orientation, false) as has_series_orientation,
+        case when coalesce(orientation_text = series_orientation, false) then null else orientation_text end as other_orientation_text,
+        case when is_volumetric then slice_position end as slice_position,
+        case when is_volumetric then in_plane_row end as in_plane_row,
+        case when is_volumetric then in_plane_column end as in_plane_column
     from projected
-    inner join series_to_review
-        on projected.SeriesInstanceUID = series_to_review.SeriesInstanceUID
 ),
 
 windowed as (
     select
         *,
         slice_position - lag(slice_position) over slice_order as gap_to_previous_mm,
-        lead(slice_position) over slice_order - slice_position as gap_to_next_mm,
-        {{ idc_qc.safe_divide('slice_position - first_slice_position', 'last_slice_position - first_slice_position') }} as stack_fraction
+        lead(slice_position) over slice_order - slice_position as gap_to_next_mm
     from to_review
-    window slice_order as (partition by SeriesInstanceUID order by slice_position, SOPInstanceUID)
+    window slice_order as (partition by series_key order by slice_position, SOPInstanceUID)
 ),
 
 -- the orientation most volumetric instances of a series share (the smallest as written on a
--- tie): an aggregate over the few orientations of each series, not a window over instances
+-- tie): an aggregate over the few orientations of each multi-orientation series, not a window
+-- over instances (a single-orientation series' majority is its orientation)
 orientation_counts as (
     select
-        SeriesInstanceUID,
-        orientation_text,
+        series_key,
+        other_orientation_text as orientation_text,
         count(*) as instance_count
     from to_review
-    where is_volumetric and orientation_text is not null
-    group by SeriesInstanceUID, orientation_text
+    where is_volumetric and other_orientation_text is not null
+    group by series_key, other_orientation_text
 ),
 
 ranked_orientations as (
     select
-        SeriesInstanceUID,
+        series_key,
         orientation_text,
-        row_number() over (partition by SeriesInstanceUID order by instance_count desc, orientation_text) as rank_in_series
+        row_number() over (partition by series_key order by instance_count desc, orientation_text) as rank_in_series
     from orientation_counts
 ),
 
-majority as (
+placed as (
     select
+        series_to_review.SeriesInstanceUID,
         windowed.*,
-        ranked_orientations.orientation_text as majority_orientation
+        case
+            when windowed.has_series_orientation then series_to_review.series_orientation
+            else windowed.other_orientation_text
+        end as orientation_text,
+        case
+            when series_to_review.single_orientation then series_to_review.series_orientation
+            else ranked_orientations.orientation_text
+        end as majority_orientation,
+        {{ idc_qc.safe_divide(
+            'windowed.slice_position - series_to_review.first_slice_position',
+            'series_to_review.last_slice_position - series_to_review.first_slice_position') }} as stack_fraction,
+        series_to_review.geometry_category,
+        series_to_review.volumetric_instance_count,
+        series_to_review.single_orientation,
+        series_to_review.nominal_slice_spacing_mm,
+        series_to_review.consistent_in_plane_row,
+        series_to_review.consistent_in_plane_col,
+        series_to_review.missing_slice_count,
+        series_to_review.largest_gap_ratio,
+        series_to_review.first_in_plane_row,
+        series_to_review.last_in_plane_row,
+        series_to_review.first_in_plane_column,
+        series_to_review.last_in_plane_column
     from windowed
+    inner join series_to_review
+        on windowed.series_key = series_to_review.series_key
     left join ranked_orientations
-        on windowed.SeriesInstanceUID = ranked_orientations.SeriesInstanceUID
+        on windowed.series_key = ranked_orientations.series_key
         and ranked_orientations.rank_in_series = 1
 ),
 
@@ -116,9 +154,6 @@ final as (
         SeriesInstanceUID,
         SOPInstanceUID,
         InstanceNumber,
-        ImagePositionPatient,
-        ImageOrientationPatient,
-        PixelSpacing,
         is_volumetric,
         is_localizer,
         is_mip,
@@ -134,8 +169,18 @@ final as (
         in_plane_column,
         in_plane_row - (first_in_plane_row + coalesce(stack_fraction, 0) * (last_in_plane_row - first_in_plane_row)) as in_plane_row_offset_mm,
         in_plane_column - (first_in_plane_column + coalesce(stack_fraction, 0) * (last_in_plane_column - first_in_plane_column)) as in_plane_col_offset_mm,
-        majority_orientation
-    from majority
+        majority_orientation,
+
+        -- the series' verdict the instance is reviewed under (int_series_geometry_judged)
+        geometry_category,
+        volumetric_instance_count,
+        single_orientation,
+        nominal_slice_spacing_mm,
+        consistent_in_plane_row,
+        consistent_in_plane_col,
+        missing_slice_count,
+        largest_gap_ratio
+    from placed
 )
 
 select * from final

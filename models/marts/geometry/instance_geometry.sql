@@ -9,24 +9,20 @@ with slice_positions as (
     select * from {{ ref('int_instances_slice_positions') }}
 ),
 
-judged as (
-    select * from {{ ref('int_series_geometry_judged') }}
+instances as (
+    select * from {{ ref('stg_dicom__instances') }}
 ),
 
+-- the series' verdict comes with each instance (joined there on an integer key, after the
+-- sort): no second join of millions of instances on the UID here
 measured as (
     select
-        slice_positions.*,
-        judged.geometry_category,
-        judged.volumetric_instance_count,
-        judged.single_orientation,
-        judged.nominal_slice_spacing_mm,
-        coalesce(judged.consistent_in_plane_row and judged.consistent_in_plane_col, false) as aligned_in_plane,
-        judged.missing_slice_count > 0
-            or coalesce(judged.largest_gap_ratio > 1 + {{ rel_tol }}, false) as has_gaps,
-        {{ idc_qc.safe_divide('slice_positions.gap_to_next_mm', 'judged.nominal_slice_spacing_mm') }} as gap_ratio
+        *,
+        coalesce(consistent_in_plane_row and consistent_in_plane_col, false) as aligned_in_plane,
+        missing_slice_count > 0
+            or coalesce(largest_gap_ratio > 1 + {{ rel_tol }}, false) as has_gaps,
+        {{ idc_qc.safe_divide('gap_to_next_mm', 'nominal_slice_spacing_mm') }} as gap_ratio
     from slice_positions
-    inner join judged
-        on slice_positions.SeriesInstanceUID = judged.SeriesInstanceUID
 ),
 
 flagged as (
@@ -56,7 +52,8 @@ offending as (
         or flag_duplicate or flag_gap or flag_off_axis or flag_other_orientation
 ),
 
-with_reasons as (
+-- read twice below (the keys to fetch, the rows to fetch them for): computed once, small
+with_reasons as {{ idc_qc.materialized_cte() }} (
     select
         *,
         {{ idc_qc.array_compact("[
@@ -76,29 +73,55 @@ with_reasons as (
     from offending
 ),
 
+-- The values as written, for the offending instances only (a few percent of the reviewed
+-- ones): a join on the few offending series' rows instead of carrying lists of strings
+-- through the sort. One row per (series, SOP instance) even if the input lists an instance
+-- twice, so the join below cannot multiply rows.
+offending_keys as (
+    select distinct SeriesInstanceUID, SOPInstanceUID
+    from with_reasons
+),
+
+written as (
+    select
+        instances.SeriesInstanceUID,
+        instances.SOPInstanceUID,
+        any_value(instances.ImagePositionPatient) as ImagePositionPatient,
+        any_value(instances.ImageOrientationPatient) as ImageOrientationPatient,
+        any_value(instances.PixelSpacing) as PixelSpacing
+    from instances
+    inner join offending_keys
+        on instances.SeriesInstanceUID = offending_keys.SeriesInstanceUID
+        and instances.SOPInstanceUID = offending_keys.SOPInstanceUID
+    group by instances.SeriesInstanceUID, instances.SOPInstanceUID
+),
+
 final as (
     select
-        SeriesInstanceUID,
-        SOPInstanceUID,
-        InstanceNumber,
+        with_reasons.SeriesInstanceUID,
+        with_reasons.SOPInstanceUID,
+        with_reasons.InstanceNumber,
         reason,
-        geometry_category,
-        ImagePositionPatient,
-        ImageOrientationPatient,
-        PixelSpacing,
-        ipp_status,
-        iop_status,
-        pixel_spacing_status,
-        slice_position as slice_position_mm,
-        gap_to_previous_mm,
-        gap_to_next_mm,
-        gap_ratio,
-        nominal_slice_spacing_mm,
-        in_plane_row_offset_mm,
-        in_plane_col_offset_mm,
-        orientation_text as orientation,
-        majority_orientation
+        with_reasons.geometry_category,
+        written.ImagePositionPatient,
+        written.ImageOrientationPatient,
+        written.PixelSpacing,
+        with_reasons.ipp_status,
+        with_reasons.iop_status,
+        with_reasons.pixel_spacing_status,
+        with_reasons.slice_position as slice_position_mm,
+        with_reasons.gap_to_previous_mm,
+        with_reasons.gap_to_next_mm,
+        with_reasons.gap_ratio,
+        with_reasons.nominal_slice_spacing_mm,
+        with_reasons.in_plane_row_offset_mm,
+        with_reasons.in_plane_col_offset_mm,
+        with_reasons.orientation_text as orientation,
+        with_reasons.majority_orientation
     from with_reasons
+    inner join written
+        on with_reasons.SeriesInstanceUID = written.SeriesInstanceUID
+        and with_reasons.SOPInstanceUID = written.SOPInstanceUID
     {{ idc_qc.cross_join_unnest('with_reasons.reasons', 'reason') }}
 )
 
