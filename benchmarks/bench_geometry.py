@@ -29,7 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -260,7 +262,10 @@ def run_engine(engine: str, instances: str, work: Path, threads: int, memory_lim
         return {"engine": engine, "seconds": time.perf_counter() - start, "peak_rss": 0, "rows": 0,
                 "error": f"did not finish within {timeout:.0f} s"}
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        lines = done.stderr.strip().splitlines()
+        # the exception line, not the hints DuckDB prints after it
+        errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception)\b", line)]
+        last = (errors or lines or [f"exit code {done.returncode}"])[-1]
         print(f"{engine} failed:\n{done.stderr[-4000:]}", file=sys.stderr)
         return {"engine": engine, "seconds": time.perf_counter() - start, "peak_rss": 0, "rows": 0,
                 "error": f"failed (exit {done.returncode}): {last[:200]}"}
@@ -278,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-limit", default="6GB",
                         help="DuckDB memory_limit for every engine (the idc-qc profile's default is 6GB)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds each engine may take (default: no limit)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per engine, interleaved; the table shows the median (an engine that fails is not repeated)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -293,26 +300,52 @@ def main(argv: list[str] | None = None) -> None:
     if not instances:
         parser.error("give --instances or --generate")
 
-    results = {}
-    for engine in args.engines.split(","):
-        print(f"running {engine} ...", file=sys.stderr)
-        results[engine] = run_engine(engine, instances, work, args.threads, args.memory_limit, args.timeout)
+    engines = args.engines.split(",")
+    runs: dict[str, list[dict]] = {engine: [] for engine in engines}
+    for round_ in range(args.repeat):
+        for engine in engines:
+            if runs[engine] and "error" in runs[engine][-1]:
+                continue
+            print(f"running {engine} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr)
+            runs[engine].append(run_engine(engine, instances, work, args.threads, args.memory_limit, args.timeout))
+    results = {engine: _summarise(engine_runs) for engine, engine_runs in runs.items()}
+    print_table(results, instances, args)
 
-    print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}")
-    print(f"{'engine':<8}{'seconds':>10}{'peak RSS GiB':>14}{'rows out':>12}{'x IDC':>9}{'x floor':>9}")
+
+def _summarise(engine_runs: list[dict]) -> dict:
+    """The median run of an engine (its seconds) with the range and the highest peak RSS."""
+    failed = [r for r in engine_runs if "error" in r]
+    if failed:
+        return failed[0]
+    seconds = sorted(r["seconds"] for r in engine_runs)
+    return {**engine_runs[0], "seconds": statistics.median(seconds), "min": seconds[0], "max": seconds[-1],
+            "peak_rss": max(r["peak_rss"] for r in engine_runs), "runs": len(engine_runs)}
+
+
+def print_table(results: dict[str, dict], instances: str, args: argparse.Namespace) -> None:
+    print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}"
+          f"   runs per engine: {args.repeat} (median seconds, min-max)")
+    print(f"{'engine':<11}{'seconds':>9}{'min-max':>14}{'peak RSS GiB':>14}{'rows out':>12}{'x IDC':>8}{'x floor':>9}")
+
     def ok(name: str) -> bool:
         return name in results and "error" not in results[name]
 
     for engine, r in results.items():
         if "error" in r:
-            print(f"{engine:<8}{r['seconds']:>10.1f}  {r['error']}")
+            print(f"{engine:<11}{r['seconds']:>9.1f}  {r['error']}")
             continue
         vs_idc = r["seconds"] / results["idc"]["seconds"] if ok("idc") else float("nan")
         vs_floor = r["seconds"] / results["floor"]["seconds"] if ok("floor") else float("nan")
-        print(f"{engine:<8}{r['seconds']:>10.1f}{r['peak_rss'] / 2**30:>14.2f}{r['rows']:>12,}{vs_idc:>9.2f}{vs_floor:>9.2f}")
-    if ok("dbt") and ok("idc"):
-        print(f"\nIDC / dbt speed-up: {results['idc']['seconds'] / results['dbt']['seconds']:.2f}x")
-
+        spread = f"{r['min']:.1f}-{r['max']:.1f}"
+        print(f"{engine:<11}{r['seconds']:>9.1f}{spread:>14}{r['peak_rss'] / 2**30:>14.2f}{r['rows']:>12,}"
+              f"{vs_idc:>8.2f}{vs_floor:>9.2f}")
+    for ours in ("dbt_series", "dbt"):
+        if ok(ours) and ok("idc"):
+            print(f"IDC / {ours} speed-up: {results['idc']['seconds'] / results[ours]['seconds']:.2f}x")
+        elif ok(ours) and "idc" in results:
+            # IDC's query failed or timed out: its time so far is a lower bound
+            print(f"IDC / {ours} speed-up: more than {results['idc']['seconds'] / results[ours]['seconds']:.1f}x "
+                  f"(IDC's query did not finish: {results['idc']['error']})")
 
 if __name__ == "__main__":
     main()
