@@ -54,7 +54,8 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
     console.print(table)
 
     console.print(f"\nDone in {time.perf_counter() - started:.0f}s. Results:")
-    console.print(f"  database        {db}")
+    width = max(len(name) for name in ["database", *files])
+    console.print(f"  {'database':<{width}}  {db}")
     for name, path in files.items():
-        console.print(f"  {name:<15} {path}")
+        console.print(f"  {name:<{width}}  {path}")
     return files
