@@ -273,8 +273,9 @@ def write_synthetic_instances(path: Path, index_series: list[dict[str, Any]]) ->
 
     Series: a regular axial CT stack, one with a missing slice, one oblique, one with
     repeated positions (4D), and two series outside IDC's index (one a localizer, one an
-    MR with malformed PatientAge and spelled-out sex). The first four reuse the UIDs of
-    real index series so the index joins are exercised.
+    MR with malformed PatientAge and spelled-out sex), then five with one faulty instance each
+    (duplicate, off-axis, other orientation, localizer inside a volume, malformed positions).
+    The first four reuse the UIDs of real index series so the index joins are exercised.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -318,7 +319,7 @@ def write_synthetic_instances(path: Path, index_series: list[dict[str, Any]]) ->
     axial = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     oblique = [0.60883, 0.790737, 0.063724, -0.142762, 0.188227, -0.971694]
     s = index_series + [dict(SeriesInstanceUID=f"2.25.99990000{i}", StudyInstanceUID=f"2.25.88880000{i}",
-                             PatientID=f"SYN-{i}", collection_id="synthetic") for i in range(6)]
+                             PatientID=f"SYN-{i}", collection_id="synthetic") for i in range(11)]
     add_series(**_ids(s[0]), n=12, spacing=2.5, iop=axial)
     add_series(**_ids(s[1]), n=10, spacing=1.25, iop=axial, skip={4}, manufacturer="SIEMENS", sex="F", age="071Y")
     add_series(**_ids(s[2]), n=9, spacing=4.0, iop=oblique, manufacturer="Philips Medical Systems", age="")
@@ -326,6 +327,30 @@ def write_synthetic_instances(path: Path, index_series: list[dict[str, Any]]) ->
     add_series(**_ids(s[4]), n=3, spacing=0.0, iop=axial, image_type=["ORIGINAL", "PRIMARY", "LOCALIZER"])
     add_series(**_ids(s[5]), n=5, spacing=5.0, iop=[0.0, 1.0, 0.0, 0.0, 0.0, -1.0], modality="MR", sop=mr,
                age="65", sex="female", manufacturer="ge_medical_systems")
+
+    # Series whose faults are single instances, so that instance_geometry has rows of every
+    # kind to compare between engines: a duplicate, an off-axis slice, another orientation,
+    # a localizer inside a volume, malformed positions.
+    def series_rows(series: dict[str, Any]) -> list[dict[str, Any]]:
+        return [row for row in rows if row["SeriesInstanceUID"] == series["SeriesInstanceUID"]]
+
+    def copy_of(row: dict[str, Any], k: int, **changes: Any) -> dict[str, Any]:
+        return {**row, "SOPInstanceUID": f"{row['SeriesInstanceUID']}.{k}", "InstanceNumber": str(k), **changes}
+
+    add_series(**_ids(s[6]), n=8, spacing=2.0, iop=axial)
+    duplicated = series_rows(s[6])
+    rows.append(copy_of(duplicated[3], 9))
+    add_series(**_ids(s[7]), n=8, spacing=2.0, iop=axial)
+    shifted = series_rows(s[7])[5]
+    shifted["ImagePositionPatient"] = [fmt(float(shifted["ImagePositionPatient"][0]) + 3.0), *shifted["ImagePositionPatient"][1:]]
+    add_series(**_ids(s[8]), n=8, spacing=2.0, iop=axial)
+    series_rows(s[8])[2]["ImageOrientationPatient"] = ["0.996195", "0.0871557", "0", "-0.0871557", "0.996195", "0"]
+    add_series(**_ids(s[9]), n=8, spacing=2.0, iop=axial)
+    rows.append(copy_of(series_rows(s[9])[0], 9, ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+                        ImageOrientationPatient=["0", "1", "0", "0", "0", "-1"]))
+    add_series(**_ids(s[10]), n=8, spacing=2.0, iop=axial)
+    series_rows(s[10])[4]["ImagePositionPatient"] = ["-120.5", "abc", "50"]
+    series_rows(s[10])[6]["ImagePositionPatient"] = ["-120.5", "-130.25"]
 
     string, strings = pa.string(), pa.list_(pa.string())
     schema = pa.schema([
