@@ -48,27 +48,9 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         categories_df = con.execute(_CATEGORY_SQL).df()
     total = int(categories_df["series"].sum())
 
-    reasons = (
-        alt.Chart(reasons_df, title="Why the others are not regular 3D volumes (a series can have several reasons)")
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(series):Q", title="series"),
-            y=alt.Y("reason:N", sort="-x", title=None),
-            color=alt.Color("modality:N", title="Modality"),
-            tooltip=["reason", "modality", "series"],
-        )
-        .properties(width=520, height=alt.Step(18))
-    )
-    categories = (
-        alt.Chart(categories_df, title=f"Geometry category of {total:,} series")
-        .mark_bar()
-        .encode(
-            x=alt.X("sum(series):Q", title="series"),
-            y=alt.Y("category:N", sort="-x", title=None),
-            color=alt.Color("modality:N", title="Modality"),
-            tooltip=["category", "modality", "series"],
-        )
-        .properties(width=520, height=alt.Step(18))
+    categories = _bars_by_modality(categories_df, "category", f"Geometry category of {total:,} series")
+    reasons = _bars_by_modality(
+        reasons_df, "reason", "Why the others are not regular 3D volumes (a series can have several reasons)"
     )
     chart = alt.vconcat(categories, reasons).resolve_scale(color="shared")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,4 +65,21 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         png=png_path,
         categories=[tuple(r) for r in categories_df.itertuples(index=False)],
         reasons=[tuple(r) for r in reasons_df.itertuples(index=False)],
+    )
+
+
+def _bars_by_modality(df, label: str, title: str):
+    """Horizontal bars of series counts per `label`, stacked by modality, longest first."""
+    import altair as alt
+
+    return (
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("sum(series):Q", title="series"),
+            y=alt.Y(f"{label}:N", sort="-x", title=None),
+            color=alt.Color("modality:N", title="Modality"),
+            tooltip=[label, "modality", "series"],
+        )
+        .properties(width=520, height=alt.Step(18))
     )
