@@ -1,4 +1,8 @@
-"""Shared fixtures: real data from ../shared/data (skipped when absent) and built projects."""
+"""Shared fixtures and the markers each test folder carries.
+
+Folders: unit (pure logic), dbt (models on DuckDB), engines/bigquery (compile, emulator),
+cli (the command line as a user runs it), reports (HTML and images). Helpers: tests/support.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,30 @@ from pathlib import Path
 
 import pytest
 
+from support.data import ORACLE_VERDICTS, REAL_HEADERS, require_shared
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("IDC_QC_SHARED_DATA", REPO.parent / "shared" / "data"))
-REAL_HEADERS = SHARED_DATA / "real_headers" / "instances.parquet"
-ORACLE_VERDICTS = SHARED_DATA / "real_headers" / "oracle_verdicts.csv"
-TCGA_CLINICAL = SHARED_DATA / "clinical" / "tcga_pancan_clinical.csv"
+#: Markers implied by a test's folder (relative to tests/).
+_FOLDER_MARKERS = {
+    "dbt": ["duckdb"],
+    "engines/bigquery": ["bigquery"],
+    "cli": ["cli"],
+    "reports": ["reports"],
+}
 
 
-def require_shared(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (it lives in ../shared/data beside the checkout)")
-    return path
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            relative = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        except ValueError:
+            continue
+        for folder, markers in _FOLDER_MARKERS.items():
+            if relative.startswith(folder + "/"):
+                for marker in markers:
+                    item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +59,9 @@ def real_headers_db(tmp_path_factory, real_headers) -> Path:
 
 @pytest.fixture(scope="session")
 def index_only_db(tmp_path_factory) -> Path:
-    """The project built over IDC's real index with no instance metadata."""
+    """The project built over IDC's real index with no instance metadata (all 1M series: slow)."""
     from idc_qc.build import build
 
     db = tmp_path_factory.mktemp("index_only") / "idc_qc.duckdb"
     build(db, None, select=["+series"])
     return db
-
-
-def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()

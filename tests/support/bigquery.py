@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "idc_qc" / "testing" / "bqemulator_launcher.py"
 SHARED_DATA = REPO.parent / "shared" / "data"
 REAL_HEADERS = SHARED_DATA / "real_headers" / "instances.parquet"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import query
+from support.data import query
 
 pytestmark = pytest.mark.slow
 

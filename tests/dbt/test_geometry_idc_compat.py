@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from geometry_helpers import (
+from support.geometry import (
     IDC_COLUMNS,
     SeriesSpec,
     built_once,
@@ -25,6 +25,7 @@ from geometry_helpers import (
     write_instances,
 )
 from idc_qc.idc_reference import idc_declared_defaults, idc_volume_geometry_sql_duckdb
+from support.data import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_tolerances_reach_the_transpiled_query():
 def test_default_tolerances_are_our_dbt_vars():
     import yaml
 
-    project = yaml.safe_load((Path(__file__).resolve().parent.parent / "dbt_project.yml").read_text())
+    project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
     ours = {k: project["vars"][k] for k in ("relative_slice_tolerance", "in_plane_tolerance", "orientation_tolerance")}
     assert ours == {"relative_slice_tolerance": 0.01, "in_plane_tolerance": 0.1, "orientation_tolerance": 0.01}
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-import bigquery_helpers as h
+import support.bigquery as h
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import bigquery_helpers as h
+import support.bigquery as h
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 

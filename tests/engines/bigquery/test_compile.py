@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bigquery_helpers import DUCKDB_ONLY_SYNTAX, REPO, strip_comments_and_strings, write_fake_service_account_key
+from support.bigquery import DUCKDB_ONLY_SYNTAX, REPO, strip_comments_and_strings, write_fake_service_account_key
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 

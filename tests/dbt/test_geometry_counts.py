@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from geometry_helpers import SeriesSpec, built_once, series_count, series_rows, write_instances
+from support.geometry import SeriesSpec, built_once, series_count, series_rows, write_instances
 
 pytestmark = pytest.mark.slow
 

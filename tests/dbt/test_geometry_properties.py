@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geometry_helpers import SeriesSpec, built_once, instance_geometry_frame, rotation, series_geometry_frame, series_rows, write_instances
+from support.geometry import SeriesSpec, built_once, instance_geometry_frame, rotation, series_geometry_frame, series_rows, write_instances
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 import pytest
 
-from geometry_helpers import built_once, series_geometry_frame
+from support.geometry import built_once, series_geometry_frame
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -145,7 +145,7 @@ def test_missing_slice_and_4d_numbers(verdicts):
 
 def test_the_tilt_bug_rewrite_is_a_regular_oblique_volume(tmp_path_factory):
     """dcm_qa_ct's GE series re-written as a regular oblique volume (9.55 degrees, 2.5 mm)."""
-    from conftest import SHARED_DATA, require_shared
+    from support.data import SHARED_DATA, require_shared
 
     path = require_shared(SHARED_DATA / "real_headers" / "dcm_qa_ct_tiltbug.parquet")
     ours = series_geometry_frame(built_once(str(path), tmp_path_factory.mktemp("tiltbug")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from conftest import query
+from support.data import query
 from idc_qc.cli import app
 
 pytestmark = pytest.mark.slow
