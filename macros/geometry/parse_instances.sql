@@ -31,25 +31,26 @@ parsed as (
             '1.2.840.10008.5.1.4.1.1.128'
         ), false) as is_idc_sop_class,
 
-        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 0)) }} as ipp_x,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 1)) }} as ipp_y,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImagePositionPatient', 2)) }} as ipp_z,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 0)) }} as ipp_x,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 1)) }} as ipp_y,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 2)) }} as ipp_z,
 
-        -- row direction cosines (IOP values 0-2), column direction cosines (3-5)
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 0)) }} as row_cosine_x,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 1)) }} as row_cosine_y,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 2)) }} as row_cosine_z,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 3)) }} as column_cosine_x,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 4)) }} as column_cosine_y,
-        {{ idc_qc.safe_double(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
+        -- row direction cosines (IOP values 0-2), column direction cosines (3-5). Every decimal
+        -- string is read by the DICOM DS grammar (macro dicom_decimal), not by the engine's cast
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 0)) }} as row_cosine_x,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 1)) }} as row_cosine_y,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 2)) }} as row_cosine_z,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 3)) }} as column_cosine_x,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 4)) }} as column_cosine_y,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
 
         -- IDC compares orientations and pixel spacings as the written strings
         {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
         {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
-        {{ idc_qc.safe_double(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
-        {{ idc_qc.safe_double(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
+        {{ idc_qc.dicom_decimal(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
 
-        {{ idc_qc.safe_double('GantryDetectorTilt') }} as gantry_detector_tilt,
+        {{ idc_qc.dicom_decimal('GantryDetectorTilt') }} as gantry_detector_tilt,
         {{ dbt.safe_cast('NumberOfFrames', dbt.type_bigint()) }} as number_of_frames,
 
         -- attributes that tell several stacks of one series apart (4D, echoes, diffusion)
@@ -70,7 +71,9 @@ classified as (
         image_type_text like '%|MOSAIC|%' as is_mosaic,
         {{ idc_qc.geometry_parse_status('ImagePositionPatient', ['ipp_x', 'ipp_y', 'ipp_z']) }} as ipp_status,
         {{ idc_qc.geometry_parse_status('ImageOrientationPatient', ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z']) }} as iop_status,
-        {{ idc_qc.geometry_parse_status('PixelSpacing', ['pixel_spacing_row_mm', 'pixel_spacing_column_mm']) }} as pixel_spacing_status,
+        {{ idc_qc.geometry_parse_status('PixelSpacing', ['pixel_spacing_row_mm', 'pixel_spacing_column_mm'], positive=true) }} as pixel_spacing_status,
+        -- a matrix of zero or fewer rows or columns is no image
+        coalesce({{ adapter.quote('Rows') }} <= 0 or {{ adapter.quote('Columns') }} <= 0, false) as has_malformed_dimensions,
 
         -- slice normal = row cosines x column cosines, (bf - ce, cd - af, ae - bd)
         row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,
@@ -95,10 +98,12 @@ projected as (
             'abs(row_cosine_x * row_cosine_x + row_cosine_y * row_cosine_y + row_cosine_z * row_cosine_z - 1)',
             'abs(column_cosine_x * column_cosine_x + column_cosine_y * column_cosine_y + column_cosine_z * column_cosine_z - 1)'
         ]) }} as orientation_error,
-        -- position along the slice normal, and the offsets along the row and column directions
-        ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z as slice_position,
-        ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z as in_plane_row,
-        ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z as in_plane_column
+        -- position along the slice normal, and the offsets along the row and column directions:
+        -- only for a position and orientation that both parsed to finite numbers (a DS like
+        -- 1e309 overflows to Infinity, whose NaN offsets would put every slice off-axis)
+        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z end as slice_position,
+        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z end as in_plane_row,
+        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z end as in_plane_column
     from classified
 )
 {% endmacro %}

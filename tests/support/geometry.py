@@ -347,3 +347,84 @@ def edge_case_rows() -> list[dict]:
         )
         rows += series_rows(spec)
     return rows
+
+
+# ---------------------------------------------------------------------------------------
+# bad values and real-world noise: one hand-made series per case (tests/dbt/test_geometry_bad_values.py)
+# ---------------------------------------------------------------------------------------
+
+def _regular(uid: str, n: int = 20, spacing: float = 2.5) -> list[dict]:
+    return series_rows(SeriesSpec(uid=uid, n=n, spacing=spacing, origin=(-100.0, -120.0, 40.0)))
+
+
+def bad_value_cases() -> dict[str, list[dict]]:
+    """Series whose values are noisy or bad in one way each, keyed by case name (the series UID
+    is ``1.2.826.0.1.3680043.8.498.77.<case>``). Each series is an axial regular volume of 20
+    slices 2.5 mm apart (instance k at z = 40 + 2.5 k, SOPInstanceUID ``<uid>.0.<k>``) but for
+    the one thing the case changes."""
+    cases: dict[str, list[dict]] = {}
+
+    def uid(case: str) -> str:
+        return f"1.2.826.0.1.3680043.8.498.77.{case}"
+
+    # direction cosines written with different rounding: one orientation
+    rows = _regular(uid("cosine_roundoff"))
+    for k, row in enumerate(rows):
+        row["ImageOrientationPatient"] = (["1.000000", "0", "0", "0", "1.000000", "0"] if k % 2
+                                          else ["0.999999", "-0", "0", "0", "1", "0.0"])
+    cases["cosine_roundoff"] = rows
+
+    # pixel spacing written as 0.5 and 0.50: one pixel spacing
+    rows = _regular(uid("pixel_spacing_text"))
+    for k, row in enumerate(rows):
+        row["PixelSpacing"] = ["0.5", "0.5"] if k % 2 else ["0.50", "0.50"]
+    cases["pixel_spacing_text"] = rows
+
+    # 34 slices, and one more 0.001 mm from slice 17: a near-duplicate, not 63,968 missing slices
+    rows = _regular(uid("near_duplicate"), n=34)
+    extra = dict(rows[17], SOPInstanceUID=f"{uid('near_duplicate')}.0.near", InstanceNumber="99",
+                 ImagePositionPatient=[rows[17]["ImagePositionPatient"][0], rows[17]["ImagePositionPatient"][1],
+                                       ds(40.0 + 2.5 * 17 + 0.001)])
+    cases["near_duplicate"] = [*rows, extra]
+
+    # decimal strings the DICOM DS grammar rejects, and values that parse to no finite number
+    for case, value in [("underscore_decimal", "1_000"), ("nan_position", "NaN"),
+                        ("infinity_position", "Infinity"), ("overflow_position", "1e309")]:
+        rows = _regular(uid(case))
+        rows[10]["ImagePositionPatient"] = [rows[10]["ImagePositionPatient"][0], rows[10]["ImagePositionPatient"][1], value]
+        cases[case] = rows
+
+    # pixel spacing and matrix sizes that cannot be
+    for case, column, value in [("zero_pixel_spacing", "PixelSpacing", ["0", "0"]),
+                                ("negative_pixel_spacing", "PixelSpacing", ["-0.7", "-0.7"]),
+                                ("zero_rows", "Rows", 0), ("negative_columns", "Columns", -512)]:
+        rows = _regular(uid(case))
+        for row in rows:
+            row[column] = value
+        cases[case] = rows
+
+    # every row twice (one file matched twice by a glob)
+    rows = _regular(uid("duplicated_rows"))
+    cases["duplicated_rows"] = [*rows, *[dict(row) for row in rows]]
+
+    # one SOPInstanceUID twice, with two different positions
+    rows = _regular(uid("conflicting_duplicate"))
+    copy = dict(rows[5], ImagePositionPatient=[rows[5]["ImagePositionPatient"][0], rows[5]["ImagePositionPatient"][1],
+                                               ds(40.0 + 2.5 * 5 + 1.0)])
+    cases["conflicting_duplicate"] = [*rows, copy]
+    return cases
+
+
+def bad_value_case_uid(case: str) -> str:
+    return f"1.2.826.0.1.3680043.8.498.77.{case}"
+
+
+def unusable_rows() -> list[dict]:
+    """A regular series, plus rows without a usable SeriesInstanceUID or SOPInstanceUID."""
+    rows = _regular(bad_value_case_uid("usable"), n=10)
+    stray = _regular(bad_value_case_uid("stray"), n=4)
+    stray[0]["SeriesInstanceUID"] = None
+    stray[1]["SeriesInstanceUID"] = " "
+    stray[2]["SOPInstanceUID"] = None
+    stray[3]["SOPInstanceUID"] = ""
+    return rows + stray

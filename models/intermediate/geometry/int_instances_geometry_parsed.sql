@@ -7,9 +7,16 @@
 -- normal, not normalised, so `slice_position` and the checks built on it equal IDC's to
 -- the last bit); what this model adds is the parse status and the instance's role
 -- (volumetric, localizer, projection) that IDC only uses to drop whole series.
+--
+-- Decimal strings are read by the DICOM DS grammar (macro dicom_decimal): `1_000`, `NaN` or
+-- `Infinity` are no positions, whatever the engine's cast makes of them. Rows without a
+-- SeriesInstanceUID or SOPInstanceUID are left out here (unusable_instances lists them); an
+-- instance listed twice is still two rows here, int_series_geometry_aggregated counts it once.
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
+    -- rows without a series or instance UID are listed by unusable_instances instead
+    where {{ idc_qc.geometry_usable_instance() }}
 ),
 
 {{ idc_qc.geometry_parse_instances('instances') }},

@@ -29,6 +29,7 @@ series_to_review as (
         geometry_category,
         volumetric_instance_count,
         single_orientation,
+        same_orientation,
         -- the one orientation of a single-orientation series: the instances that have it do
         -- not carry it through the sort, it is put back after
         case when single_orientation then reference_orientation end as series_orientation,
@@ -57,31 +58,41 @@ instances_to_review as (
     from instances
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
+    -- the series UID is usable (joined to a judged series); the instance UID must be too
+    where trim(instances.SOPInstanceUID) <> ''
 ),
 
 {{ idc_qc.geometry_parse_instances('instances_to_review', carry=['series_key', 'series_orientation']) }},
 
 -- narrow: the sort behind the window carries every column it is given, so the UIDs of the
 -- series and everything per series are joined after it, on the integer key. Computed once
--- for its two readers (the window and the orientation counts).
+-- for its two readers (the window and the orientation counts). One row per instance: an
+-- instance listed twice counts once (as in int_series_geometry_aggregated); copies that
+-- disagree on the position or orientation are flagged.
 to_review as {{ idc_qc.materialized_cte() }} (
     select
         series_key,
         SOPInstanceUID,
-        InstanceNumber,
-        is_volumetric,
-        is_localizer,
-        is_mip,
-        is_projection,
-        ipp_status,
-        iop_status,
-        pixel_spacing_status,
-        coalesce(orientation_text = series_orientation, false) as has_series_orientation,
-        case when coalesce(orientation_text = series_orientation, false) then null else orientation_text end as other_orientation_text,
-        case when is_volumetric then slice_position end as slice_position,
-        case when is_volumetric then in_plane_row end as in_plane_row,
-        case when is_volumetric then in_plane_column end as in_plane_column
+        count(*) > 1 and (
+            coalesce(min(ipp_x) < max(ipp_x) or min(ipp_y) < max(ipp_y) or min(ipp_z) < max(ipp_z)
+                or min(orientation_text) < max(orientation_text), false)
+            or count(ipp_x) not in (0, count(*))) as has_conflicting_copies,
+        any_value(InstanceNumber) as InstanceNumber,
+        any_value(is_volumetric) as is_volumetric,
+        any_value(is_localizer) as is_localizer,
+        any_value(is_mip) as is_mip,
+        any_value(is_projection) as is_projection,
+        any_value(ipp_status) as ipp_status,
+        any_value(iop_status) as iop_status,
+        any_value(pixel_spacing_status) as pixel_spacing_status,
+        any_value(has_malformed_dimensions) as has_malformed_dimensions,
+        coalesce(any_value(orientation_text) = any_value(series_orientation), false) as has_series_orientation,
+        case when coalesce(any_value(orientation_text) = any_value(series_orientation), false) then null else any_value(orientation_text) end as other_orientation_text,
+        any_value(case when is_volumetric then slice_position end) as slice_position,
+        any_value(case when is_volumetric then in_plane_row end) as in_plane_row,
+        any_value(case when is_volumetric then in_plane_column end) as in_plane_column
     from projected
+    group by series_key, SOPInstanceUID
 ),
 
 windowed as (
@@ -132,6 +143,7 @@ placed as (
         series_to_review.geometry_category,
         series_to_review.volumetric_instance_count,
         series_to_review.single_orientation,
+        series_to_review.same_orientation,
         series_to_review.nominal_slice_spacing_mm,
         series_to_review.consistent_in_plane_row,
         series_to_review.consistent_in_plane_col,
@@ -161,6 +173,8 @@ final as (
         ipp_status,
         iop_status,
         pixel_spacing_status,
+        has_malformed_dimensions,
+        has_conflicting_copies,
         orientation_text,
         slice_position,
         gap_to_previous_mm,
@@ -175,6 +189,7 @@ final as (
         geometry_category,
         volumetric_instance_count,
         single_orientation,
+        same_orientation,
         nominal_slice_spacing_mm,
         consistent_in_plane_row,
         consistent_in_plane_col,

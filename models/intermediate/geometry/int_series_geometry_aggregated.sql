@@ -11,8 +11,42 @@
 -- share one). That makes this pass faster than a window over the instances, which has to
 -- carry every column through a sort. Materialised as a table: one row per series, read twice.
 
+{%- set near_duplicate = 'element_ = 0 or element_ < ' ~ var('relative_slice_tolerance') ~ ' * nominal_slice_spacing_mm' %}
+
 with parsed as (
     select * from {{ ref('int_instances_geometry_parsed') }}
+),
+
+-- one row per instance: an instance listed twice (one file matched twice by a glob) counts
+-- once, and its extra rows are counted. Copies that disagree on the position or orientation
+-- are flagged (which copy is right cannot be told; the series is malformed_geometry). A hash
+-- aggregate on (series, instance): no sort.
+deduplicated as (
+    select
+        SeriesInstanceUID,
+        SOPInstanceUID,
+        count(*) as row_copies,
+        coalesce(min(ipp_x) < max(ipp_x) or min(ipp_y) < max(ipp_y) or min(ipp_z) < max(ipp_z)
+            or min(orientation_text) < max(orientation_text), false)
+            or (count(*) > 1 and count(ipp_x) not in (0, count(*))) as has_conflicting_copies,
+        {%- for column in [
+            'Modality', 'is_volumetric', 'is_idc_sop_class', 'is_localizer', 'is_mip', 'is_projection', 'is_mosaic',
+            'ipp_status', 'iop_status', 'pixel_spacing_status', 'number_of_frames', 'has_malformed_dimensions',
+            'ipp_x', 'ipp_y', 'ipp_z',
+            'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
+            'column_cosine_x', 'column_cosine_y', 'column_cosine_z',
+            'normal_magnitude', 'orientation_error',
+            'slice_position', 'in_plane_row', 'in_plane_column',
+            'orientation_text', 'pixel_spacing_text', 'pixel_spacing_row_mm', 'pixel_spacing_column_mm',
+            adapter.quote('Rows'), adapter.quote('Columns'),
+            'gantry_detector_tilt',
+            'TemporalPositionIdentifier', 'EchoTime', 'AcquisitionNumber', 'DiffusionBValue',
+            'image_type_text'
+        ] %}
+        any_value({{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from parsed
+    group by SeriesInstanceUID, SOPInstanceUID
 ),
 
 -- geometry of the volumetric instances only: localizers, projections and MIPs get NULLs,
@@ -22,6 +56,8 @@ volumetric as (
         SeriesInstanceUID,
         Modality,
         SOPInstanceUID,
+        row_copies,
+        has_conflicting_copies,
         is_volumetric,
         is_idc_sop_class,
         is_localizer,
@@ -32,6 +68,7 @@ volumetric as (
         iop_status,
         pixel_spacing_status,
         number_of_frames,
+        has_malformed_dimensions,
         {{ adapter.quote('Rows') }} is not null as has_pixel_matrix,
         {%- for column in [
             'ipp_x', 'ipp_y', 'ipp_z',
@@ -39,7 +76,7 @@ volumetric as (
             'column_cosine_x', 'column_cosine_y', 'column_cosine_z',
             'normal_magnitude', 'orientation_error',
             'slice_position', 'in_plane_row', 'in_plane_column',
-            'orientation_text', 'pixel_spacing_text',
+            'orientation_text', 'pixel_spacing_text', 'pixel_spacing_row_mm', 'pixel_spacing_column_mm',
             adapter.quote('Rows'), adapter.quote('Columns'),
             'gantry_detector_tilt',
             'TemporalPositionIdentifier', 'EchoTime', 'AcquisitionNumber', 'DiffusionBValue',
@@ -47,7 +84,7 @@ volumetric as (
         ] %}
         case when is_volumetric then {{ column }} end as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from parsed
+    from deduplicated
 ),
 
 aggregated as (
@@ -57,6 +94,8 @@ aggregated as (
 
         -- what the series holds
         count(*) as instance_count,
+        cast(sum(row_copies - 1) as {{ dbt.type_bigint() }}) as duplicated_instance_row_count,
+        count(case when has_conflicting_copies then 1 end) as conflicting_duplicate_instance_count,
         count(case when is_volumetric then 1 end) as volumetric_instance_count,
         count(case when is_localizer then 1 end) as localizer_instance_count,
         count(case when (is_mip or is_projection) and not is_localizer then 1 end) as projection_instance_count,
@@ -74,6 +113,7 @@ aggregated as (
         count(case when is_volumetric and pixel_spacing_status = 'missing' then 1 end) as pixel_spacing_missing_count,
         count(case when is_volumetric and pixel_spacing_status not in ('ok', 'missing') then 1 end) as pixel_spacing_malformed_count,
         count(case when is_volumetric and ({{ adapter.quote('Rows') }} is null or {{ adapter.quote('Columns') }} is null) then 1 end) as dimensions_missing_count,
+        count(case when is_volumetric and has_malformed_dimensions then 1 end) as dimensions_malformed_count,
 
         -- orientation, pixel spacing and matrix size: IDC compares them as written
         min(orientation_text) as min_orientation_text,
@@ -89,6 +129,17 @@ aggregated as (
         min(normal_magnitude) as min_normal_magnitude,
         max(normal_magnitude) as max_normal_magnitude,
         max(orientation_error) as max_orientation_error,
+
+        -- orientation and pixel spacing as numbers: how far apart the values of the series
+        -- are (1 and 1.0, -0 and 0, 1.000000 and 0.999999 are one orientation)
+        {{ idc_qc.greatest_or_null([
+            'max(row_cosine_x) - min(row_cosine_x)', 'max(row_cosine_y) - min(row_cosine_y)', 'max(row_cosine_z) - min(row_cosine_z)',
+            'max(column_cosine_x) - min(column_cosine_x)', 'max(column_cosine_y) - min(column_cosine_y)', 'max(column_cosine_z) - min(column_cosine_z)'
+        ]) }} as orientation_spread,
+        min(pixel_spacing_row_mm) as min_pixel_spacing_row_mm,
+        max(pixel_spacing_row_mm) as max_pixel_spacing_row_mm,
+        min(pixel_spacing_column_mm) as min_pixel_spacing_column_mm,
+        max(pixel_spacing_column_mm) as max_pixel_spacing_column_mm,
 
         -- positions along the normal
         count(slice_position) as positioned_instance_count,
@@ -145,17 +196,30 @@ gap_statistics as (
         *,
         {{ idc_qc.array_min('gaps') }} as min_gap_mm,
         {{ idc_qc.array_max('gaps') }} as max_gap_mm,
-        -- neighbours at the same position: positions minus this = distinct positions
+        -- neighbours at exactly the same position (IDC's distinct positions)
         coalesce({{ idc_qc.array_length(idc_qc.array_filter('gaps', 'element_ = 0')) }}, 0) as shared_position_count,
-        {{ idc_qc.array_min(idc_qc.array_filter('gaps', 'element_ > 0')) }} as min_positive_gap_mm,
-        -- distinct gaps between distinct positions, to 0.01 mm
-        {{ idc_qc.array_count_distinct(idc_qc.array_transform(idc_qc.array_filter('gaps', 'element_ > 0'), 'round(element_, 2)')) }} as distinct_gap_count
+        -- the nominal spacing: the lower median of the gaps between distinct positions, robust
+        -- to a missing slice (a gap too large) and to a near-duplicate (a gap far too small)
+        {{ idc_qc.array_lower_median(idc_qc.array_filter('gaps', 'element_ > 0')) }} as nominal_slice_spacing_mm
     from with_gaps
+),
+
+-- two slices closer than the spacing tolerance (relative_slice_tolerance of the nominal
+-- spacing) are one position: near-duplicates, not a spacing of their own
+tolerant_gap_statistics as (
+    select
+        *,
+        coalesce({{ idc_qc.array_length(idc_qc.array_filter('gaps', near_duplicate)) }}, 0) as near_shared_position_count,
+        {{ idc_qc.array_max(idc_qc.array_filter('gaps', near_duplicate)) }} as duplicate_position_distance_mm,
+        {{ idc_qc.array_min(idc_qc.array_filter('gaps', 'not (' ~ near_duplicate ~ ')')) }} as min_positive_gap_mm,
+        -- distinct gaps between distinct positions, to 0.01 mm
+        {{ idc_qc.array_count_distinct(idc_qc.array_transform(idc_qc.array_filter('gaps', 'not (' ~ near_duplicate ~ ')'), 'round(element_, 2)')) }} as distinct_gap_count
+    from gap_statistics
 ),
 
 final as (
     select {{ idc_qc.star_except(['sorted_positions', 'gaps']) }}
-    from gap_statistics
+    from tolerant_gap_statistics
 )
 
 select * from final

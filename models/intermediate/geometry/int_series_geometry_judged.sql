@@ -40,6 +40,12 @@ idc_checks as (
         max_in_plane_row - min_in_plane_row < {{ in_plane_tol }} as consistent_in_plane_row,
         max_in_plane_column - min_in_plane_column < {{ in_plane_tol }} as consistent_in_plane_col,
         coalesce(min_pixel_spacing_text = max_pixel_spacing_text, false) as consistent_pixel_spacing,
+        -- ours, as numbers within the tolerances: the direction cosines of every instance
+        -- within orientation_tolerance of each other, pixel spacings within the relative
+        -- tolerance (IDC compares the written strings: 1 and 1.0, 0.5 and 0.50 differ there)
+        orientation_spread <= {{ orientation_tol }} as same_orientation,
+        max_pixel_spacing_row_mm - min_pixel_spacing_row_mm <= {{ rel_tol }} * abs(max_pixel_spacing_row_mm)
+            and max_pixel_spacing_column_mm - min_pixel_spacing_column_mm <= {{ rel_tol }} * abs(max_pixel_spacing_column_mm) as same_pixel_spacing,
         coalesce(min_rows = max_rows, false) and coalesce(min_columns = max_columns, false) as consistent_image_dimensions,
         -- IDC's expected spacing: first-to-last span over (number of instances - 1)
         {{ idc_qc.safe_divide('max_slice_position - min_slice_position', 'volumetric_instance_count - 1') }} as expected_slice_spacing_mm,
@@ -65,7 +71,11 @@ idc_flags as (
         *,
         single_orientation and orthogonal_orientation and unique_slice_positions
             and consistent_in_plane_row and consistent_in_plane_col and consistent_pixel_spacing
-            and consistent_image_dimensions and uniform_slice_spacing as regularly_spaced_3d_volume
+            and consistent_image_dimensions and uniform_slice_spacing as regularly_spaced_3d_volume,
+        -- IDC's verdict with orientation and pixel spacing compared as numbers
+        same_orientation and orthogonal_orientation and unique_slice_positions
+            and consistent_in_plane_row and consistent_in_plane_col and same_pixel_spacing
+            and consistent_image_dimensions and uniform_slice_spacing as regular_as_numbers
     from idc_verdict
 ),
 
@@ -73,7 +83,10 @@ idc_flags as (
 measures as (
     select
         *,
-        positioned_instance_count - shared_position_count as distinct_position_count,
+        -- positions closer than the spacing tolerance count as one
+        positioned_instance_count - near_shared_position_count as distinct_position_count,
+        -- IDC's verdict is FALSE only because it compares orientation or pixel spacing as strings
+        coalesce(not regularly_spaced_3d_volume, false) and coalesce(regular_as_numbers, false) as idc_string_comparison_only,
         TemporalPositionIdentifier_varies or EchoTime_varies or AcquisitionNumber_varies
             or DiffusionBValue_varies or ImageType_varies as stack_attribute_varies,
         -- the in-plane axis that moves most, and how linearly it follows the position
@@ -100,14 +113,14 @@ stack_measures as (
         -- several stacks: positions repeat, and either every position the same number of
         -- times over several positions, or an attribute tells the repeats apart and at least
         -- half the positions repeat (4D series whose last time point is incomplete)
-        shared_position_count > 0 and (
+        near_shared_position_count > 0 and (
             (coalesce(case when distinct_position_count > 0 then mod(positioned_instance_count, distinct_position_count) = 0 end, false)
                 and (distinct_position_count > 1 or stack_attribute_varies))
-            or (stack_attribute_varies and 2 * shared_position_count >= distinct_position_count)
+            or (stack_attribute_varies and 2 * near_shared_position_count >= distinct_position_count)
         ) as is_multi_stack,
         -- spacing of the distinct positions (zero gaps between stacks left out)
         {{ idc_qc.safe_divide('max_slice_position - min_slice_position', 'distinct_position_count - 1') }} as distinct_slice_spacing_mm,
-        {{ idc_qc.safe_divide('max_gap_mm', 'min_positive_gap_mm') }} as largest_gap_ratio,
+        {{ idc_qc.safe_divide('max_gap_mm', 'nominal_slice_spacing_mm') }} as largest_gap_ratio,
         sqrt(stack_dx * stack_dx + stack_dy * stack_dy + stack_dz * stack_dz) as stack_length_mm,
         {{ idc_qc.safe_divide('stack_dx * first_normal_x + stack_dy * first_normal_y + stack_dz * first_normal_z', 'first_normal_length') }} as stack_along_normal_mm
     from measures
@@ -124,7 +137,7 @@ spacing_measures as (
         round(largest_gap_ratio) >= 2
             and abs(largest_gap_ratio - round(largest_gap_ratio)) <= {{ rel_tol }} * round(largest_gap_ratio) as gaps_are_whole_multiples,
         -- angle between the slice normal and the first-to-last stacking direction
-        case when positions_parsed and single_orientation and stack_length_mm > 0 and first_normal_length > 0 then
+        case when positions_parsed and coalesce(same_orientation, false) and stack_length_mm > 0 and first_normal_length > 0 then
             {{ idc_qc.radians_to_degrees('acos(' ~ idc_qc.least_or_null(['1.0', 'abs(stack_along_normal_mm) / stack_length_mm']) ~ ')') }}
         end as estimated_gantry_tilt_degrees,
         sqrt({{ idc_qc.greatest_or_null(['stack_length_mm * stack_length_mm - stack_along_normal_mm * stack_along_normal_mm', '0.0']) }}) as stack_in_plane_drift_mm
@@ -136,7 +149,7 @@ findings as (
         *,
         case when positions_parsed and gaps_are_whole_multiples and not distinct_spacing_uniform then
             {{ idc_qc.greatest_or_null([
-                'cast(round((max_slice_position - min_slice_position) / min_positive_gap_mm) as ' ~ dbt.type_bigint() ~ ') - (distinct_position_count - 1)',
+                'cast(round((max_slice_position - min_slice_position) / nominal_slice_spacing_mm) as ' ~ dbt.type_bigint() ~ ') - (distinct_position_count - 1)',
                 'cast(round(largest_gap_ratio) as ' ~ dbt.type_bigint() ~ ') - 1'
             ]) }}
         else 0 end as missing_slice_count,
@@ -169,22 +182,24 @@ reasons as (
             case when pixel_spacing_missing_count > 0 then 'missing PixelSpacing' end,
             case when pixel_spacing_malformed_count > 0 then 'malformed PixelSpacing' end,
             case when dimensions_missing_count > 0 then 'missing Rows or Columns' end,
+            case when dimensions_malformed_count > 0 then 'malformed Rows or Columns' end,
+            case when conflicting_duplicate_instance_count > 0 then 'conflicting duplicate instances' end,
             case when not orientation_orthonormal then 'non-orthogonal orientation' end,
             case when volumetric_instance_count = 1 then 'single instance' end,
             case when max_number_of_frames > 1 then 'multi-frame instances' end,
             case when mosaic_instance_count > 0 then 'siemens mosaic' end,
             case when is_multi_stack then 'several stacks in one series' end,
             case when has_incomplete_stack then 'incomplete stack' end,
-            case when shared_position_count > 0 and not is_multi_stack then 'duplicate slice positions' end,
-            case when positions_parsed and single_orientation and missing_slice_count > 0 then 'missing slices' end,
-            case when positions_parsed and single_orientation and missing_slice_count = 0 and distinct_position_count > 2
+            case when near_shared_position_count > 0 and not is_multi_stack then 'duplicate slice positions' end,
+            case when positions_parsed and coalesce(same_orientation, false) and missing_slice_count > 0 then 'missing slices' end,
+            case when positions_parsed and coalesce(same_orientation, false) and missing_slice_count = 0 and distinct_position_count > 2
                   and not coalesce(distinct_spacing_uniform, true) then 'non-uniform slice spacing' end,
-            case when positions_parsed and single_orientation and shifted_in_plane and drifts_along_stack then 'gantry tilt' end,
-            case when positions_parsed and single_orientation and shifted_in_plane and not drifts_along_stack then 'slices shifted in plane' end,
-            case when volumetric_instance_count > 1 and iop_missing_count = 0 and not single_orientation then 'multiple orientations' end,
-            case when pixel_spacing_missing_count = 0 and volumetric_instance_count > 1 and not consistent_pixel_spacing then 'inconsistent pixel spacing' end,
+            case when positions_parsed and coalesce(same_orientation, false) and shifted_in_plane and drifts_along_stack then 'gantry tilt' end,
+            case when positions_parsed and coalesce(same_orientation, false) and shifted_in_plane and not drifts_along_stack then 'slices shifted in plane' end,
+            case when volumetric_instance_count > 1 and iop_missing_count = 0 and not coalesce(same_orientation, false) then 'multiple orientations' end,
+            case when pixel_spacing_missing_count = 0 and volumetric_instance_count > 1 and not coalesce(same_pixel_spacing, false) then 'inconsistent pixel spacing' end,
             case when dimensions_missing_count = 0 and volumetric_instance_count > 1 and not consistent_image_dimensions then 'inconsistent image dimensions' end,
-            case when volumetric_instance_count = 2 and coalesce(regularly_spaced_3d_volume, false) and mosaic_instance_count = 0 then 'only two slices' end
+            case when volumetric_instance_count = 2 and coalesce(regular_as_numbers, false) and mosaic_instance_count = 0 then 'only two slices' end
         ]") }} as found_reasons
     from findings
 ),
@@ -196,13 +211,14 @@ categorised as (
             when volumetric_instance_count = 0 and localizer_instance_count + projection_instance_count > 0 then 'localizer_or_projection'
             when volumetric_instance_count = 0 or ipp_all_missing then 'missing_geometry'
             when ipp_missing_count + ipp_malformed_count + iop_missing_count + iop_malformed_count
-                 + pixel_spacing_missing_count + pixel_spacing_malformed_count + dimensions_missing_count > 0
+                 + pixel_spacing_missing_count + pixel_spacing_malformed_count + dimensions_missing_count
+                 + dimensions_malformed_count + conflicting_duplicate_instance_count > 0
                  or not orientation_orthonormal then 'malformed_geometry'
             when volumetric_instance_count = 1 then 'single_instance'
             when mosaic_instance_count > 0 then 'mosaic'
             when is_multi_stack then 'multi_stack'
-            when {{ idc_qc.array_length('found_reasons') }} = 0 and coalesce(regularly_spaced_3d_volume, false) then 'regular_volume'
-            when volumetric_instance_count = 2 and coalesce(regularly_spaced_3d_volume, false) then 'too_few_slices'
+            when {{ idc_qc.array_length('found_reasons') }} = 0 and coalesce(regular_as_numbers, false) then 'regular_volume'
+            when volumetric_instance_count = 2 and coalesce(regular_as_numbers, false) then 'too_few_slices'
             else 'irregular_volume'
         end as geometry_category
     from reasons
@@ -239,9 +255,19 @@ final as (
                 then ['irregular geometry']
             else found_reasons
         end as failure_reasons,
+        -- what a curator should know that does not change the verdict
+        {{ idc_qc.array_compact("[
+            case when duplicated_instance_row_count > 0 then 'duplicated instance rows' end,
+            case when idc_string_comparison_only then 'IDC string comparison only' end
+        ]") }} as geometry_notes,
+        idc_string_comparison_only,
+        same_orientation,
+        same_pixel_spacing,
 
         -- what the series holds
         instance_count,
+        duplicated_instance_row_count,
+        conflicting_duplicate_instance_count,
         volumetric_instance_count,
         localizer_instance_count,
         projection_instance_count,
@@ -250,7 +276,8 @@ final as (
 
         -- slice positions and spacing
         distinct_position_count,
-        shared_position_count as duplicate_position_count,
+        near_shared_position_count as duplicate_position_count,
+        duplicate_position_distance_mm,
         stack_count,
         {{ idc_qc.array_compact("[
             case when is_multi_stack and TemporalPositionIdentifier_varies then 'TemporalPositionIdentifier' end,
@@ -260,7 +287,7 @@ final as (
             case when is_multi_stack and ImageType_varies then 'ImageType' end
         ]") }} as stack_attributes,
         expected_slice_spacing_mm,
-        min_positive_gap_mm as nominal_slice_spacing_mm,
+        nominal_slice_spacing_mm,
         max_gap_mm as largest_gap_mm,
         largest_gap_ratio,
         missing_slice_count,
@@ -286,6 +313,7 @@ final as (
         iop_malformed_count,
         pixel_spacing_missing_count,
         pixel_spacing_malformed_count,
+        dimensions_malformed_count,
 
         -- for the instance-level review: the line through the first and the last slice
         min_slice_position as first_slice_position,

@@ -4,6 +4,8 @@
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
+    -- a row without a SeriesInstanceUID belongs to no series (unusable_instances lists it)
+    where trim(SeriesInstanceUID) <> ''
 ),
 
 aggregated as (

@@ -36,12 +36,17 @@ flagged as (
         is_volumetric and iop_status not in ('ok', 'missing') as flag_iop_malformed,
         is_volumetric and pixel_spacing_status = 'missing' as flag_pixel_spacing_missing,
         is_volumetric and pixel_spacing_status not in ('ok', 'missing') as flag_pixel_spacing_malformed,
+        is_volumetric and has_malformed_dimensions as flag_dimensions_malformed,
+        has_conflicting_copies as flag_conflicting_copies,
+        -- the same position as a neighbour, or closer to it than the spacing tolerance
         geometry_category not in ('multi_stack', 'mosaic')
-            and coalesce(gap_to_previous_mm = 0 or gap_to_next_mm = 0, false) as flag_duplicate,
-        has_gaps and single_orientation and coalesce(gap_ratio > 1 + {{ rel_tol }}, false) as flag_gap,
-        not aligned_in_plane and single_orientation
+            and coalesce(gap_to_previous_mm = 0 or gap_to_next_mm = 0
+                or gap_to_previous_mm < {{ rel_tol }} * nominal_slice_spacing_mm
+                or gap_to_next_mm < {{ rel_tol }} * nominal_slice_spacing_mm, false) as flag_duplicate,
+        has_gaps and coalesce(same_orientation, false) and coalesce(gap_ratio > 1 + {{ rel_tol }}, false) as flag_gap,
+        not aligned_in_plane and coalesce(same_orientation, false)
             and coalesce(abs(in_plane_row_offset_mm) >= {{ in_plane_tol }} or abs(in_plane_col_offset_mm) >= {{ in_plane_tol }}, false) as flag_off_axis,
-        is_volumetric and not single_orientation and orientation_text <> majority_orientation as flag_other_orientation
+        is_volumetric and not coalesce(same_orientation, false) and orientation_text <> majority_orientation as flag_other_orientation
     from measured
 ),
 
@@ -49,6 +54,7 @@ offending as (
     select * from flagged
     where flag_localizer or flag_projection or flag_ipp_missing or flag_ipp_malformed
         or flag_iop_missing or flag_iop_malformed or flag_pixel_spacing_missing or flag_pixel_spacing_malformed
+        or flag_dimensions_malformed or flag_conflicting_copies
         or flag_duplicate or flag_gap or flag_off_axis or flag_other_orientation
 ),
 
@@ -65,6 +71,8 @@ with_reasons as {{ idc_qc.materialized_cte() }} (
             case when flag_iop_malformed then 'malformed ImageOrientationPatient' end,
             case when flag_pixel_spacing_missing then 'missing PixelSpacing' end,
             case when flag_pixel_spacing_malformed then 'malformed PixelSpacing' end,
+            case when flag_dimensions_malformed then 'malformed Rows or Columns' end,
+            case when flag_conflicting_copies then 'conflicting duplicate instance' end,
             case when flag_duplicate then 'duplicate slice position' end,
             case when flag_gap then 'before a gap' end,
             case when flag_off_axis then 'off-axis' end,

@@ -35,9 +35,13 @@ final as (
         -- the verdict in words
         geometry_category,
         failure_reasons,
+        geometry_notes,
+        idc_string_comparison_only,
 
         -- what the series holds
         instance_count,
+        duplicated_instance_row_count,
+        conflicting_duplicate_instance_count,
         volumetric_instance_count,
         localizer_instance_count,
         projection_instance_count,
@@ -47,6 +51,7 @@ final as (
         -- slice positions and spacing
         distinct_position_count,
         duplicate_position_count,
+        duplicate_position_distance_mm,
         stack_count,
         stack_attributes,
         expected_slice_spacing_mm,
@@ -71,7 +76,8 @@ final as (
         iop_missing_count,
         iop_malformed_count,
         pixel_spacing_missing_count,
-        pixel_spacing_malformed_count
+        pixel_spacing_malformed_count,
+        dimensions_malformed_count
     from judged
 )
 

@@ -1,0 +1,35 @@
+-- One row per input row that cannot take part in the geometry: without a SeriesInstanceUID
+-- there is no series to judge it in, without a SOPInstanceUID it cannot be told apart from the
+-- other instances of its series. Staging keeps every row and the geometry models read the
+-- others, so every input row is accounted for: the rows of unusable_instances, plus
+-- instance_count + duplicated_instance_row_count over series_geometry.
+--
+-- The row keeps whatever identifies it (study, patient, collection, the UID it does have,
+-- InstanceNumber) so a curator can find the file.
+
+with instances as (
+    select * from {{ ref('stg_dicom__instances') }}
+),
+
+classified as (
+    select
+        {{ idc_qc.geometry_unusable_reason() }} as reason,
+        SeriesInstanceUID,
+        SOPInstanceUID,
+        StudyInstanceUID,
+        PatientID,
+        collection_id,
+        Modality,
+        SOPClassUID,
+        InstanceNumber,
+        SeriesDescription
+    from instances
+),
+
+final as (
+    select *
+    from classified
+    where reason is not null
+)
+
+select * from final
