@@ -1,18 +1,30 @@
 {# DICOM Decimal String (DS, PS3.5 6.2): an optional sign, digits with at most one decimal
    point, an optional exponent, surrounding spaces allowed, at most 16 characters. A value
-   that is no DS (`1_000`, `0x1A`, `NaN`, `Infinity`, '') is NULL: the engine's own cast is
-   more lenient (DuckDB reads `1_000` as 1000, both read NaN and Infinity), so the grammar
-   is checked first and the cast only reads what passed. A DS too large for a double
-   (`1e309`) still casts, to Infinity on DuckDB: callers test finiteness. #}
+   that is no DS (`1_000`, `0x1A`, `+-1`, `NaN`, `Infinity`, '') is NULL: the engines' casts
+   are more lenient (DuckDB reads `1_000` as 1000 and `+-8` as -8, both read NaN and
+   Infinity), so the grammar is checked first and the cast only reads what passed. A DS too
+   large for a double (`1e309`) still casts, to Infinity on DuckDB: callers test finiteness.
 
-{% macro dicom_decimal(expression) -%}
-(case when length({{ expression }}) <= 16
-        and {{ idc_qc.regex_matches(expression, ' *[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? *') }}
-      then {{ idc_qc.safe_double('trim(' ~ expression ~ ')') }} end)
+   Cost: this runs on every position, cosine and pixel spacing (11 values an instance). The
+   groups are non-capturing (RE2 then matches without tracking submatches, about a third
+   faster) and DuckDB's cast already skips the spaces the grammar allows. #}
+{% macro dicom_decimal(expression) %}{{ return(adapter.dispatch('dicom_decimal', 'idc_qc')(expression)) }}{% endmacro %}
+
+{% macro default__dicom_decimal(expression) -%}
+(case when regexp_full_match({{ expression }}, ' *[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)? *')
+        and strlen({{ expression }}) <= 16
+      then try_cast({{ expression }} as double) end)
+{%- endmacro %}
+
+{% macro bigquery__dicom_decimal(expression) -%}
+(case when regexp_contains({{ expression }}, r'^ *[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)? *$')
+        and length({{ expression }}) <= 16
+      then safe_cast(trim({{ expression }}) as float64) end)
 {%- endmacro %}
 
 {# TRUE when a string spells a non-finite number the engines' casts accept (NaN, Inf,
-   Infinity, either sign, any case): no DS, but worth telling apart from plain text. #}
+   Infinity, either sign, any case): no DS, but worth telling apart from plain text. Only
+   evaluated for values that are no DS. #}
 {% macro dicom_decimal_is_non_finite_text(expression) -%}
 {{ idc_qc.regex_matches('lower(trim(' ~ expression ~ '))', '[+-]?(nan|inf|infinity)') }}
 {%- endmacro %}
