@@ -46,7 +46,7 @@ STRING_COLUMNS = [
 ARRAY_COLUMNS = ["ImageType", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"]
 INTEGER_COLUMNS = ["Rows", "Columns"]
 
-GEOMETRY_MODELS = ["+series_geometry", "+instance_geometry"]
+GEOMETRY_MODELS = ["+series_geometry", "+instance_geometry", "+unusable_instances"]
 
 
 def ds(value: float) -> str:

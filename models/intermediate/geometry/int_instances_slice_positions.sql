@@ -30,6 +30,7 @@ series_to_review as (
         volumetric_instance_count,
         single_orientation,
         same_orientation,
+        positions_parsed,
         -- the one orientation of a single-orientation series: the instances that have it do
         -- not carry it through the sort, it is put back after
         case when single_orientation then reference_orientation end as series_orientation,
@@ -144,6 +145,7 @@ placed as (
         series_to_review.volumetric_instance_count,
         series_to_review.single_orientation,
         series_to_review.same_orientation,
+        series_to_review.positions_parsed,
         series_to_review.nominal_slice_spacing_mm,
         series_to_review.consistent_in_plane_row,
         series_to_review.consistent_in_plane_col,
@@ -190,6 +192,7 @@ final as (
         volumetric_instance_count,
         single_orientation,
         same_orientation,
+        positions_parsed,
         nominal_slice_spacing_mm,
         consistent_in_plane_row,
         consistent_in_plane_col,

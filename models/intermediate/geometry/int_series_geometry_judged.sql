@@ -315,7 +315,9 @@ final as (
         pixel_spacing_malformed_count,
         dimensions_malformed_count,
 
-        -- for the instance-level review: the line through the first and the last slice
+        -- for the instance-level review: are the gaps judged at all (every position parsed),
+        -- and the line through the first and the last slice
+        positions_parsed,
         min_slice_position as first_slice_position,
         max_slice_position as last_slice_position,
         first_in_plane_row,

@@ -19,8 +19,10 @@ measured as (
     select
         *,
         coalesce(consistent_in_plane_row and consistent_in_plane_col, false) as aligned_in_plane,
-        missing_slice_count > 0
-            or coalesce(largest_gap_ratio > 1 + {{ rel_tol }}, false) as has_gaps,
+        -- gaps are judged only when every position parsed (as the series' spacing reasons are):
+        -- an unparsable position leaves a gap that is no missing slice
+        positions_parsed and (missing_slice_count > 0
+            or coalesce(largest_gap_ratio > 1 + {{ rel_tol }}, false)) as has_gaps,
         {{ idc_qc.safe_divide('gap_to_next_mm', 'nominal_slice_spacing_mm') }} as gap_ratio
     from slice_positions
 ),
