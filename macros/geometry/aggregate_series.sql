@@ -4,6 +4,7 @@
    the model aggregates twice: every series in one pass over the parsed rows, then again,
    one row per instance, the few series that list an instance twice. #}
 {% macro geometry_aggregate_series(source_cte, name) %}
+{%- set finite_position = 'case when ' ~ idc_qc.is_finite('slice_position') ~ ' then slice_position end' %}
 -- geometry of the volumetric instances only: localizers, projections and MIPs get NULLs,
 -- so every aggregate below describes the volume while the counts still see every instance
 {{ name }}_volumetric as (
@@ -103,6 +104,10 @@
         count(case when is_volumetric then SOPInstanceUID end) as volumetric_sop_count,
         min(slice_position) as min_slice_position,
         max(slice_position) as max_slice_position,
+        -- the first and the last slice among the finite positions (a NaN or infinite one is
+        -- malformed: it must not end the stack the instance review measures offsets from)
+        min({{ finite_position }}) as min_finite_slice_position,
+        max({{ finite_position }}) as max_finite_slice_position,
         {{ idc_qc.array_agg_sorted('slice_position') }} as sorted_positions,
 
         -- in-plane offsets: IDC's range test
@@ -121,11 +126,11 @@
         {%- for column in ['ipp_x', 'ipp_y', 'ipp_z',
                            'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
                            'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
-        {{ idc_qc.min_by(column, 'slice_position') }} as first_{{ column }},
+        {{ idc_qc.min_by(column, finite_position) }} as first_{{ column }},
         {%- endfor %}
         -- the last slice (highest position): the stacking direction runs first to last
         {%- for column in ['ipp_x', 'ipp_y', 'ipp_z'] %}
-        {{ idc_qc.max_by(column, 'slice_position') }} as last_{{ column }},
+        {{ idc_qc.max_by(column, finite_position) }} as last_{{ column }},
         {%- endfor %}
 
         -- GantryDetectorTilt as written, the value of largest magnitude

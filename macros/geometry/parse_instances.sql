@@ -3,6 +3,16 @@
    instance-level review (int_instances_slice_positions) parses only the instances of the
    series it looks into, with exactly the same arithmetic. `carry`: further columns of
    `source_cte` to pass through unchanged. #}
+{# A decimal string of the geometry as a double: a DICOM DS (macro dicom_decimal), or NaN /
+   +-Infinity when it spells one. No DS, NaN and Infinity make the instance malformed all the
+   same (status 'nan'), but IDC's columns see them as IDC's SAFE_CAST does: as NaN, which
+   keeps its checks (unique positions, in-plane ranges) what IDC computes. Text that is no DS
+   and no NaN/Infinity (`1_000`, `n/a`) is NULL. #}
+{% macro geometry_decimal(expression) -%}
+coalesce({{ idc_qc.dicom_decimal(expression) }},
+    case when {{ idc_qc.dicom_decimal_is_non_finite_text(expression) }} then {{ idc_qc.safe_double('trim(' ~ expression ~ ')') }} end)
+{%- endmacro %}
+
 {% macro geometry_parse_instances(source_cte, carry=[]) %}
 parsed as (
     select
@@ -31,26 +41,26 @@ parsed as (
             '1.2.840.10008.5.1.4.1.1.128'
         ), false) as is_idc_sop_class,
 
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 0)) }} as ipp_x,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 1)) }} as ipp_y,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImagePositionPatient', 2)) }} as ipp_z,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImagePositionPatient', 0)) }} as ipp_x,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImagePositionPatient', 1)) }} as ipp_y,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImagePositionPatient', 2)) }} as ipp_z,
 
         -- row direction cosines (IOP values 0-2), column direction cosines (3-5). Every decimal
         -- string is read by the DICOM DS grammar (macro dicom_decimal), not by the engine's cast
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 0)) }} as row_cosine_x,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 1)) }} as row_cosine_y,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 2)) }} as row_cosine_z,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 3)) }} as column_cosine_x,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 4)) }} as column_cosine_y,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 0)) }} as row_cosine_x,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 1)) }} as row_cosine_y,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 2)) }} as row_cosine_z,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 3)) }} as column_cosine_x,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 4)) }} as column_cosine_y,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
 
         -- IDC compares orientations and pixel spacings as the written strings
         {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
         {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
-        {{ idc_qc.dicom_decimal(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
+        {{ idc_qc.geometry_decimal(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
 
-        {{ idc_qc.dicom_decimal('GantryDetectorTilt') }} as gantry_detector_tilt,
+        {{ idc_qc.geometry_decimal('GantryDetectorTilt') }} as gantry_detector_tilt,
         {{ dbt.safe_cast('NumberOfFrames', dbt.type_bigint()) }} as number_of_frames,
 
         -- attributes that tell several stacks of one series apart (4D, echoes, diffusion)
@@ -98,12 +108,11 @@ projected as (
             'abs(row_cosine_x * row_cosine_x + row_cosine_y * row_cosine_y + row_cosine_z * row_cosine_z - 1)',
             'abs(column_cosine_x * column_cosine_x + column_cosine_y * column_cosine_y + column_cosine_z * column_cosine_z - 1)'
         ]) }} as orientation_error,
-        -- position along the slice normal, and the offsets along the row and column directions:
-        -- only for a position and orientation that both parsed to finite numbers (a DS like
-        -- 1e309 overflows to Infinity, whose NaN offsets would put every slice off-axis)
-        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z end as slice_position,
-        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z end as in_plane_row,
-        case when ipp_status = 'ok' and iop_status = 'ok' then ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z end as in_plane_column
+        -- position along the slice normal, and the offsets along the row and column directions
+        -- (NaN for a NaN or infinite value, as in IDC: the instance review leaves those out)
+        ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z as slice_position,
+        ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z as in_plane_row,
+        ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z as in_plane_column
     from classified
 )
 {% endmacro %}

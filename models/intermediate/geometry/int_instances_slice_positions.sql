@@ -89,9 +89,11 @@ to_review as {{ idc_qc.materialized_cte() }} (
         any_value(has_malformed_dimensions) as has_malformed_dimensions,
         coalesce(any_value(orientation_text) = any_value(series_orientation), false) as has_series_orientation,
         case when coalesce(any_value(orientation_text) = any_value(series_orientation), false) then null else any_value(orientation_text) end as other_orientation_text,
-        any_value(case when is_volumetric then slice_position end) as slice_position,
-        any_value(case when is_volumetric then in_plane_row end) as in_plane_row,
-        any_value(case when is_volumetric then in_plane_column end) as in_plane_column
+        -- positions of volumetric instances whose position and orientation parsed to finite
+        -- numbers only: a NaN would end the stack and put every slice off-axis
+        {%- for column in ['slice_position', 'in_plane_row', 'in_plane_column'] %}
+        any_value(case when is_volumetric and ipp_status = 'ok' and iop_status = 'ok' then {{ column }} end) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from projected
     group by series_key, SOPInstanceUID
 ),

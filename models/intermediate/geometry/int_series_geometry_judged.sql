@@ -318,8 +318,8 @@ final as (
         -- for the instance-level review: are the gaps judged at all (every position parsed),
         -- and the line through the first and the last slice
         positions_parsed,
-        min_slice_position as first_slice_position,
-        max_slice_position as last_slice_position,
+        min_finite_slice_position as first_slice_position,
+        max_finite_slice_position as last_slice_position,
         first_in_plane_row,
         last_in_plane_row,
         first_in_plane_column,
