@@ -86,10 +86,16 @@ def draw_examples(kind: str, count: int) -> list:
               suppress_health_check=list(HealthCheck))
     @given(noisy_series(kind))
     def collect(example):
-        drawn.append(example)
+        # a UID of its own per drawn example (two examples may share every drawn size)
+        uid, rows, truth = example
+        fresh = f"2.25.{9000 + len(drawn)}{abs(hash(kind)) % 10**6}"
+        for row in rows:
+            for column in ("SeriesInstanceUID", "SOPInstanceUID", "StudyInstanceUID"):
+                row[column] = row[column].replace(uid, fresh, 1)
+        drawn.append((fresh, rows, truth))
 
     collect()
-    return list({uid: (uid, rows, truth) for uid, rows, truth in drawn}.values())
+    return drawn
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +116,8 @@ def test_jitter_below_the_tolerances_keeps_a_series_regular(generated):
         assert list(row.failure_reasons) == []
         # IDC's verdict differs exactly where its string comparison alone fails the series
         assert bool(row.idc_string_comparison_only) == (not row.regularly_spaced_3d_volume)
+    # the noise is real: IDC's string comparison fails most of these series
+    assert sum(bool(ours.loc[uid].idc_string_comparison_only) for uid, _, _ in examples["jitter"]) >= len(examples["jitter"]) // 2
 
 
 def test_near_duplicates_are_never_missing_slices(generated):
