@@ -23,8 +23,15 @@ def _check(db, instances):
         orphans = con.execute(
             "select count(*) from instance_geometry where SeriesInstanceUID not in (select SeriesInstanceUID from series_geometry)"
         ).fetchall()[0][0]
+        # every input row is accounted for: an instance of a series (once), a repeated row, or unusable
+        accounted = con.execute(
+            "select (select sum(instance_count + duplicated_instance_row_count) from series_geometry)"
+            " + (select count(*) from unusable_instances)"
+        ).fetchall()[0][0]
+        input_rows = con.execute(f"select count(*) from read_parquet('{instances}', union_by_name = true)").fetchall()[0][0]
     assert out == keys == series_count(instances)
     assert uncategorised == 0 and inconsistent == 0 and orphans == 0
+    assert accounted == input_rows
 
 
 @pytest.mark.shared_data
