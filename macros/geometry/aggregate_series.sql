@@ -4,7 +4,7 @@
    the model aggregates twice: every series in one pass over the parsed rows, then again,
    one row per instance, the few series that list an instance twice. #}
 {% macro geometry_aggregate_series(source_cte, name) %}
-{%- set finite_position = 'case when ' ~ idc_qc.is_finite('slice_position') ~ ' then slice_position end' %}
+{%- set finite_position = 'finite_slice_position' %}
 -- geometry of the volumetric instances only: localizers, projections and MIPs get NULLs,
 -- so every aggregate below describes the volume while the counts still see every instance
 {{ name }}_volumetric as (
@@ -26,6 +26,8 @@
         number_of_frames,
         has_malformed_dimensions,
         {{ adapter.quote('Rows') }} is not null as has_pixel_matrix,
+        -- computed once here for the several aggregates that order by it
+        case when is_volumetric and {{ idc_qc.is_finite('slice_position') }} then slice_position end as finite_slice_position,
         {%- for column in [
             'ipp_x', 'ipp_y', 'ipp_z',
             'row_cosine_x', 'row_cosine_y', 'row_cosine_z',

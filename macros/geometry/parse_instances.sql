@@ -9,8 +9,7 @@
    keeps its checks (unique positions, in-plane ranges) what IDC computes. Text that is no DS
    and no NaN/Infinity (`1_000`, `n/a`) is NULL. #}
 {% macro geometry_decimal(expression) -%}
-coalesce({{ idc_qc.dicom_decimal(expression) }},
-    case when {{ idc_qc.dicom_decimal_is_non_finite_text(expression) }} then {{ idc_qc.safe_double('trim(' ~ expression ~ ')') }} end)
+{{ idc_qc.dicom_decimal(expression, non_finite=true) }}
 {%- endmacro %}
 
 {% macro geometry_parse_instances(source_cte, carry=[]) %}

@@ -7,19 +7,27 @@
 
    Cost: this runs on every position, cosine and pixel spacing (11 values an instance). The
    groups are non-capturing (RE2 then matches without tracking submatches, about a third
-   faster) and DuckDB's cast already skips the spaces the grammar allows. #}
-{% macro dicom_decimal(expression) %}{{ return(adapter.dispatch('dicom_decimal', 'idc_qc')(expression)) }}{% endmacro %}
+   faster) and DuckDB's cast already skips the spaces the grammar allows.
+   `non_finite=true`: NaN, Inf and Infinity (either sign, any case) are read as the engine's
+   cast reads them instead of NULL (a second test, made only for values that are no DS). #}
+{% macro dicom_decimal(expression, non_finite=false) %}{{ return(adapter.dispatch('dicom_decimal', 'idc_qc')(expression, non_finite)) }}{% endmacro %}
 
-{% macro default__dicom_decimal(expression) -%}
+{% macro default__dicom_decimal(expression, non_finite=false) -%}
 (case when regexp_full_match({{ expression }}, ' *[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)? *')
         and strlen({{ expression }}) <= 16
-      then try_cast({{ expression }} as double) end)
+      then try_cast({{ expression }} as double)
+      {%- if non_finite %}
+      when {{ idc_qc.dicom_decimal_is_non_finite_text(expression) }} then try_cast(trim({{ expression }}) as double)
+      {%- endif %} end)
 {%- endmacro %}
 
-{% macro bigquery__dicom_decimal(expression) -%}
+{% macro bigquery__dicom_decimal(expression, non_finite=false) -%}
 (case when regexp_contains({{ expression }}, r'^ *[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)? *$')
         and length({{ expression }}) <= 16
-      then safe_cast(trim({{ expression }}) as float64) end)
+      then safe_cast(trim({{ expression }}) as float64)
+      {%- if non_finite %}
+      when {{ idc_qc.dicom_decimal_is_non_finite_text(expression) }} then safe_cast(trim({{ expression }}) as float64)
+      {%- endif %} end)
 {%- endmacro %}
 
 {# TRUE when a string spells a non-finite number the engines' casts accept (NaN, Inf,
