@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import BuildError, IdcQcError
-from .paths import PROJECT_DIR, idc_index_dir
+from .paths import DEFAULT_BUILD_DIR, idc_index_dir, require_project_dir
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -88,12 +88,15 @@ def run_dbt(
     """Invoke ``dbt <command>`` in-process and return one typed result per node."""
     from dbt.cli.main import dbtRunner
 
-    work_dir = (db_path.resolve().parent if db_path else PROJECT_DIR / "build") / "dbt"
+    project_dir = require_project_dir()
+    # dbt's target and logs go beside the database (or under ./build), never into the project folder,
+    # which may be a read-only copy inside site-packages.
+    work_dir = (db_path.resolve().parent if db_path else DEFAULT_BUILD_DIR.resolve()) / "dbt"
     work_dir.mkdir(parents=True, exist_ok=True)
     args = [
         command,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
         "--target", target,
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
