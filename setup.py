@@ -34,12 +34,14 @@ class build_py_with_dbt_project(build_py):
     """``build_py`` plus a fresh copy of the dbt project in ``<build_lib>/idc_qc/_project``."""
 
     def run(self) -> None:
-        super().run()
         if getattr(self, "editable_mode", False):
+            super().run()
             return  # an editable install reads the project in place (idc_qc/paths.py)
+        # `pip install .` builds in ./build and reuses it: a module or model deleted since the
+        # last build must not live on in the next wheel, so the package is built afresh.
+        shutil.rmtree(Path(self.build_lib) / "idc_qc", ignore_errors=True)
+        super().run()
         target = Path(self.build_lib) / PACKAGED_PROJECT
-        if target.exists():
-            shutil.rmtree(target)  # a reused build/ folder must not keep files deleted since
         target.mkdir(parents=True)
         for name in PROJECT_FILES:
             shutil.copy2(ROOT / name, target / name)

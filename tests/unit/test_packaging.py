@@ -115,3 +115,26 @@ def test_a_folder_without_a_dbt_project_is_one_clear_error(tmp_path, monkeypatch
     monkeypatch.setattr(paths, "PROJECT_DIR", tmp_path)
     with pytest.raises(IdcQcError, match=rf"no dbt project at {tmp_path} \(dbt_project.yml missing\): set IDC_QC_PROJECT_DIR"):
         paths.require_project_dir()
+
+
+def test_a_reused_build_folder_does_not_resurrect_deleted_files(tmp_path):
+    # `pip install .` builds in the checkout's ./build and reuses it between builds.
+    import shutil
+    import zipfile
+
+    from support.packaging import _hook, _ignore
+
+    source = tmp_path / "src"
+    shutil.copytree(REPO, source, ignore=_ignore)
+    first, _ = _hook(source, "build_wheel", tmp_path / "first")
+    (source / "idc_qc" / "export.py").unlink()
+    doomed_model = next((source / "models").rglob("*.sql"))
+    doomed_model.unlink()
+    second, _ = _hook(source, "build_wheel", tmp_path / "second")
+    assert (source / "build" / "lib").is_dir()  # the build folder was indeed reused
+    with zipfile.ZipFile(first) as whl:
+        assert "idc_qc/export.py" in whl.namelist()
+    with zipfile.ZipFile(second) as whl:
+        names = whl.namelist()
+    assert "idc_qc/export.py" not in names
+    assert "idc_qc/_project/" + doomed_model.relative_to(source).as_posix() not in names
