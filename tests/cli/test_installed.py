@@ -67,6 +67,9 @@ def test_the_installed_wheel_runs_the_demo_from_any_folder_and_writes_nothing_be
     assert {k: v for k, v in after.items() if before.get(k) != v} == {}
     assert set(before) - set(after) == set()
 
+    # ... nor in the user's home (dbt keeps no ~/.dbt/.user.yml or profile there).
+    assert not (tmp_path / "home" / ".dbt").exists()
+
     seconds = time.perf_counter() - started
     print(f"\ninstalled-wheel test: {seconds:.0f}s (build {built.seconds:.0f}s, "
           f"venv {venv.seconds:.0f}s{' with dependencies' if venv.fresh else ''})")

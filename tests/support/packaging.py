@@ -156,12 +156,15 @@ def installed_venv(wheel: Path, venv: Path = VENV_DIR) -> InstalledVenv:
             # The wheel and every dependency it declares, resolved by pip as a user's install is.
             _pip(python, "install", "--quiet", str(wheel))
             stamp_file.write_text(stamp)
-        else:
+        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True, env=clean_env()).stdout.strip()
+        package_dir = Path(site) / "idc_qc"
+        if not fresh:
+            # Whatever an earlier (failed) run left inside the package goes too, not only pip's RECORD.
+            shutil.rmtree(package_dir, ignore_errors=True)
             _pip(python, "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel))
         _pip(python, "check")
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True, env=clean_env()).stdout.strip()
-    return InstalledVenv(root=venv, python=python, script=venv / "bin" / "idc-qc", package_dir=Path(site) / "idc_qc",
+    return InstalledVenv(root=venv, python=python, script=venv / "bin" / "idc-qc", package_dir=package_dir,
                          fresh=fresh, seconds=time.perf_counter() - started)
 
 
