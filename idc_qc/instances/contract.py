@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..errors import ContractError
 from .files import duckdb_literal_path, is_remote, resolve_instances
-from .schema import ACCEPTS, COLUMNS, INTEGER, REQUIRED, STRING, STRING_ARRAY
+from .schema import ACCEPTS, COLUMNS, INTEGER, STRING, STRING_ARRAY
 
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
             "UHUGEINT"}
@@ -90,8 +90,7 @@ def check_file(name: str, columns: dict[str, str]) -> tuple[set[str], set[str]]:
         if actual is None:
             if column.required:
                 raise ContractError(
-                    f"instance file {name!r} has no column {column.name}: it is required "
-                    f"({ACCEPTS[column.kind]}; required columns: {', '.join(REQUIRED)})"
+                    f"instance file {name!r} has no column {column.name} (required; expected {ACCEPTS[column.kind]})"
                 )
             continue
         dtype = columns[actual]

@@ -112,7 +112,7 @@ INTEGER_COLUMNS = [c.name for c in COLUMNS if c.kind == INTEGER]
 ACCEPTS: dict[str, str] = {
     STRING: "a string (VARCHAR) or number",
     INTEGER: "an integer (or a string holding one)",
-    STRING_ARRAY: "a list of strings or numbers (e.g. VARCHAR[] as in IDC's dicom_all, or DOUBLE[])",
+    STRING_ARRAY: "a list of strings or numbers, e.g. VARCHAR[] as in IDC's dicom_all, or DOUBLE[]",
 }
 _ACCEPTS_SHORT = {STRING: "string (or number)", INTEGER: "integer, or a string holding one",
                   STRING_ARRAY: "list of strings or numbers"}

@@ -75,5 +75,6 @@ def test_a_folder_with_a_file_lacking_a_required_column_is_refused_before_dbt(tm
     db = tmp_path / "idc_qc.duckdb"
     with pytest.raises(ContractError) as info:
         build(db, str(folder))
-    assert str(info.value).startswith(f"instance file {str(second)!r} has no column ImageOrientationPatient: it is required")
+    assert str(info.value) == (f"instance file {str(second)!r} has no column ImageOrientationPatient (required; "
+                               "expected a list of strings or numbers, e.g. VARCHAR[] as in IDC's dicom_all, or DOUBLE[])")
     assert not db.exists()
