@@ -43,7 +43,7 @@ InstancesOption = Annotated[
         "--instances",
         "-i",
         envvar="IDC_QC_INSTANCES",
-        help="Instance metadata shaped like IDC's dicom_all: a parquet file, folder or glob (see docs/instance_contract.md). Omit to build from IDC's index alone.",
+        help="Instance metadata shaped like IDC's dicom_all: a parquet file (always read literally), a folder (all its .parquet files) or a glob (expanded only when no such file exists); see docs/instance_contract.md. Omit to build from IDC's index alone.",
     ),
 ]
 

@@ -16,7 +16,8 @@ from idc_qc.build import build
 from idc_qc.errors import ContractError
 from support.geometry import SeriesSpec, series_rows, write_instances
 
-ODD_NAMES = ["{name}.parquet", "a{b.parquet", "{{ 1 }}.parquet", "in st'ances [1].parquet", "100% é ünï.parquet"]
+ODD_NAMES = ["{name}.parquet", "a{b.parquet", "{{ 1 }}.parquet", "{% raw %}.parquet", "in st'ances [1].parquet",
+             "100% é ünï.parquet"]
 
 
 def _series(prefix: str, count: int) -> list[dict]:
@@ -78,3 +79,13 @@ def test_a_folder_with_a_file_lacking_a_required_column_is_refused_before_dbt(tm
     assert str(info.value) == (f"instance file {str(second)!r} has no column ImageOrientationPatient (required; "
                                "expected a list of strings or numbers, e.g. VARCHAR[] as in IDC's dicom_all, or DOUBLE[])")
     assert not db.exists()
+
+
+def test_a_plain_string_var_still_works_for_direct_dbt_runs(odd_folder, tmp_path):
+    """dbt run by hand (dbt_project.yml reads IDC_QC_INSTANCES) passes one string: one path or glob."""
+    from idc_qc.dbt_runner import dbt_vars, run_dbt
+
+    db = tmp_path / "idc_qc.duckdb"
+    run_dbt("run", db_path=db, vars=dbt_vars(instances=str(odd_folder / "dicom_all.parquet")),
+            select=["stg_dicom__instances"])
+    assert _count(db, "select count(distinct SeriesInstanceUID) from stg_dicom__instances") == 50
