@@ -55,8 +55,6 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
         return files
     if path.exists():
         raise ContractError(f"--instances {text!r} is neither a file nor a folder")
-    if not globlib.has_magic(str(path)):
-        raise ContractError(f"--instances {text!r} matches no file")
     files = sorted({os.path.abspath(p) for p in globlib.glob(str(path), recursive=True) if os.path.isfile(p)})
     if not files:
         raise ContractError(f"--instances {text!r} matches no file")
