@@ -93,6 +93,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -827,6 +828,9 @@ def _check_args(out_dir, series_limit, sample_fraction, modalities, index_path) 
 MANIFEST = "synth_manifest.json"
 _LEGACY_MANIFEST = "manifest.json"  # written by idc-qc before synth_manifest.json (no checksums)
 _GENERATOR = "idc_qc.synth"
+#: The only names synth writes; a manifest entry naming anything else is ignored, so that an
+#: edited manifest can never make ``overwrite`` delete another file.
+_OWNABLE = re.compile(r"instances/part-\d{5}\.parquet|truth\.parquet")
 
 
 class SynthOutputError(IdcQcError, ValueError):
@@ -845,7 +849,8 @@ def _read_manifest(out_dir: Path) -> dict[str, dict | None] | None:
         if not isinstance(manifest, dict) or manifest.get("generator") != _GENERATOR \
                 or not isinstance(manifest.get("files"), dict):
             return None
-        owned = {str(name): (entry if isinstance(entry, dict) else None) for name, entry in manifest["files"].items()}
+        owned = {str(name): (entry if isinstance(entry, dict) else None) for name, entry in manifest["files"].items()
+                 if _OWNABLE.fullmatch(str(name))}
         owned[MANIFEST] = None
         return owned
     legacy = out_dir / _LEGACY_MANIFEST
@@ -856,7 +861,8 @@ def _read_manifest(out_dir: Path) -> dict[str, dict | None] | None:
             return None
         if isinstance(manifest, dict) and manifest.get("generator") == _GENERATOR:
             owned = {f"instances/{name}": None for name in manifest.get("instance_parts", [])}
-            owned[str(manifest.get("truth", "truth.parquet"))] = None
+            owned["truth.parquet"] = None
+            owned = {name: None for name in owned if _OWNABLE.fullmatch(name)}
             owned[_LEGACY_MANIFEST] = None
             return owned
     return None

@@ -620,3 +620,17 @@ def test_cli_refusal_is_one_line_and_exit_2(tmp_path):
                          "--collection", "rider_breast_mri", "--overwrite"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert (out / "notes.txt").read_text() == "my notes" and (out / "truth.parquet").is_file()
+
+
+def test_an_edited_manifest_cannot_make_overwrite_delete_other_files(tmp_path):
+    out = tmp_path / "out"
+    _small(out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "notes.txt").write_text("keep me too")
+    manifest = json.loads((out / "synth_manifest.json").read_text())
+    manifest["files"]["../victim.txt"] = None
+    manifest["files"]["notes.txt"] = None
+    (out / "synth_manifest.json").write_text(json.dumps(manifest))
+    _small(out, overwrite=True)
+    assert victim.read_text() == "keep me" and (out / "notes.txt").read_text() == "keep me too"
