@@ -830,7 +830,7 @@ _LEGACY_MANIFEST = "manifest.json"  # written by idc-qc before synth_manifest.js
 _GENERATOR = "idc_qc.synth"
 #: The only names synth writes; a manifest entry naming anything else is ignored, so that an
 #: edited manifest can never make ``overwrite`` delete another file.
-_OWNABLE = re.compile(r"instances/part-\d{5}\.parquet|truth\.parquet")
+_OWNABLE = re.compile(r"instances/part-\d{5,}\.parquet|truth\.parquet")
 
 
 class SynthOutputError(IdcQcError, ValueError):
