@@ -6,25 +6,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .contract import OPTIONAL, REQUIRED, ContractReport, check_instances, instances_glob
+from .instances import ContractReport, arrow_schema, check_instances, dbt_instances_var
 from .dbt_runner import DbtRunResult, NodeCallback, dbt_vars, run_dbt
 
 
 @dataclass
 class BuildResult:
     db_path: Path
-    instances: str
+    instances: str | list[str]
     contract: ContractReport | None
     dbt: DbtRunResult
 
 
 def empty_instances_file(folder: Path) -> Path:
     """A zero-row parquet file with every contract column, for builds of the index alone."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kinds = {"string": pa.string(), "string array": pa.list_(pa.string()), "integer": pa.int64()}
-    schema = pa.schema([(name, kinds[kind]) for name, kind in {**REQUIRED, **OPTIONAL}.items()])
+    schema = arrow_schema()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "no_instances.parquet"
     pq.write_table(schema.empty_table(), path)
@@ -48,11 +46,11 @@ def build(
     db_path.parent.mkdir(parents=True, exist_ok=True)
     contract: ContractReport | None = None
     if instances is None:
-        source = str(empty_instances_file(db_path.resolve().parent))
+        source = dbt_instances_var([str(empty_instances_file(db_path.resolve().parent))])
         absent: list[str] = []
     else:
         contract = check_instances(instances)
-        source = instances_glob(instances)
+        source = dbt_instances_var(contract.files)  # exactly the files checked, each read literally
         absent = contract.absent_optional
     result = run_dbt(
         "build",

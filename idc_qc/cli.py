@@ -43,7 +43,7 @@ InstancesOption = Annotated[
         "--instances",
         "-i",
         envvar="IDC_QC_INSTANCES",
-        help="Instance metadata shaped like IDC's dicom_all: a parquet file, folder or glob (see docs/instance_contract.md). Omit to build from IDC's index alone.",
+        help="Instance metadata shaped like IDC's dicom_all: a parquet file (always read literally), a folder (all its .parquet files) or a glob (expanded only when no such file exists); see docs/instance_contract.md. Omit to build from IDC's index alone.",
     ),
 ]
 
@@ -210,6 +210,7 @@ def synth(
     collection: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="Restrict to IDC collection_id (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same data.")] = 0,
     rate: Annotated[Optional[list[str]], typer.Option("--rate", help="Fault rate override FAULT=RATE (repeatable), e.g. missing_slices=0.05.", rich_help_panel="Faults")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier synth run in --out: removes only the files its synth_manifest.json lists.")] = False,
 ) -> None:
     """Generate instance-level metadata from IDC's real series index, with injected geometry faults.
 
@@ -236,7 +237,7 @@ def synth(
                 out, series_limit=series, sample_fraction=fraction,
                 modalities=tuple(m.upper() for m in modality) if modality else ("CT", "MR", "PT"),
                 collections=tuple(collection) if collection else None, seed=seed, rates=rates,
-                progress=on_progress,
+                progress=on_progress, overwrite=overwrite,
             )
         except ValueError as exc:
             raise IdcQcError(str(exc)) from None

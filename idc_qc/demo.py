@@ -26,7 +26,9 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
     console.print(f"[bold]1/3[/] Synthesizing instance metadata for {series:,} real IDC series (seed {seed}) ...")
     with Progress(TextColumn("  series"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("synth", total=series)
-        synth = synthesize(out / "synth", series_limit=series, seed=seed,
+        # The demo folder is the demo's own: rerunning replaces its earlier synth run (only
+        # the files synth's manifest lists; a foreign file in it is refused, not deleted).
+        synth = synthesize(out / "synth", series_limit=series, seed=seed, overwrite=True,
                            progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"  {synth.instances:,} instances of {synth.series:,} series in {synth.seconds:.1f}s")
 
