@@ -1,6 +1,8 @@
 -- One row per offending instance and reason: the instances a curator has to look at to see
 -- why a series is not a regular volume, with the values that make them offend. Instances of
--- regular volumes never appear; an instance with two faults appears twice.
+-- regular volumes never appear; an instance with two faults appears twice. Each row carries
+-- what a reader filters by (collection, patient, study, description, modality, viewer link),
+-- joined per series from the instance headers after the unnest: a few rows per offender.
 
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
@@ -11,6 +13,14 @@ with slice_positions as (
 
 instances as (
     select * from {{ ref('stg_dicom__instances') }}
+),
+
+series_context as (
+    select * from {{ ref('int_series__instances_aggregated') }}
+),
+
+index_series as (
+    select SeriesInstanceUID from {{ ref('stg_idc_index__series') }}
 ),
 
 -- the series' verdict comes with each instance (joined there on an integer key, after the
@@ -101,6 +111,14 @@ final as (
         with_reasons.SeriesInstanceUID,
         with_reasons.SOPInstanceUID,
         with_reasons.InstanceNumber,
+        series_context.collection_id,
+        series_context.PatientID,
+        series_context.StudyInstanceUID,
+        series_context.SeriesDescription,
+        series_context.Modality,
+        case when index_series.SeriesInstanceUID is not null then
+            {{ idc_qc.viewer_url('series_context.StudyInstanceUID', 'with_reasons.SeriesInstanceUID', 'series_context.Modality') }}
+        end as viewer_url,
         reason,
         with_reasons.geometry_category,
         written.ImagePositionPatient,
@@ -123,6 +141,10 @@ final as (
         on with_reasons.SeriesInstanceUID = written.SeriesInstanceUID
         and with_reasons.SOPInstanceUID = written.SOPInstanceUID
     {{ idc_qc.cross_join_unnest('with_reasons.reasons', 'reason') }}
+    left join series_context
+        on with_reasons.SeriesInstanceUID = series_context.SeriesInstanceUID
+    left join index_series
+        on with_reasons.SeriesInstanceUID = index_series.SeriesInstanceUID
 )
 
 select * from final
