@@ -7,6 +7,10 @@
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
 
+-- The words this model writes are those of seeds/geometry_reasons.csv (its data tests read
+-- the seed, so any selection that builds this model builds the seed first):
+-- depends_on: {{ ref('geometry_reasons') }}
+
 with slice_positions as (
     select * from {{ ref('int_instances_slice_positions') }}
 ),
