@@ -7,9 +7,10 @@
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
 
--- The words this model writes are those of seeds/geometry_reasons.csv (its data tests read
--- the seed, so any selection that builds this model builds the seed first):
--- depends_on: {{ ref('geometry_reasons') }}
+-- The words this model writes are those of seeds/geometry_reasons.csv: its data tests read
+-- the seed, so the ref below makes any selection that builds this model build the seed first
+-- (a ref and nothing else: the SQL does not read the seed).
+{%- do ref('geometry_reasons') %}
 
 with slice_positions as (
     select * from {{ ref('int_instances_slice_positions') }}

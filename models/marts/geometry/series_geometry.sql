@@ -11,9 +11,10 @@
 -- ImageOrientationPatient (numbers) is `orientation_cosines` here: a DICOM keyword always
 -- names the value as written (docs/geometry.md, "One representation per attribute").
 
--- The words this model writes are those of seeds/geometry_reasons.csv (its data tests read
--- the seed, so any selection that builds this model builds the seed first):
--- depends_on: {{ ref('geometry_reasons') }}
+-- The words this model writes are those of seeds/geometry_reasons.csv: its data tests read
+-- the seed, so the ref below makes any selection that builds this model build the seed first
+-- (a ref and nothing else: the SQL does not read the seed).
+{%- do ref('geometry_reasons') %}
 
 with judged as (
     select * from {{ ref('int_series_geometry_judged') }}
