@@ -2,7 +2,8 @@
 -- why a series is not a regular volume, with the values that make them offend. Instances of
 -- regular volumes never appear; an instance with two faults appears twice. Each row carries
 -- what a reader filters by (collection, patient, study, description, modality, viewer link),
--- joined per series from the instance headers after the unnest: a few rows per offender.
+-- joined after the unnest from series_geometry, which took them from the instance headers
+-- (a join of a few rows per offender on a table, not a second aggregate of every instance).
 
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
@@ -21,11 +22,8 @@ instances as (
 ),
 
 series_context as (
-    select * from {{ ref('int_series__instances_aggregated') }}
-),
-
-index_series as (
-    select SeriesInstanceUID from {{ ref('stg_idc_index__series') }}
+    select SeriesInstanceUID, collection_id, PatientID, StudyInstanceUID, SeriesDescription, Modality, viewer_url
+    from {{ ref('series_geometry') }}
 ),
 
 -- the series' verdict comes with each instance (joined there on an integer key, after the
@@ -121,9 +119,7 @@ final as (
         series_context.StudyInstanceUID,
         series_context.SeriesDescription,
         series_context.Modality,
-        case when index_series.SeriesInstanceUID is not null then
-            {{ idc_qc.viewer_url('series_context.StudyInstanceUID', 'with_reasons.SeriesInstanceUID', 'series_context.Modality') }}
-        end as viewer_url,
+        series_context.viewer_url,
         reason,
         with_reasons.geometry_category,
         written.ImagePositionPatient,
@@ -148,8 +144,6 @@ final as (
     {{ idc_qc.cross_join_unnest('with_reasons.reasons', 'reason') }}
     left join series_context
         on with_reasons.SeriesInstanceUID = series_context.SeriesInstanceUID
-    left join index_series
-        on with_reasons.SeriesInstanceUID = index_series.SeriesInstanceUID
 )
 
 select * from final
