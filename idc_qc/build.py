@@ -37,11 +37,14 @@ def build(
     exclude: list[str] | None = None,
     on_node: NodeCallback | None = None,
     extra_vars: dict | None = None,
+    whole_index: bool = False,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``.
 
     Without ``instances`` only the index is read (an empty instance table stands in),
-    which is how ``series`` is built over the full real IDC index.
+    which is how ``series`` is built over the full real IDC index. With ``instances``,
+    ``series`` covers the input's series (dbt var ``series_scope: input``) unless
+    ``whole_index`` asks for every series of the index as well.
     """
     db_path.parent.mkdir(parents=True, exist_ok=True)
     contract: ContractReport | None = None
@@ -55,7 +58,10 @@ def build(
     result = run_dbt(
         "build",
         db_path=db_path,
-        vars=dbt_vars(instances=source, absent_columns=absent, **(extra_vars or {})),
+        vars=dbt_vars(instances=source, absent_columns=absent, **{
+            "series_scope": "input" if instances is not None and not whole_index else "index",
+            **(extra_vars or {}),
+        }),
         select=select,
         exclude=exclude,
         on_node=on_node,

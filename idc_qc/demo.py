@@ -39,7 +39,7 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
 
     console.print("[bold]3/3[/] Writing reports ...")
     files = {}
-    for model in ("series", "series_geometry", "instance_geometry"):
+    for model in ("series", "series_geometry", "instance_geometry", "rpt_geometry_failures", "rpt_geometry_failure_sets"):
         path = out / f"{model}.parquet"
         export_model(db, model, path)
         files[model] = path

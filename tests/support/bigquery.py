@@ -23,8 +23,7 @@ from typing import Any, Iterable
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "idc_qc" / "testing" / "bqemulator_launcher.py"
-SHARED_DATA = Path(os.environ.get("IDC_QC_SHARED_DATA", REPO.parent / "shared" / "data"))  # as support/data.py
-REAL_HEADERS = SHARED_DATA / "real_headers" / "instances.parquet"
+from support.data import REAL_HEADERS, SHARED_DATA  # noqa: E402,F401  (IDC_QC_SHARED_DATA honoured, as elsewhere)
 
 #: Project the emulator serves; IDC's public project is replaced by it through the dbt var
 #: ``idc_bigquery_project``, so dicom_all lives at ``<EMULATOR_PROJECT>.idc_v25.dicom_all``.

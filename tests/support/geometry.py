@@ -223,7 +223,9 @@ def series_geometry_frame(db_path: Path):
     import duckdb
 
     with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute("select * from series_geometry").df().set_index("SeriesInstanceUID")
+        frame = con.execute("select * from series_geometry").df().set_index("SeriesInstanceUID")
+    # IDC's ImageOrientationPatient (numbers) is our orientation_cosines: compared under IDC's name
+    return frame.rename(columns={"orientation_cosines": "ImageOrientationPatient"})
 
 
 def instance_geometry_frame(db_path: Path):
