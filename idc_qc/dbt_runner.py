@@ -212,7 +212,8 @@ def check_selection(manifest, select: list[str] | None, **kwargs) -> None:
             names = sorted({n.name for n in manifest.nodes.values() if n.resource_type in BUILT_TYPES})
         bare = selector.strip("+@").split("+")[-1]
         close = difflib.get_close_matches(bare, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; models: {', '.join(names)}"
+        public = [n for n in names if not n.startswith(("stg_", "int_"))]
+        hint = f"; did you mean {close[0]!r}?" if close else f"; the tables are {', '.join(public)} (and their stg_/int_ parents)"
         raise IdcQcError(f"no model matches {selector!r}{hint}")
 
 
@@ -246,8 +247,10 @@ def run_dbt(
         args += ["--exclude", *split_selectors(exclude)]
     args += extra_args or []
 
+    from .workspace import interrupted
+
     def emit(event: Progress) -> None:
-        if on_progress is None:
+        if on_progress is None or interrupted.is_set():
             return
         try:
             on_progress(event)

@@ -72,12 +72,26 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
         try:
             con.execute(f"copy ({query}) to '{target}' {options}")
             os.replace(partial, out)
-        except duckdb.Error as exc:
-            raise IdcQcError(f"cannot write {out}: {_first_line(exc)}") from None
+        except (duckdb.Error, OSError) as exc:
+            raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
         finally:
-            partial.unlink(missing_ok=True)
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
         count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
         return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings))
+
+
+def _io_reason(exc: Exception) -> str:
+    """The reason in an I/O error, without DuckDB's JSON wrapping."""
+    import errno
+
+    text = str(exc)
+    for code in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+        if getattr(exc, "errno", None) == code or os.strerror(code) in text:
+            return os.strerror(code).lower()
+    return _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

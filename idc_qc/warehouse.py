@@ -52,7 +52,7 @@ def check_database_path(db: Path, *, must_exist: bool) -> None:
         raise NotADatabase(f"--db {db} is a folder; give a database file, e.g. {db / 'idc_qc.duckdb'}")
     if db.exists():
         if not is_duckdb_file(db):
-            kind = {".csv": "a CSV file", ".parquet": "a parquet file"}.get(db.suffix.lower(), "not a DuckDB database")
+            kind = {".csv": "a CSV file", ".parquet": "a parquet file"}.get(db.suffix.lower(), "a file")
             raise NotADatabase(f"--db {db} is {kind}, not a DuckDB database; nothing was changed")
     elif must_exist:
         raise IdcQcError(f"no database at {db}: run `idc-qc build` first (or pass --db)")

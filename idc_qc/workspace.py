@@ -220,6 +220,8 @@ def pause_for_tests(point: str) -> None:
 import threading  # noqa: E402 - used only by the test hook above
 
 _pause_released = threading.Event()
+#: Set by Ctrl-C during a build: progress after it (nodes dbt cancels) is not shown.
+interrupted = threading.Event()
 
 
 def release_pauses() -> None:
@@ -240,6 +242,7 @@ class sigint_releases_pauses:
             self.previous = signal.getsignal(signal.SIGINT)
 
             def handler(signum, frame):
+                interrupted.set()
                 release_pauses()
                 raise KeyboardInterrupt
 

@@ -73,7 +73,7 @@ def describe_exception(exc: BaseException) -> tuple[str, int] | None:
         where = f" {exc.filename}" if exc.filename else ""
         if exc.errno == errno.ENOSPC:
             return f"no space left on the device holding{where or ' the output'}; nothing was replaced", EXIT_TOOL_FAILED
-        return f"cannot write or read{where}: {what}", EXIT_TOOL_FAILED
+        return f"cannot use{where}: {what}", EXIT_TOOL_FAILED
     module = type(exc).__module__ or ""
     if module.split(".")[0] in {"duckdb", "_duckdb", "dbt", "dbt_common"}:
         lines = [line for line in str(exc).splitlines() if line.strip()]
