@@ -177,10 +177,14 @@ class Staging:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         staging = cls(db=db, folder=folder, file=folder / db.name)
-        if start_from_previous and db.exists():
-            shutil.copyfile(db, staging.file)
-            if wal_path(db).exists():
-                shutil.copyfile(wal_path(db), wal_path(staging.file))
+        try:
+            if start_from_previous and db.exists():
+                shutil.copyfile(db, staging.file)
+                if wal_path(db).exists():
+                    shutil.copyfile(wal_path(db), wal_path(staging.file))
+        except BaseException:
+            staging.discard()
+            raise
         return staging
 
     def install(self) -> None:
