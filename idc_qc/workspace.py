@@ -2,7 +2,7 @@
 
 A build never writes the database it replaces. It takes a lock beside the target
 (``<db>.lock``: an advisory ``flock`` plus the holder's pid and start time, for messages),
-builds into a new file in ``<db>.building-<pid>/`` (same file name, so DuckDB's catalog
+builds into a new file in ``<db>.building/`` (same file name, so DuckDB's catalog
 name is the same), records what it built in the table ``idc_qc_build``, and only when
 dbt succeeded moves the new file over the old one with one ``os.replace`` (atomic on one
 file system). Ctrl-C, SIGKILL, a full disk or a dbt error leave the previous database
@@ -25,7 +25,10 @@ from pathlib import Path
 
 from .errors import BuildLocked, IdcQcError
 
-BUILDING_SUFFIX = ".building-"
+#: The new database is built in ``<db>.building/``. One build at a time holds the lock, so the
+#: name needs no pid; a stable name keeps dbt's profile (and so its partial parsing) the same
+#: from one build to the next.
+BUILDING_SUFFIX = ".building"
 LOCK_SUFFIX = ".lock"
 
 
@@ -80,7 +83,7 @@ def build_in_progress(db: Path) -> LockHolder | None:
 
 @dataclass
 class Leftover:
-    """What a build that died (SIGKILL, power loss) left beside the database."""
+    """What a build that died (SIGKILL, power loss) left beside the database: its lock record and folder."""
 
     holder: LockHolder | None
     removed: list[Path]
@@ -149,15 +152,13 @@ class BuildLock:
 
 
 def remove_leftovers(db: Path) -> list[Path]:
-    """Remove ``<db>.building-<pid>`` folders of other processes.
+    """Remove a ``<db>.building`` folder left by a build that died.
 
-    Call only while holding the lock: every live build holds it, so any other such folder
-    belongs to a build that died.
+    Call only while holding the lock and before creating this build's folder: every live
+    build holds the lock, so such a folder belongs to a build that died.
     """
     removed = []
     for path in db.parent.glob(db.name + BUILDING_SUFFIX + "*"):
-        if path.name.endswith(BUILDING_SUFFIX + str(os.getpid())):
-            continue
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         removed.append(path)
     return removed
@@ -173,7 +174,7 @@ class Staging:
 
     @classmethod
     def create(cls, db: Path, *, start_from_previous: bool) -> "Staging":
-        folder = db.with_name(db.name + BUILDING_SUFFIX + str(os.getpid()))
+        folder = db.with_name(db.name + BUILDING_SUFFIX)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         staging = cls(db=db, folder=folder, file=folder / db.name)
