@@ -74,6 +74,7 @@ class BuildDisplay:
             self._spin(f"building {self.done}/{self.total or '?'} models ...")
         elif kind in {"test", "unit_test"}:
             self.tests[event.status] += 1
+            self._spin(f"built {self.done}/{self.total or '?'} models; {sum(self.tests.values())} tests run ...")
             if event.status not in {"pass", "success", "skipped"}:
                 label = "unit test" if kind == "unit_test" else "test"
                 self.console.print(f"        {mark}  {label} {escape(name)}")
