@@ -140,7 +140,9 @@ def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, 
         "--target", target,
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
-        "--quiet",
+        # dbt's own terminal output stays off (its Ctrl-C traceback, its per-node lines): progress
+        # comes from the callbacks, errors from the results; the full log is in logs/dbt.log.
+        "--quiet", "--log-level", "none",
     ]
     if vars:
         args += ["--vars", json.dumps(vars)]
@@ -186,8 +188,8 @@ def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | No
                   resource_types: tuple[str, ...] = (), db_path: Path | None = None, target: str = "duckdb",
                   vars: dict[str, Any] | None = None) -> list[str]:
     """Names of the nodes a selection picks (``dbt ls`` on an already parsed manifest)."""
-    # ls prints its result even with --quiet; --log-level none keeps stdout for the caller.
-    args = _base_args("ls", db_path, target, vars) + ["--output", "name", "--log-level", "none"]
+    # ls prints its result unless --log-level is none (set in _base_args).
+    args = _base_args("ls", db_path, target, vars) + ["--output", "name"]
     if select:
         args += ["--select", *select]
     if exclude:
@@ -307,4 +309,4 @@ def failure_error(command: str, run: DbtRunResult, exception: BaseException | No
         first = run.failed_tests[0]
         return ChecksFailed(f"{len(run.failed_tests)} data test(s) failed; first: {first.name}: "
                             f"{_first_line(first.message) or 'failing rows'}")
-    return BuildError(f"dbt {command} did not succeed; see the dbt log in {_work_dir(None)}")
+    return BuildError(f"dbt {command} did not succeed; see logs/dbt.log in the dbt folder beside the database")
