@@ -244,7 +244,9 @@ def run_dbt(
 
     args = _base_args(command, db_path, target, vars)
     if select:
-        args += ["--select", *split_selectors(select), "--indirect-selection", "cautious"]
+        args += ["--select", *split_selectors(select)]
+        if command in {"build", "test"}:
+            args += ["--indirect-selection", "cautious"]
     if exclude:
         args += ["--exclude", *split_selectors(exclude)]
     args += extra_args or []
