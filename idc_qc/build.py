@@ -131,14 +131,17 @@ def build(
             _record_start(staging.file, build_id, None if instances is None else source, selection)
             pause_for_tests("before_dbt")
             emit(Progress("stage", text="loading dbt and parsing the project"))
-            manifest = parse_project(db_path=staging.file, vars=vars)
-            check_selection(manifest, select, db_path=staging.file, vars=vars)
+            # dbt's target/ and logs/ stay beside the real database: they outlive the staging
+            # folder (the log of a failed build) and keep dbt's partial parsing warm.
+            work_dir = db_path.resolve().parent / "dbt"
+            manifest = parse_project(db_path=staging.file, vars=vars, work_dir=work_dir)
+            check_selection(manifest, select, db_path=staging.file, vars=vars, work_dir=work_dir)
             planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
-                                    db_path=staging.file, vars=vars)
+                                    db_path=staging.file, vars=vars, work_dir=work_dir)
             emit(Progress("planned", names=tuple(planned)))
             emit(Progress("stage", text="building"))
             run = run_dbt("build", db_path=staging.file, vars=vars, select=select, exclude=exclude, on_node=on_node,
-                          on_progress=on_progress, raise_on_failure=False, manifest=manifest)
+                          on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir)
             if run.errored or (not run.success and not run.failed_tests):
                 raise failure_error("build", run)
             status = "checks_failed" if run.failed_tests else "complete"

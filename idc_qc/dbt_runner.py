@@ -1,6 +1,7 @@
 """Run dbt programmatically against the idc-qc project, with progress and typed results.
 
-Every run gets its own target/log folder beside its database, so that builds into
+Every run gets its own target/log folder beside its database (``work_dir``, by default
+``dbt/`` beside ``db_path``), so that builds into
 different DuckDB files (tests, benchmarks, a user's two projects) never share state.
 Progress goes to a callback as typed events; nothing here prints.
 """
@@ -130,8 +131,9 @@ def _work_dir(db_path: Path | None) -> Path:
     return (db_path.resolve().parent if db_path else PROJECT_DIR / "build") / "dbt"
 
 
-def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, Any] | None) -> list[str]:
-    work_dir = _work_dir(db_path)
+def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, Any] | None,
+               work_dir: Path | None = None) -> list[str]:
+    work_dir = work_dir or _work_dir(db_path)
     work_dir.mkdir(parents=True, exist_ok=True)
     args = [
         command,
@@ -176,9 +178,9 @@ def _invoke(args: list[str], *, db_path: Path | None, env: dict[str, str] | None
 
 
 def parse_project(*, db_path: Path | None, target: str = "duckdb", vars: dict[str, Any] | None = None,
-                  env: dict[str, str] | None = None):
+                  env: dict[str, str] | None = None, work_dir: Path | None = None):
     """Parse the dbt project once; the manifest is reused by the selection check and the build."""
-    outcome = _invoke(_base_args("parse", db_path, target, vars), db_path=db_path, env=env, callbacks=[])
+    outcome = _invoke(_base_args("parse", db_path, target, vars, work_dir), db_path=db_path, env=env, callbacks=[])
     if not outcome.success:
         raise IdcQcError(f"dbt could not parse the project: {_first_line(outcome.exception) or 'see the dbt log'}")
     return outcome.result
@@ -186,10 +188,10 @@ def parse_project(*, db_path: Path | None, target: str = "duckdb", vars: dict[st
 
 def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | None = None,
                   resource_types: tuple[str, ...] = (), db_path: Path | None = None, target: str = "duckdb",
-                  vars: dict[str, Any] | None = None) -> list[str]:
+                  vars: dict[str, Any] | None = None, work_dir: Path | None = None) -> list[str]:
     """Names of the nodes a selection picks (``dbt ls`` on an already parsed manifest)."""
     # ls prints its result unless --log-level is none (set in _base_args).
-    args = _base_args("ls", db_path, target, vars) + ["--output", "name"]
+    args = _base_args("ls", db_path, target, vars, work_dir) + ["--output", "name"]
     if select:
         args += ["--select", *select]
     if exclude:
@@ -202,7 +204,7 @@ def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | No
     return list(outcome.result or [])
 
 
-def check_selection(manifest, select: list[str] | None, **kwargs) -> None:
+def check_selection(manifest, select: list[str] | None, **kwargs: Any) -> None:
     """Each selector must match something: a typo is an error, not a successful no-op."""
     import difflib
 
@@ -233,6 +235,7 @@ def run_dbt(
     env: dict[str, str] | None = None,
     raise_on_failure: bool = True,
     manifest=None,
+    work_dir: Path | None = None,
 ) -> DbtRunResult:
     """Invoke ``dbt <command>`` in-process and return one typed result per node.
 
@@ -242,7 +245,7 @@ def run_dbt(
     """
     from .workspace import pause_for_tests
 
-    args = _base_args(command, db_path, target, vars)
+    args = _base_args(command, db_path, target, vars, work_dir)
     if select:
         args += ["--select", *split_selectors(select)]
         if command in {"build", "test"}:

@@ -75,6 +75,12 @@ def describe_exception(exc: BaseException) -> tuple[str, int] | None:
             return f"no space left on the device holding{where or ' the output'}; nothing was replaced", EXIT_TOOL_FAILED
         return f"cannot use{where}: {what}", EXIT_TOOL_FAILED
     module = type(exc).__module__ or ""
+    if module.split(".")[0] in {"duckdb", "_duckdb"} and "No space left on device" in str(exc):
+        import re
+
+        where = re.search(r'file "([^"]+)"', str(exc))
+        return (f"no space left on the device holding {where.group(1) if where else 'the database'}; "
+                "nothing was replaced"), EXIT_TOOL_FAILED
     if module.split(".")[0] in {"duckdb", "_duckdb", "dbt", "dbt_common"}:
         lines = [line for line in str(exc).splitlines() if line.strip()]
         return f"{module.split('.')[0].lstrip('_')}: {lines[0] if lines else type(exc).__name__}", EXIT_TOOL_FAILED

@@ -248,6 +248,18 @@ def test_full_disk_during_build_and_export_loses_nothing(built, synth, tmp_path,
     assert table_counts(db) == before
 
 
+def test_disk_full_while_dbt_writes_installs_nothing(built, synth, tmp_path, mounts):
+    """Room for dbt's files and half the database: dbt itself runs out of space."""
+    dbt_files = sum(p.stat().st_size for p in (built.parent / "dbt").rglob("*") if p.is_file())
+    disk = _tmpfs(tmp_path / "small", dbt_files + built.stat().st_size // 2)
+    mounts.append(disk)
+    db = disk / "idc_qc.duckdb"
+    result = run("build", "-i", str(synth), "--db", str(db), *SELECTION)
+    assert result.returncode == 2, result.stderr
+    assert_one_error_line(result.stderr, "o space left")
+    assert not db.exists() and leftovers(db) == []
+
+
 def test_read_only_target_is_one_line_and_untouched(built, synth, tmp_path, mounts):
     disk = _tmpfs(tmp_path / "ro", built.stat().st_size + 1024 * 1024)
     mounts.append(disk)
