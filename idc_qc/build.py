@@ -142,7 +142,7 @@ def build(
             emit(Progress("stage", text="building"))
             run = run_dbt("build", db_path=staging.file, vars=vars, select=select, exclude=exclude, on_node=on_node,
                           on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir)
-            if run.errored or (not run.success and not run.failed_tests):
+            if run.errored or run.exception is not None or (not run.success and not run.failed_tests):
                 raise failure_error("build", run)
             status = "checks_failed" if run.failed_tests else "complete"
             built = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "success"]

@@ -74,6 +74,7 @@ class DbtRunResult:
     success: bool
     nodes: list[NodeResult] = field(default_factory=list)
     seconds: float = 0.0
+    exception: BaseException | None = None  # what stopped dbt, if anything did
 
     @property
     def failed(self) -> list[NodeResult]:
@@ -296,7 +297,8 @@ def run_dbt(
                 failures=r.failures,
             )
         )
-    run = DbtRunResult(command=args, success=bool(outcome.success), nodes=nodes, seconds=time.perf_counter() - start)
+    run = DbtRunResult(command=args, success=bool(outcome.success), nodes=nodes, seconds=time.perf_counter() - start,
+                       exception=outcome.exception)
     if raise_on_failure and not outcome.success:
         raise failure_error(command, run, outcome.exception)
     return run
@@ -304,6 +306,7 @@ def run_dbt(
 
 def failure_error(command: str, run: DbtRunResult, exception: BaseException | None = None) -> BuildError:
     """One line for a failed dbt run: exit 2 when dbt could not build, 1 when only data tests failed."""
+    exception = exception or run.exception
     if exception is not None:
         return BuildError(f"dbt {command} could not run: {_first_line(exception) or type(exception).__name__}")
     if run.errored:
