@@ -144,6 +144,13 @@ def build(
                           on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir)
             if run.errored or run.exception is not None or (not run.success and not run.failed_tests):
                 raise failure_error("build", run)
+            skipped = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "skipped"]
+            if run.failed_tests and skipped:
+                # dbt skipped the models below a failing test: this build is not whole, keep the previous.
+                error = failure_error("build", run)
+                raise ChecksFailed(f"{error}; {len(skipped)} model(s) were skipped because of it "
+                                   f"({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''}); "
+                                   "the previous database was kept")
             status = "checks_failed" if run.failed_tests else "complete"
             built = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "success"]
             counts = _record_finish(staging.file, build_id, status, built, [n.name for n in run.failed_tests])

@@ -334,6 +334,20 @@ def test_select_with_parents_into_a_new_database_builds_and_tests_exactly_that(s
     assert "relationships_instance_geometry" not in result.stderr
 
 
+def test_a_failing_data_test_is_exit_1_and_a_build_it_cut_short_is_not_installed(previous, synth, tmp_path):
+    import duckdb
+
+    db, before = previous
+    bad = tmp_path / "bad.parquet"
+    source = str(Path(synth) / "*.parquet")
+    duckdb.sql(f"copy (select * replace (case when row_number() over () = 1 then null else SOPInstanceUID end "
+               f"as SOPInstanceUID) from read_parquet('{source}')) to '{bad}' (format parquet)")
+    result = run("build", "-i", str(bad), "--db", str(db), *SELECTION)
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, "data test(s) failed", "not_null", "previous database was kept")
+    assert table_counts(db) == before and leftovers(db) == []
+
+
 # --- errors that used to be tracebacks ----------------------------------------------------------
 
 @pytest.mark.parametrize("args, needle", [
