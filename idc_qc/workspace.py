@@ -126,12 +126,16 @@ class BuildLock:
         else:  # pragma: no cover - five lost races in a row
             raise BuildLocked(f"could not lock {self.path}")
         self.fd = fd
-        previous = read_lock(self.db)
-        removed = remove_leftovers(self.db)
-        if previous is not None or removed:
-            self.leftover = Leftover(holder=previous, removed=removed)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": _now(), "command": self.command}).encode(), 0)
+        try:
+            previous = read_lock(self.db)
+            removed = remove_leftovers(self.db)
+            if previous is not None or removed:
+                self.leftover = Leftover(holder=previous, removed=removed)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": _now(), "command": self.command}).encode(), 0)
+        except BaseException:
+            self.release()
+            raise
         return self
 
     def release(self) -> None:
