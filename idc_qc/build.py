@@ -125,19 +125,23 @@ def build(
         leftover = lock.leftover.describe() if lock.leftover else None
         if leftover:
             emit(Progress("notice", text=leftover))
+        # Parse and check the selection first: a typo costs no copy of the previous database.
+        emit(Progress("stage", text="loading dbt and parsing the project"))
+        staging_file = Staging.path(db_path)
+        # dbt's target/ and logs/ stay beside the real database: they outlive the staging
+        # folder (the log of a failed build) and keep dbt's partial parsing warm.
+        work_dir = db_path.resolve().parent / "dbt"
+        manifest = parse_project(db_path=staging_file, vars=vars, work_dir=work_dir)
+        check_selection(manifest, select, db_path=staging_file, vars=vars, work_dir=work_dir)
+        planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
+                                db_path=staging_file, vars=vars, work_dir=work_dir)
+        if (select or exclude) and db_path.exists():
+            emit(Progress("stage", text="copying the previous database (a partial build keeps the other tables)"))
         staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
         try:
             build_id = uuid.uuid4().hex[:12]
             _record_start(staging.file, build_id, None if instances is None else source, selection)
             pause_for_tests("before_dbt")
-            emit(Progress("stage", text="loading dbt and parsing the project"))
-            # dbt's target/ and logs/ stay beside the real database: they outlive the staging
-            # folder (the log of a failed build) and keep dbt's partial parsing warm.
-            work_dir = db_path.resolve().parent / "dbt"
-            manifest = parse_project(db_path=staging.file, vars=vars, work_dir=work_dir)
-            check_selection(manifest, select, db_path=staging.file, vars=vars, work_dir=work_dir)
-            planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
-                                    db_path=staging.file, vars=vars, work_dir=work_dir)
             emit(Progress("planned", names=tuple(planned)))
             emit(Progress("stage", text="building"))
             run = run_dbt("build", db_path=staging.file, vars=vars, select=select, exclude=exclude, on_node=on_node,

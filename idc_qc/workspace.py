@@ -176,6 +176,11 @@ class Staging:
     folder: Path
     file: Path
 
+    @staticmethod
+    def path(db: Path) -> Path:
+        """Where the new database is built (before ``create``)."""
+        return db.with_name(db.name + BUILDING_SUFFIX) / db.name
+
     @classmethod
     def create(cls, db: Path, *, start_from_previous: bool) -> "Staging":
         folder = db.with_name(db.name + BUILDING_SUFFIX)

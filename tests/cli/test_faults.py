@@ -228,7 +228,7 @@ def test_full_disk_during_build_and_export_loses_nothing(built, synth, tmp_path,
 
     result = run("build", "-i", str(synth), "--db", str(db), *SELECTION)
     assert result.returncode == 2, result.stderr
-    assert_one_error_line(result.stderr, "no space left")
+    assert_one_error_line(result.stderr, "o space left")
     assert table_counts(db) == before
     assert_consistent(db)
     assert leftovers(db) == []
