@@ -8,10 +8,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .dbt_runner import NodeCallback
+from .dbt_runner import NodeCallback, ProgressCallback
+from .errors import IdcQcError
 
 
-def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: NodeCallback | None = None) -> dict:
+def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: NodeCallback | None = None,
+             on_progress: ProgressCallback | None = None) -> dict:
     """Synthesize ``series`` real IDC series, build every model, render the reports."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,6 +22,8 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
     from .reports.geometry_summary import render_geometry_summary
     from .synth import synthesize
 
+    if series < 1:
+        raise IdcQcError(f"--series {series}: give a positive number of series")
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -34,7 +38,11 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
 
     db = out / "idc_qc.duckdb"
     console.print(f"[bold]2/3[/] Building the models into {db} ...")
-    result = build(db, str(out / "synth" / "instances"), on_node=on_node)
+    if on_progress is not None and hasattr(on_progress, "__enter__"):
+        with on_progress:
+            result = build(db, str(out / "synth" / "instances"), on_node=on_node, on_progress=on_progress)
+    else:
+        result = build(db, str(out / "synth" / "instances"), on_node=on_node, on_progress=on_progress)
     console.print(f"  dbt build: {len(result.dbt.nodes)} nodes in {result.dbt.seconds:.1f}s")
 
     console.print("[bold]3/3[/] Writing reports ...")
