@@ -116,7 +116,7 @@ def build(
         source = dbt_instances_var(contract.files)  # exactly the files checked, each read literally
         absent = contract.absent_optional
     scope = "index" if whole_index or instances is None else "input"
-    vars = dbt_vars(instances=source, absent_columns=absent, series_scope=scope, **(extra_vars or {}))
+    vars = dbt_vars(instances=source, absent_columns=absent, **{"series_scope": scope, **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
     with sigint_releases_pauses(), BuildLock(db_path) as lock:
