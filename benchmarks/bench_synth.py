@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             last[0] = now
 
     started = time.perf_counter()
-    result = synthesize(args.out, series_limit=args.series_limit, seed=args.seed, progress=progress)
+    # overwrite: replaces only an earlier synth run's own files (synth_manifest.json); refuses foreign ones
+    result = synthesize(args.out, series_limit=args.series_limit, seed=args.seed, progress=progress, overwrite=True)
     wall = time.perf_counter() - started
     stop.set()
     sampler.join()

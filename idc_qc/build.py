@@ -1,34 +1,77 @@
-"""The build: check the input against the contract, then run dbt with progress shown."""
+"""The build: check the input against the contract, then run dbt into a new file that
+replaces the previous database only when the build succeeded (see workspace.py)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .contract import OPTIONAL, REQUIRED, ContractReport, check_instances, instances_glob
-from .dbt_runner import DbtRunResult, NodeCallback, dbt_vars, run_dbt
+from .instances import ContractReport, arrow_schema, check_instances, dbt_instances_var
+from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, ProgressCallback, check_selection,
+                         dbt_vars, failure_error, list_selected, parse_project, run_dbt)
+from .errors import ChecksFailed
+from .warehouse import BUILD_TABLE, BUILD_TABLE_DDL, check_database_path
+from .workspace import BuildLock, Staging, pause_for_tests, sigint_releases_pauses
 
 
 @dataclass
 class BuildResult:
     db_path: Path
-    instances: str
+    instances: str | list[str]
     contract: ContractReport | None
     dbt: DbtRunResult
+    build_id: str = ""
+    status: str = "complete"
+    planned: tuple[str, ...] = ()
+    row_counts: dict[str, int] | None = None
+    leftover: str | None = None
 
 
 def empty_instances_file(folder: Path) -> Path:
     """A zero-row parquet file with every contract column, for builds of the index alone."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kinds = {"string": pa.string(), "string array": pa.list_(pa.string()), "integer": pa.int64()}
-    schema = pa.schema([(name, kinds[kind]) for name, kind in {**REQUIRED, **OPTIONAL}.items()])
+    schema = arrow_schema()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "no_instances.parquet"
     pq.write_table(schema.empty_table(), path)
     return path
+
+
+def _record_start(file: Path, build_id: str, instances: str | None, selection: str | None) -> None:
+    import duckdb
+
+    from . import __version__
+    from .paths import idc_index_version
+
+    with duckdb.connect(str(file)) as con:
+        con.execute(BUILD_TABLE_DDL)
+        con.execute(
+            f"insert into {BUILD_TABLE} (build_id, started_at, status, instances, selection, toolkit_version, "
+            "idc_index_version) values (?, now(), 'building', ?, ?, ?, ?)",
+            [build_id, instances, selection, __version__, idc_index_version()],
+        )
+
+
+def _record_finish(file: Path, build_id: str, status: str, models: list[str], failed_tests: list[str]) -> dict[str, int]:
+    """Mark the build finished, with the row count of every table, and checkpoint the file."""
+    import duckdb
+
+    with duckdb.connect(str(file)) as con:
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' "
+            "and table_type = 'BASE TABLE' and table_name <> ? order by 1", [BUILD_TABLE]).fetchall()]
+        counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
+        con.execute(
+            f"update {BUILD_TABLE} set finished_at = now(), status = ?, models = ?, row_counts = ?, failed_tests = ? "
+            "where build_id = ?",
+            [status, json.dumps(sorted(models)), json.dumps(counts), json.dumps(failed_tests), build_id],
+        )
+        con.execute("checkpoint")
+    return counts
 
 
 def build(
@@ -38,31 +81,94 @@ def build(
     select: list[str] | None = None,
     exclude: list[str] | None = None,
     on_node: NodeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
     extra_vars: dict | None = None,
+    whole_index: bool = False,
 ) -> BuildResult:
-    """Build the idc-qc models into the DuckDB file ``db_path``.
+    """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
     Without ``instances`` only the index is read (an empty instance table stands in),
-    which is how ``series`` is built over the full real IDC index.
+    which is how ``series`` is built over the full real IDC index. ``whole_index`` keeps
+    every series of the index in ``series`` even when ``instances`` are given (dbt var
+    ``series_scope``: ``index``; otherwise ``input``).
+
+    The previous database is replaced only when every selected model was built; when
+    data tests fail the new file is installed (so the failing rows can be inspected),
+    marked ``checks_failed``, and ChecksFailed (exit 1) is raised with the result.
+    A partial build (``select``/``exclude``) starts from a copy of the previous file.
+    Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
     """
+    db_path = Path(db_path)
+
+    def emit(event: Progress) -> None:
+        if on_progress is not None:
+            on_progress(event)
+
+    check_database_path(db_path, must_exist=False)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     contract: ContractReport | None = None
+    emit(Progress("stage", text="checking the input"))
     if instances is None:
-        source = str(empty_instances_file(db_path.resolve().parent))
+        source = dbt_instances_var([str(empty_instances_file(db_path.resolve().parent))])
         absent: list[str] = []
     else:
         contract = check_instances(instances)
-        source = instances_glob(instances)
+        source = dbt_instances_var(contract.files)  # exactly the files checked, each read literally
         absent = contract.absent_optional
-    result = run_dbt(
-        "build",
-        db_path=db_path,
-        vars=dbt_vars(instances=source, absent_columns=absent, **(extra_vars or {})),
-        select=select,
-        exclude=exclude,
-        on_node=on_node,
-    )
-    return BuildResult(db_path=db_path, instances=source, contract=contract, dbt=result)
+    scope = "index" if whole_index or instances is None else "input"
+    vars = dbt_vars(instances=source, absent_columns=absent, **{"series_scope": scope, **(extra_vars or {})})
+    selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
+
+    with sigint_releases_pauses(), BuildLock(db_path) as lock:
+        leftover = lock.leftover.describe() if lock.leftover else None
+        if leftover:
+            emit(Progress("notice", text=leftover))
+        # Parse and check the selection first: a typo costs no copy of the previous database.
+        emit(Progress("stage", text="loading dbt and parsing the project"))
+        staging_file = Staging.path(db_path)
+        # dbt's target/ and logs/ stay beside the real database: they outlive the staging
+        # folder (the log of a failed build) and keep dbt's partial parsing warm.
+        work_dir = db_path.resolve().parent / "dbt"
+        manifest = parse_project(db_path=staging_file, vars=vars, work_dir=work_dir)
+        check_selection(manifest, select, db_path=staging_file, vars=vars, work_dir=work_dir)
+        planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
+                                db_path=staging_file, vars=vars, work_dir=work_dir)
+        if (select or exclude) and db_path.exists():
+            emit(Progress("stage", text="copying the previous database (a partial build keeps the other tables)"))
+        staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
+        try:
+            build_id = uuid.uuid4().hex[:12]
+            _record_start(staging.file, build_id, None if instances is None else source, selection)
+            pause_for_tests("before_dbt")
+            emit(Progress("planned", names=tuple(planned)))
+            emit(Progress("stage", text="building"))
+            run = run_dbt("build", db_path=staging.file, vars=vars, select=select, exclude=exclude, on_node=on_node,
+                          on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir)
+            if run.errored or run.exception is not None or (not run.success and not run.failed_tests):
+                raise failure_error("build", run)
+            skipped = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "skipped"]
+            if run.failed_tests and skipped:
+                # dbt skipped the models below a failing test: this build is not whole, keep the previous.
+                error = failure_error("build", run)
+                raise ChecksFailed(f"{error}; {len(skipped)} model(s) were skipped because of it "
+                                   f"({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''}); "
+                                   "the previous database was kept")
+            status = "checks_failed" if run.failed_tests else "complete"
+            built = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "success"]
+            counts = _record_finish(staging.file, build_id, status, built, [n.name for n in run.failed_tests])
+            pause_for_tests("before_install")
+            staging.install()
+        except BaseException:
+            staging.discard()
+            raise
+    result = BuildResult(db_path=db_path, instances=source, contract=contract, dbt=run, build_id=build_id,
+                         status=status, planned=tuple(planned), row_counts=counts, leftover=leftover)
+    if run.failed_tests:
+        error = failure_error("build", run)
+        assert isinstance(error, ChecksFailed)
+        error.result = result
+        raise error
+    return result
 
 
 ProgressFactory = Callable[[], NodeCallback]

@@ -1,7 +1,9 @@
 """Run dbt programmatically against the idc-qc project, with progress and typed results.
 
-Every run gets its own target/log folder beside its database, so that builds into
+Every run gets its own target/log folder beside its database (``work_dir``, by default
+``dbt/`` beside ``db_path``), so that builds into
 different DuckDB files (tests, benchmarks, a user's two projects) never share state.
+Progress goes to a callback as typed events; nothing here prints.
 """
 
 from __future__ import annotations
@@ -10,18 +12,42 @@ import gc
 import json
 import logging
 import os
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import BuildError, IdcQcError
-from .paths import PROJECT_DIR, idc_index_dir
+from .errors import BuildError, ChecksFailed, IdcQcError
+from .paths import DEFAULT_BUILD_DIR, idc_index_dir, require_project_dir
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 #: Called once per finished node: (unique_id, status, seconds).
 NodeCallback = Callable[[str, str, float], None]
+
+#: Resource types a build writes into the database (what the progress counter counts).
+BUILT_TYPES = ("model", "seed", "snapshot")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One thing a build did, for whoever shows progress.
+
+    kind: ``stage`` (text: what is happening now), ``notice`` (text: worth one line),
+    ``planned`` (names: the models and seeds this build will write, in no order),
+    ``started`` / ``finished`` (unique_id, and status and seconds when finished).
+    """
+
+    kind: str
+    text: str = ""
+    unique_id: str = ""
+    status: str = ""
+    seconds: float = 0.0
+    names: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[Progress], None]
 
 
 @dataclass
@@ -32,6 +58,15 @@ class NodeResult:
     message: str | None = None
     failures: int | None = None
 
+    @property
+    def resource_type(self) -> str:
+        return self.unique_id.split(".")[0]
+
+    @property
+    def name(self) -> str:
+        parts = self.unique_id.split(".")
+        return parts[2] if len(parts) > 2 else self.unique_id
+
 
 @dataclass
 class DbtRunResult:
@@ -39,10 +74,21 @@ class DbtRunResult:
     success: bool
     nodes: list[NodeResult] = field(default_factory=list)
     seconds: float = 0.0
+    exception: BaseException | None = None  # what stopped dbt, if anything did
 
     @property
     def failed(self) -> list[NodeResult]:
         return [n for n in self.nodes if n.status in {"error", "fail", "runtime error"}]
+
+    @property
+    def errored(self) -> list[NodeResult]:
+        """Nodes dbt could not run (compile or runtime errors): the tool failed."""
+        return [n for n in self.nodes if n.status in {"error", "runtime error"}]
+
+    @property
+    def failed_tests(self) -> list[NodeResult]:
+        """Data tests that ran and found failing rows: the checks failed."""
+        return [n for n in self.nodes if n.status == "fail"]
 
 
 def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -54,6 +100,16 @@ def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = No
         values["instance_columns_absent"] = list(absent_columns)
     values.update(extra)
     return values
+
+
+def split_selectors(select: list[str] | None) -> list[str]:
+    """dbt's union syntax: ``-s "+a +b" -s c`` selects three things."""
+    return [token for item in select or [] for token in shlex.split(item)]
+
+
+def _first_line(text: object) -> str:
+    lines = [line.strip() for line in str(text or "").strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
 
 
 def _release_duckdb() -> None:
@@ -72,6 +128,103 @@ def _release_duckdb() -> None:
     gc.collect()
 
 
+def _work_dir(db_path: Path | None) -> Path:
+    # beside the database (or under ./build), never in the project folder: it may be a
+    # read-only copy inside site-packages
+    return (db_path.resolve().parent if db_path else DEFAULT_BUILD_DIR.resolve()) / "dbt"
+
+
+def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, Any] | None,
+               work_dir: Path | None = None) -> list[str]:
+    work_dir = work_dir or _work_dir(db_path)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    project_dir = require_project_dir()
+    args = [
+        command,
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(project_dir),
+        "--target", target,
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        # dbt's own terminal output stays off (its Ctrl-C traceback, its per-node lines): progress
+        # comes from the callbacks, errors from the results; the full log is in logs/dbt.log.
+        "--quiet", "--log-level", "none",
+    ]
+    if vars:
+        args += ["--vars", json.dumps(vars)]
+    return args
+
+
+def _invoke(args: list[str], *, db_path: Path | None, env: dict[str, str] | None, callbacks: list, manifest=None):
+    """dbtRunner.invoke with IDC_QC_DB pointing at ``db_path``; Ctrl-C comes back as KeyboardInterrupt."""
+    from dbt.cli.main import dbtRunner
+
+    from .workspace import release_pauses
+
+    saved = {k: os.environ.get(k) for k in ["IDC_QC_DB", *(env or {})]}
+    if db_path is not None:
+        os.environ["IDC_QC_DB"] = str(db_path.resolve())
+    os.environ.update(env or {})
+    try:
+        outcome = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
+    finally:
+        _release_duckdb()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    # dbtRunner turns every exception, Ctrl-C included, into a result: give Ctrl-C back.
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        release_pauses()
+        raise KeyboardInterrupt
+    return outcome
+
+
+def parse_project(*, db_path: Path | None, target: str = "duckdb", vars: dict[str, Any] | None = None,
+                  env: dict[str, str] | None = None, work_dir: Path | None = None):
+    """Parse the dbt project once; the manifest is reused by the selection check and the build."""
+    outcome = _invoke(_base_args("parse", db_path, target, vars, work_dir), db_path=db_path, env=env, callbacks=[])
+    if not outcome.success:
+        raise IdcQcError(f"dbt could not parse the project: {_first_line(outcome.exception) or 'see the dbt log'}")
+    return outcome.result
+
+
+def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | None = None,
+                  resource_types: tuple[str, ...] = (), db_path: Path | None = None, target: str = "duckdb",
+                  vars: dict[str, Any] | None = None, work_dir: Path | None = None) -> list[str]:
+    """Names of the nodes a selection picks (``dbt ls`` on an already parsed manifest)."""
+    # ls prints its result unless --log-level is none (set in _base_args).
+    args = _base_args("ls", db_path, target, vars, work_dir) + ["--output", "name"]
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    if resource_types:
+        args += ["--resource-type", *resource_types]
+    outcome = _invoke(args, db_path=db_path, env=None, callbacks=[], manifest=manifest)
+    if not outcome.success:
+        raise IdcQcError(f"--select {' '.join(select or [])}: {_first_line(outcome.exception) or 'not a valid selection'}")
+    return list(outcome.result or [])
+
+
+def check_selection(manifest, select: list[str] | None, **kwargs: Any) -> None:
+    """Each selector must match something: a typo is an error, not a successful no-op."""
+    import difflib
+
+    names = None
+    for selector in split_selectors(select):
+        if list_selected(manifest, select=[selector], **kwargs):
+            continue
+        if names is None:
+            names = sorted({n.name for n in manifest.nodes.values() if n.resource_type in BUILT_TYPES})
+        bare = selector.strip("+@").split("+")[-1]
+        close = difflib.get_close_matches(bare, names, n=1)
+        public = [n for n in names if not n.startswith(("stg_", "int_"))]
+        hint = f"; did you mean {close[0]!r}?" if close else f"; the tables are {', '.join(public)} (and their stg_/int_ parents)"
+        raise IdcQcError(f"no model matches {selector!r}{hint}")
+
+
 def run_dbt(
     command: str,
     *,
@@ -82,55 +235,58 @@ def run_dbt(
     exclude: list[str] | None = None,
     extra_args: list[str] | None = None,
     on_node: NodeCallback | None = None,
+    on_progress: ProgressCallback | None = None,
     env: dict[str, str] | None = None,
     raise_on_failure: bool = True,
+    manifest=None,
+    work_dir: Path | None = None,
 ) -> DbtRunResult:
-    """Invoke ``dbt <command>`` in-process and return one typed result per node."""
-    from dbt.cli.main import dbtRunner
+    """Invoke ``dbt <command>`` in-process and return one typed result per node.
 
-    work_dir = (db_path.resolve().parent if db_path else PROJECT_DIR / "build") / "dbt"
-    work_dir.mkdir(parents=True, exist_ok=True)
-    args = [
-        command,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
-        "--target", target,
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
-        "--quiet",
-    ]
-    if vars:
-        args += ["--vars", json.dumps(vars)]
+    With ``select``, tests run only when all the models they test are selected
+    (``--indirect-selection cautious``): ``--select +series_geometry`` must not run the
+    relationships test of ``instance_geometry``, which it did not build.
+    """
+    from .workspace import pause_for_tests
+
+    args = _base_args(command, db_path, target, vars, work_dir)
     if select:
-        args += ["--select", *select]
+        args += ["--select", *split_selectors(select)]
+        if command in {"build", "test"}:
+            args += ["--indirect-selection", "cautious"]
     if exclude:
-        args += ["--exclude", *exclude]
+        args += ["--exclude", *split_selectors(exclude)]
     args += extra_args or []
 
-    saved = {k: os.environ.get(k) for k in ["IDC_QC_DB", *(env or {})]}
-    if db_path is not None:
-        os.environ["IDC_QC_DB"] = str(db_path.resolve())
-    os.environ.update(env or {})
+    from .workspace import interrupted
 
-    def callback(event: Any) -> None:
-        if on_node is None or event.info.name != "NodeFinished":
+    def emit(event: Progress) -> None:
+        if on_progress is None or interrupted.is_set():
             return
-        result = event.data.run_result
         try:
-            on_node(event.data.node_info.unique_id, result.status, float(result.execution_time or 0.0))
+            on_progress(event)
         except Exception:  # noqa: BLE001 - a display bug must never fail the build itself
             logging.getLogger(__name__).exception("progress callback failed")
 
+    def callback(event: Any) -> None:
+        name = event.info.name
+        if name == "NodeStart":
+            unique_id = event.data.node_info.unique_id
+            emit(Progress("started", unique_id=unique_id))
+            pause_for_tests(unique_id.split(".")[-1])
+        elif name == "NodeFinished":
+            result = event.data.run_result
+            unique_id = event.data.node_info.unique_id
+            seconds = float(result.execution_time or 0.0)
+            emit(Progress("finished", unique_id=unique_id, status=str(result.status), seconds=seconds))
+            if on_node is not None:
+                try:
+                    on_node(unique_id, result.status, seconds)
+                except Exception:  # noqa: BLE001
+                    logging.getLogger(__name__).exception("progress callback failed")
+
     start = time.perf_counter()
-    try:
-        outcome = dbtRunner(callbacks=[callback]).invoke(args)
-    finally:
-        _release_duckdb()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[callback], manifest=manifest)
 
     nodes: list[NodeResult] = []
     results = getattr(outcome.result, "results", None) or []
@@ -144,11 +300,24 @@ def run_dbt(
                 failures=r.failures,
             )
         )
-    run = DbtRunResult(command=args, success=bool(outcome.success), nodes=nodes, seconds=time.perf_counter() - start)
+    run = DbtRunResult(command=args, success=bool(outcome.success), nodes=nodes, seconds=time.perf_counter() - start,
+                       exception=outcome.exception)
     if raise_on_failure and not outcome.success:
-        if outcome.exception is not None:
-            raise IdcQcError(f"dbt {command} could not run: {str(outcome.exception).strip().splitlines()[0]}")
-        first = run.failed[0] if run.failed else None
-        detail = f"{first.unique_id}: {(first.message or '').strip().splitlines()[0] if first.message else first.status}" if first else "see the dbt log"
-        raise BuildError(f"dbt {command} finished with {len(run.failed)} failing node(s); first: {detail}")
+        raise failure_error(command, run, outcome.exception)
     return run
+
+
+def failure_error(command: str, run: DbtRunResult, exception: BaseException | None = None) -> BuildError:
+    """One line for a failed dbt run: exit 2 when dbt could not build, 1 when only data tests failed."""
+    exception = exception or run.exception
+    if exception is not None:
+        return BuildError(f"dbt {command} could not run: {_first_line(exception) or type(exception).__name__}")
+    if run.errored:
+        first = run.errored[0]
+        return BuildError(f"dbt {command}: {len(run.errored)} node(s) could not be built; "
+                          f"first: {first.name}: {_first_line(first.message) or first.status}")
+    if run.failed_tests:
+        first = run.failed_tests[0]
+        return ChecksFailed(f"{len(run.failed_tests)} data test(s) failed; first: {first.name}: "
+                            f"{_first_line(first.message) or 'failing rows'}")
+    return BuildError(f"dbt {command} did not succeed; see logs/dbt.log in the dbt folder beside the database")

@@ -8,10 +8,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .dbt_runner import NodeCallback
+from .dbt_runner import NodeCallback, ProgressCallback
+from .errors import IdcQcError
 
 
-def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: NodeCallback | None = None) -> dict:
+def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: NodeCallback | None = None,
+             on_progress: ProgressCallback | None = None) -> dict:
     """Synthesize ``series`` real IDC series, build every model, render the reports."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -20,24 +22,32 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
     from .reports.geometry_summary import render_geometry_summary
     from .synth import synthesize
 
+    if series < 1:
+        raise IdcQcError(f"--series {series}: give a positive number of series")
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
 
     console.print(f"[bold]1/3[/] Synthesizing instance metadata for {series:,} real IDC series (seed {seed}) ...")
     with Progress(TextColumn("  series"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("synth", total=series)
-        synth = synthesize(out / "synth", series_limit=series, seed=seed,
+        # The demo folder is the demo's own: rerunning replaces its earlier synth run (only
+        # the files synth's manifest lists; a foreign file in it is refused, not deleted).
+        synth = synthesize(out / "synth", series_limit=series, seed=seed, overwrite=True,
                            progress=lambda done, total: progress.update(task, completed=done, total=total))
     console.print(f"  {synth.instances:,} instances of {synth.series:,} series in {synth.seconds:.1f}s")
 
     db = out / "idc_qc.duckdb"
     console.print(f"[bold]2/3[/] Building the models into {db} ...")
-    result = build(db, str(out / "synth" / "instances"), on_node=on_node)
+    if on_progress is not None and hasattr(on_progress, "__enter__"):
+        with on_progress:
+            result = build(db, str(out / "synth" / "instances"), on_node=on_node, on_progress=on_progress)
+    else:
+        result = build(db, str(out / "synth" / "instances"), on_node=on_node, on_progress=on_progress)
     console.print(f"  dbt build: {len(result.dbt.nodes)} nodes in {result.dbt.seconds:.1f}s")
 
     console.print("[bold]3/3[/] Writing reports ...")
     files = {}
-    for model in ("series", "series_geometry", "instance_geometry"):
+    for model in ("series", "series_geometry", "instance_geometry", "rpt_geometry_failures", "rpt_geometry_failure_sets"):
         path = out / f"{model}.parquet"
         export_model(db, model, path)
         files[model] = path

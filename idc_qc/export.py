@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import IdcQcError
@@ -10,35 +12,49 @@ from .errors import IdcQcError
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+@dataclass
+class ExportResult:
+    rows: int
+    out: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def __int__(self) -> int:  # callers that predate the result type used the row count
+        return self.rows
+
+
 def list_models(db_path: Path) -> list[str]:
+    from .warehouse import open_warehouse
+
+    with open_warehouse(db_path) as wh:
+        return wh.tables()
+
+
+def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
+    """Write ``model`` from ``db_path`` to ``out`` (.parquet or .csv); returns the row count.
+
+    The file is written beside ``out`` under a temporary name and renamed when complete, so
+    a full disk or Ctrl-C never leaves a truncated file under the name asked for.
+    """
     import duckdb
 
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        rows = con.execute(
-            "select table_name from information_schema.tables where table_schema = 'main' order by 1"
-        ).fetchall()
-    return [r[0] for r in rows]
+    from .warehouse import open_warehouse
 
-
-def export_model(db_path: Path, model: str, out: Path) -> int:
-    """Write ``model`` from ``db_path`` to ``out`` (.parquet or .csv); returns the row count."""
-    import duckdb
-
-    if not db_path.exists():
-        raise IdcQcError(f"no database at {db_path}: run `idc-qc build` first (or pass --db)")
+    db_path, out = Path(db_path), Path(out)
     # The model name is spliced into SQL as an identifier: accept only plain names that exist.
     if not _IDENTIFIER.match(model):
         raise IdcQcError(f"{model!r} is not a model name (letters, digits and _ only)")
-    models = list_models(db_path)
-    if model not in models:
-        raise IdcQcError(f"no model {model!r} in {db_path}; built models: {', '.join(models) or 'none'}")
     suffix = out.suffix.lower()
     if suffix not in {".parquet", ".csv"}:
         raise IdcQcError(f"cannot export to {out.name!r}: the file name must end in .parquet or .csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    options = "(format parquet)" if suffix == ".parquet" else "(format csv, header true)"
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        relation = con.table(model)
+    if out.is_dir():
+        raise IdcQcError(f"cannot export to {out}: it is a folder")
+    with open_warehouse(db_path) as wh:
+        models = wh.tables()
+        if model not in models:
+            raise IdcQcError(f"no model {model!r} in {db_path}; built models: {', '.join(models) or 'none'}")
+        con = wh.con
+        out.parent.mkdir(parents=True, exist_ok=True)
+        options = "(format parquet)" if suffix == ".parquet" else "(format csv, header true)"
         if suffix == ".csv":
             # CSV has no lists: write arrays as JSON text so they survive a round trip.
             columns = con.execute(
@@ -51,7 +67,33 @@ def export_model(db_path: Path, model: str, out: Path) -> int:
             query = f'select {select} from "{model}"'
         else:
             query = f'select * from "{model}"'
-        target = str(out).replace("'", "''")
-        con.execute(f"copy ({query}) to '{target}' {options}")
-        count = relation.count("*").fetchall()[0][0]
-    return int(count)
+        partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
+        target = str(partial).replace("'", "''")
+        try:
+            con.execute(f"copy ({query}) to '{target}' {options}")
+            os.replace(partial, out)
+        except (duckdb.Error, OSError) as exc:
+            raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
+        finally:
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass
+        count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
+        return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings))
+
+
+def _io_reason(exc: Exception) -> str:
+    """The reason in an I/O error, without DuckDB's JSON wrapping."""
+    import errno
+
+    text = str(exc)
+    for code in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+        if getattr(exc, "errno", None) == code or os.strerror(code) in text:
+            return os.strerror(code).lower()
+    return _first_line(exc)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

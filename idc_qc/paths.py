@@ -1,4 +1,18 @@
-"""Where things are: the dbt project, the installed IDC index, default outputs."""
+"""Where things are: the dbt project, the installed IDC index, default outputs.
+
+The dbt project (dbt_project.yml, profiles.yml, models/, macros/, seeds/, analyses/,
+expectations/) lives at the repository root, beside the ``idc_qc`` package. A wheel
+carries a copy of it inside the package, at ``idc_qc/_project`` (setup.py puts it there).
+:data:`PROJECT_DIR` is, in this order:
+
+1. ``$IDC_QC_PROJECT_DIR``, when set (a dbt project of your own, or a patched copy);
+2. the repository root, when this package runs from a checkout or an editable install
+   (``dbt_project.yml`` and ``pyproject.toml`` beside the ``idc_qc`` folder);
+3. the copy packaged in the wheel, ``idc_qc/_project``.
+
+The project folder is only ever read: every output (DuckDB files, dbt's target and logs)
+goes under the user's working directory or the folders they name, never beside the code.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +21,32 @@ from pathlib import Path
 
 from .errors import IdcQcError
 
-#: The dbt project is the repository root (dbt_project.yml beside idc_qc/).
-PROJECT_DIR = Path(os.environ.get("IDC_QC_PROJECT_DIR", Path(__file__).resolve().parent.parent))
+#: Environment variable that points idc-qc at another dbt project folder.
+PROJECT_DIR_ENV = "IDC_QC_PROJECT_DIR"
 
-DEFAULT_DB = Path("build/idc_qc.duckdb")
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Where a wheel carries the dbt project (filled by setup.py's build_py).
+PACKAGED_PROJECT_DIR = _PACKAGE_DIR / "_project"
+
+
+def find_project_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """The dbt project folder: ``$IDC_QC_PROJECT_DIR``, else the checkout, else the packaged copy."""
+    environ = os.environ if environ is None else environ
+    override = environ.get(PROJECT_DIR_ENV)
+    if override:
+        return Path(override).expanduser().resolve()
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "dbt_project.yml").is_file() and (checkout / "pyproject.toml").is_file():
+        return checkout
+    return PACKAGED_PROJECT_DIR
+
+
+#: The dbt project every dbt invocation runs (read-only).
+PROJECT_DIR = find_project_dir()
+
+#: Default outputs are relative to the working directory of the user, never to the package.
+DEFAULT_BUILD_DIR = Path("build")
+DEFAULT_DB = DEFAULT_BUILD_DIR / "idc_qc.duckdb"
 
 
 def idc_index_dir() -> Path:
@@ -29,3 +65,13 @@ def idc_index_version() -> str:
     import idc_index_data
 
     return idc_index_data.__version__
+
+
+def require_project_dir() -> Path:
+    """:data:`PROJECT_DIR`, or a one-line error naming the folder when it holds no dbt project."""
+    if not (PROJECT_DIR / "dbt_project.yml").is_file():
+        raise IdcQcError(
+            f"no dbt project at {PROJECT_DIR} (dbt_project.yml missing): "
+            f"set {PROJECT_DIR_ENV} to the folder that holds it, or reinstall idc-qc"
+        )
+    return PROJECT_DIR

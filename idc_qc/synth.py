@@ -76,8 +76,11 @@ Outputs
     ``variable_spacing`` or ``gantry_tilt`` stays inside IDC's tolerances (1 % of the
     spacing on slice intervals, 0.1 mm in-plane), which is computed, not assumed. ``idc_check``
     names an IDC check the series fails when the verdict is False.
-``out_dir/manifest.json``
-    Seed, rates, selection, idc-index-data version, counts per fault and verdict, parts.
+``out_dir/synth_manifest.json``
+    Every file written (relative path, bytes, SHA-256), the arguments (seed, rates,
+    selection), idc-index-data version, counts per fault and verdict, parts. Synth writes
+    only into an empty folder, or with ``overwrite`` removes only the files this manifest
+    lists (see :func:`synthesize`): a user's own files are never deleted.
 
 The same seed writes the same rows in the same order and byte-identical parquet files;
 a series' geometry and fault depend only on the seed and its UID, not on which other
@@ -90,6 +93,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,6 +105,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from .errors import IdcQcError
+from .instances.schema import COLUMNS as INSTANCE_SCHEMA
+from .instances.schema import arrow_type
 
 __all__ = ["FaultRates", "SynthResult", "synthesize", "FAULTS", "SOP_CLASSES", "INSTANCE_COLUMNS", "TRUTH_COLUMNS"]
 
@@ -193,21 +201,12 @@ _IDC_CHECK = (None, "uniform_slice_spacing", "unique_slice_positions", "uniform_
 _MALFORMED_KINDS = ("non_numeric", "two_values", "null")
 _PLANES = ("axial", "coronal", "sagittal", "oblique")
 
-#: Instance columns, in file order, with their parquet types.
+#: The instance columns synth does not write (absent in its files, typed NULLs in staging).
+NOT_WRITTEN = ("NumberOfFrames", "SpacingBetweenSlices", "DiffusionBValue")
+#: Instance columns, in file order, with their parquet types: the declared schema
+#: (idc_qc/instances/schema.py) without NOT_WRITTEN.
 INSTANCE_COLUMNS: dict[str, pa.DataType] = {
-    **{name: pa.string() for name in (
-        "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "PatientID",
-        "collection_id", "Modality", "Manufacturer", "ManufacturerModelName", "BodyPartExamined",
-        "PatientAge", "PatientSex", "SeriesDescription")},
-    "ImageType": pa.list_(pa.string()),
-    "ImagePositionPatient": pa.list_(pa.string()),
-    "ImageOrientationPatient": pa.list_(pa.string()),
-    "PixelSpacing": pa.list_(pa.string()),
-    "Rows": pa.int64(),
-    "Columns": pa.int64(),
-    **{name: pa.string() for name in (
-        "SliceThickness", "InstanceNumber", "AcquisitionNumber", "TemporalPositionIdentifier",
-        "EchoTime", "GantryDetectorTilt")},
+    c.name: arrow_type(c.kind) for c in INSTANCE_SCHEMA if c.name not in NOT_WRITTEN
 }
 
 #: Truth columns, in file order, with their parquet types.
@@ -734,7 +733,7 @@ def _instances(plan: _Plan, lo: int, hi: int) -> pa.Table:
         "EchoTime": per_series(plan.echo),
         "GantryDetectorTilt": per_series(plan.gantry),
     }
-    return pa.table(data)
+    return pa.table({name: data[name] for name in INSTANCE_COLUMNS})
 
 
 def _truth(plan: _Plan) -> pa.Table:
@@ -759,15 +758,25 @@ def _truth(plan: _Plan) -> pa.Table:
     return pa.table(data, schema=pa.schema(list(TRUTH_COLUMNS.items())))
 
 
-def _build_part(plan: _Plan, lo: int, hi: int, path: Path) -> int:
-    return _write(_instances(plan, lo, hi), path)
+def _build_part(plan: _Plan, lo: int, hi: int, path: Path) -> tuple[int, str]:
+    size = _write(_instances(plan, lo, hi), path)
+    return size, _sha256(path)  # read back on the worker, while the file is in the page cache
 
 
-def _finish(item: tuple[Future, int], progress: Callable[[int, int], None] | None, total: int) -> int:
-    size = item[0].result()
+def _finish(item: tuple[Future, int], progress: Callable[[int, int], None] | None, total: int) -> tuple[int, str]:
+    size, digest = item[0].result()
     if progress:
         progress(item[1], total)
-    return size
+    return size, digest
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256 (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _write(table: pa.Table, path: Path) -> int:
@@ -812,17 +821,118 @@ def _check_args(out_dir, series_limit, sample_fraction, modalities, index_path) 
     return out_dir, index_path
 
 
-def _prepare_out_dir(out_dir: Path) -> Path:
-    """Create ``out_dir/instances`` and remove the previous run's parts, truth and manifest."""
+# ----------------------------------------------------------------------------------------------
+# the output folder: synth deletes only what its own manifest lists
+
+#: The file in ``out_dir`` that lists what synth wrote there (names, sizes, SHA-256, arguments).
+MANIFEST = "synth_manifest.json"
+_LEGACY_MANIFEST = "manifest.json"  # written by idc-qc before synth_manifest.json (no checksums)
+_GENERATOR = "idc_qc.synth"
+#: The only names synth writes; a manifest entry naming anything else is ignored, so that an
+#: edited manifest can never make ``overwrite`` delete another file.
+_OWNABLE = re.compile(r"instances/part-\d{5,}\.parquet|truth\.parquet")
+
+
+class SynthOutputError(IdcQcError, ValueError):
+    """``out_dir`` holds files synth did not write, where it would write or delete."""
+
+
+def _read_manifest(out_dir: Path) -> dict[str, dict | None] | None:
+    """Files synth wrote into ``out_dir`` (relative path -> {bytes, sha256} or None when
+    unrecorded), from its manifest; None when there is no synth manifest."""
+    path = out_dir / MANIFEST
+    if path.is_file():
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(manifest, dict) or manifest.get("generator") != _GENERATOR \
+                or not isinstance(manifest.get("files"), dict):
+            return None
+        owned = {str(name): (entry if isinstance(entry, dict) else None) for name, entry in manifest["files"].items()
+                 if _OWNABLE.fullmatch(str(name))}
+        owned[MANIFEST] = None
+        return owned
+    legacy = out_dir / _LEGACY_MANIFEST
+    if legacy.is_file():
+        try:
+            manifest = json.loads(legacy.read_text())
+        except (OSError, ValueError):
+            return None
+        if isinstance(manifest, dict) and manifest.get("generator") == _GENERATOR:
+            owned = {f"instances/{name}": None for name in manifest.get("instance_parts", [])}
+            owned["truth.parquet"] = None
+            owned = {name: None for name in owned if _OWNABLE.fullmatch(name)}
+            owned[_LEGACY_MANIFEST] = None
+            return owned
+    return None
+
+
+def _claim_out_dir(out_dir: Path, overwrite: bool) -> list[Path]:
+    """Decide, before anything is read or written, whether synth may write into ``out_dir``.
+
+    Returns the files of an earlier synth run to remove (``overwrite`` only).
+
+    Raises
+    ------
+    SynthOutputError
+        ``out_dir`` is not empty and ``overwrite`` is False; or, with ``overwrite``, a file
+        synth did not write sits where synth writes (``instances/``, ``truth.parquet``,
+        the manifest), or a file synth wrote was changed since.
+    """
+    shown = str(out_dir)
+    if not out_dir.exists():
+        return []
+    if not out_dir.is_dir():
+        raise SynthOutputError(f"synth --out {shown!r} is a file, not a folder; pass another folder")
+    if not any(out_dir.iterdir()):
+        return []
+    owned = _read_manifest(out_dir)
+    if not overwrite:
+        what = ("holds an earlier idc-qc synth run" if owned is not None
+                else f"is not empty and was not written by idc-qc synth (no {MANIFEST})")
+        raise SynthOutputError(f"synth --out {shown!r} {what}; pass --overwrite (removes only files "
+                               "synth wrote) or another folder")
+    owned = owned or {}
+    # Where synth writes: its parts folder (read later as one folder, so any other file there
+    # would be built with them), the truth and the manifest.
+    targets = [p for p in (out_dir / "instances").rglob("*") if not p.is_dir()] \
+        if (out_dir / "instances").is_dir() else []
+    targets += [p for p in (out_dir / "truth.parquet", out_dir / MANIFEST) if p.exists() or p.is_symlink()]
+    if (out_dir / "instances").exists() and not (out_dir / "instances").is_dir():
+        targets.append(out_dir / "instances")
+    for path in targets:
+        rel = path.relative_to(out_dir).as_posix()
+        if rel not in owned:
+            raise SynthOutputError(
+                f"synth --out {shown!r}: {rel} was not written by idc-qc synth (not in its {MANIFEST}); "
+                "synth writes there, so move that file away or pass another folder")
+    remove: list[Path] = []
+    for rel, entry in owned.items():
+        path = out_dir / rel
+        if not path.is_file() or path.is_symlink():
+            continue
+        if entry and "sha256" in entry and (path.stat().st_size != entry.get("bytes")
+                                            or _sha256(path) != entry["sha256"]):
+            raise SynthOutputError(
+                f"synth --out {shown!r}: {rel} changed since idc-qc synth wrote it (size or SHA-256 differs "
+                f"from {MANIFEST}); move it away or pass another folder")
+        remove.append(path)
+    return remove
+
+
+def _prepare_out_dir(out_dir: Path, remove: list[Path], manifest: dict) -> Path:
+    """Remove the earlier run's files (as claimed), create ``out_dir/instances`` and write a
+    provisional manifest listing the files about to be written (so an interrupted run's
+    files are still synth's to replace)."""
     instances_dir = out_dir / "instances"
     try:
-        instances_dir.mkdir(parents=True, exist_ok=True)
-        for old in instances_dir.glob("*.parquet"):
-            old.unlink()
-        for old in (out_dir / "truth.parquet", out_dir / "manifest.json"):
+        for old in remove:
             old.unlink(missing_ok=True)
+        instances_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     except OSError as exc:
-        raise ValueError(f"cannot write to out_dir {str(out_dir)!r}: {exc.strerror or exc}") from None
+        raise SynthOutputError(f"cannot write to out_dir {str(out_dir)!r}: {exc.strerror or exc}") from None
     return instances_dir
 
 
@@ -837,6 +947,7 @@ def synthesize(
     rates: FaultRates = FaultRates(),
     index_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    overwrite: bool = False,
 ) -> SynthResult:
     """Write synthetic instance metadata and its truth for real IDC single-frame series.
 
@@ -844,7 +955,8 @@ def synthesize(
     ----------
     out_dir : Path
         Output folder; gets ``instances/part-NNNNN.parquet``, ``truth.parquet`` and
-        ``manifest.json``. Parquet files already in ``out_dir/instances`` are removed first.
+        ``synth_manifest.json`` (every file written, with its size and SHA-256, and the
+        arguments). It must be empty or absent unless ``overwrite``.
     series_limit : int, optional
         Keep this many series: those ranked first by a seeded hash of their UID.
     sample_fraction : float, optional
@@ -864,6 +976,10 @@ def synthesize(
         The ``idc_index.parquet`` to read; the installed ``idc-index-data`` by default.
     progress : callable, optional
         ``progress(done_series, total_series)``, called after each part is written.
+    overwrite : bool
+        Replace an earlier synth run in ``out_dir``: remove only the files its
+        ``synth_manifest.json`` lists (unchanged since), and refuse when a file synth did not
+        write is in ``out_dir/instances`` or at ``truth.parquet``. Other files are left alone.
 
     Returns
     -------
@@ -873,7 +989,8 @@ def synthesize(
     ------
     ValueError
         On an unknown modality or collection, a bad limit/fraction, an empty selection,
-        a missing index file or an unwritable ``out_dir``.
+        a missing index file or an unwritable ``out_dir``; :class:`SynthOutputError` (a
+        ValueError) when ``out_dir`` is not synth's to write (see ``overwrite``).
     """
     started = time.perf_counter()
     if not isinstance(rates, FaultRates):
@@ -886,6 +1003,7 @@ def synthesize(
     if collections is not None and not tuple(collections):
         raise ValueError("collections is empty; pass None for every collection")
     out_dir, index_path = _check_args(out_dir, series_limit, sample_fraction, modalities, index_path)
+    remove = _claim_out_dir(out_dir, overwrite)
     seed = int(seed)
 
     meta = _load_series(index_path, modalities, tuple(collections) if collections is not None else None)
@@ -906,7 +1024,6 @@ def synthesize(
 
     plan = _plan(meta, seed, rates)
 
-    instances_dir = _prepare_out_dir(out_dir)
 
     # Parts of whole series, about ROWS_PER_PART rows each.
     total_series = meta.num_rows
@@ -922,16 +1039,31 @@ def synthesize(
     # progress in part order.
     part_bytes = 0
     files = [f"part-{k:05d}.parquet" for k in range(len(bounds) - 1)]
+    arguments = {"series_limit": series_limit, "sample_fraction": sample_fraction, "modalities": list(modalities),
+                 "collections": list(collections) if collections is not None else None, "seed": seed,
+                 "rates": rates.as_dict(), "index_path": str(index_path)}
+    provisional = {"generator": _GENERATOR, "generator_version": _GENERATOR_VERSION, "complete": False,
+                   "arguments": arguments,
+                   "files": {**{f"instances/{name}": None for name in files}, "truth.parquet": None}}
+    instances_dir = _prepare_out_dir(out_dir, remove, provisional)
     if progress:
         progress(0, total_series)
+    written: dict[str, dict] = {}
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         window: deque[tuple[Future, int]] = deque()
+
+        def finish() -> int:
+            size, digest = _finish(window[0], progress, total_series)
+            written[f"instances/{files[len(written)]}"] = {"bytes": size, "sha256": digest}
+            window.popleft()
+            return size
+
         for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             if len(window) >= WORKERS:
-                part_bytes += _finish(window.popleft(), progress, total_series)
+                part_bytes += finish()
             window.append((pool.submit(_build_part, plan, lo, hi, instances_dir / files[k]), hi))
         while window:
-            part_bytes += _finish(window.popleft(), progress, total_series)
+            part_bytes += finish()
 
     truth_path = out_dir / "truth.parquet"
     truth_bytes = _write(_truth(plan), truth_path)
@@ -939,9 +1071,13 @@ def synthesize(
     labels, counts = np.unique(plan.fault, return_counts=True)
     import idc_index_data
 
+    written["truth.parquet"] = {"bytes": truth_bytes, "sha256": _sha256(truth_path)}
     manifest = {
-        "generator": "idc_qc.synth",
+        "generator": _GENERATOR,
         "generator_version": _GENERATOR_VERSION,
+        "complete": True,
+        "arguments": arguments,
+        "files": written,
         "seed": seed,
         "rates": rates.as_dict(),
         "selection": {
@@ -965,7 +1101,7 @@ def synthesize(
         "instance_parts": files,
         "truth": truth_path.name,
     }
-    manifest_path = out_dir / "manifest.json"
+    manifest_path = out_dir / MANIFEST
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
     return SynthResult(

@@ -1,6 +1,7 @@
 {# One column of the instance source, cast to the type staging promises, or a typed NULL
    when the input lacks that optional column (the CLI lists absent columns in the var
-   `instance_columns_absent` after checking the file against docs/instance_contract.md). #}
+   `instance_columns_absent` after checking every file against idc_qc/instances/schema.py,
+   which declares each column's name and kind; a unit test keeps the calls equal to it). #}
 {% macro instance_column(name, kind='string') -%}
   {%- set absent = name in var('instance_columns_absent', []) -%}
   {%- set quoted = adapter.quote(name) if name in ['Rows', 'Columns'] else name -%}

@@ -11,23 +11,17 @@ from pathlib import Path
 
 import duckdb
 
+# The reporting models count by collection, modality and manufacturer; the charts sum them
+# per modality (Altair's sum()), so nothing here aggregates a mart.
 _REASONS_SQL = """
-with g as (
-    select g.SeriesInstanceUID, coalesce(s.Modality, 'unknown') as modality,
-           g.geometry_category, g.failure_reasons
-    from series_geometry as g
-    left join series as s using (SeriesInstanceUID)
-)
-select modality, reason, count(*) as series
-from g, unnest(failure_reasons) as r(reason)
-group by all
-order by series desc
+select Modality as modality, reason, series_count as series
+from rpt_geometry_reason_counts
+where level = 'series'
 """
 
 _CATEGORY_SQL = """
-select g.geometry_category as category, coalesce(s.Modality, 'unknown') as modality, count(*) as series
-from series_geometry as g left join series as s using (SeriesInstanceUID)
-group by all order by series desc
+select geometry_category as category, Modality as modality, series_count as series
+from rpt_geometry_category_counts
 """
 
 
@@ -40,7 +34,12 @@ class SummaryFiles:
 
 
 def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -> SummaryFiles:
-    """Write geometry_summary.html (and .png) for the series_geometry table in ``db_path``."""
+    """Write geometry_summary.html (and .png) from the reporting models in ``db_path``.
+
+    Reads rpt_geometry_category_counts and rpt_geometry_reason_counts (models/marts/reporting);
+    ``categories`` and ``reasons`` of the result are (label, modality, series) per modality,
+    largest first.
+    """
     import altair as alt
 
     with duckdb.connect(str(db_path), read_only=True) as con:
@@ -63,9 +62,18 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
     return SummaryFiles(
         html=html,
         png=png_path,
-        categories=[tuple(r) for r in categories_df.itertuples(index=False)],
-        reasons=[tuple(r) for r in reasons_df.itertuples(index=False)],
+        categories=_by_modality(categories_df, "category"),
+        reasons=_by_modality(reasons_df, "reason"),
     )
+
+
+def _by_modality(df, label: str) -> list[tuple[str, str, int]]:
+    """(label, modality, series) rows summed over collections and manufacturers, largest first."""
+    totals: dict[tuple[str, str], int] = {}
+    for row in df.itertuples(index=False):
+        key = (getattr(row, label), row.modality)
+        totals[key] = totals.get(key, 0) + int(row.series)
+    return [(k[0], k[1], n) for k, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def _bars_by_modality(df, label: str, title: str):

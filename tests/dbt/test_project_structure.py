@@ -87,6 +87,21 @@ def test_every_model_key_is_tested_unique_and_not_null(manifest):
         assert {"unique", "not_null"} <= present, f"{model['name']} lacks a unique+not_null key test"
 
 
+def test_reporting_models_live_in_marts_reporting_and_feed_an_exposure(manifest):
+    """rpt_* models are what plots and reports read: in models/marts/reporting, each one a
+    dependency of an exposure (and nothing else lives in that folder)."""
+    exposed = {d for e in manifest["exposures"].values() for d in e["depends_on"]["nodes"]}
+    reporting = []
+    for model in _models(manifest):
+        in_folder = Path(model["original_file_path"]).parts[1:3] == ("marts", "reporting")
+        assert in_folder == model["name"].startswith("rpt_"), (
+            f"{model['name']}: rpt_* models live in models/marts/reporting, and only they")
+        if in_folder:
+            reporting.append(model["name"])
+            assert model["unique_id"] in exposed, f"{model['name']} is no exposure's dependency (models/marts/_exposures.yml)"
+    assert reporting, "no rpt_* model found"
+
+
 def test_models_declare_their_grain(manifest):
     for model in _models(manifest):
         assert "grain" in model["description"].lower(), f"{model['name']} does not state its grain"

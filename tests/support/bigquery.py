@@ -23,8 +23,7 @@ from typing import Any, Iterable
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "idc_qc" / "testing" / "bqemulator_launcher.py"
-SHARED_DATA = REPO.parent / "shared" / "data"
-REAL_HEADERS = SHARED_DATA / "real_headers" / "instances.parquet"
+from support.data import REAL_HEADERS, SHARED_DATA  # noqa: E402,F401  (IDC_QC_SHARED_DATA honoured, as elsewhere)
 
 #: Project the emulator serves; IDC's public project is replaced by it through the dbt var
 #: ``idc_bigquery_project``, so dicom_all lives at ``<EMULATOR_PROJECT>.idc_v25.dicom_all``.
@@ -201,9 +200,11 @@ def start_emulator(log_dir: Path, timeout: float = 60.0) -> Emulator:
 
 
 def instance_columns_used() -> list[str]:
-    """The dicom_all columns staging reads (from stg_dicom__instances.sql itself)."""
-    sql = (REPO / "models" / "staging" / "dicom" / "stg_dicom__instances.sql").read_text()
-    return re.findall(r"instance_column\('(\w+)'", sql)
+    """The dicom_all columns staging reads: the declared instance schema (a unit test keeps
+    stg_dicom__instances.sql equal to it)."""
+    from idc_qc.instances.schema import COLUMNS
+
+    return [c.name for c in COLUMNS]
 
 
 def absent_instance_columns(parquet: Path) -> list[str]:
@@ -352,12 +353,11 @@ def write_synthetic_instances(path: Path, index_series: list[dict[str, Any]]) ->
     series_rows(s[10])[4]["ImagePositionPatient"] = ["-120.5", "abc", "50"]
     series_rows(s[10])[6]["ImagePositionPatient"] = ["-120.5", "-130.25"]
 
-    string, strings = pa.string(), pa.list_(pa.string())
-    schema = pa.schema([
-        (name, strings if name in {"ImageType", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"}
-         else pa.int64() if name in {"Rows", "Columns"} else string)
-        for name in rows[0]
-    ])
+    from idc_qc.instances.schema import BY_NAME, arrow_type
+
+    # Contract columns get their declared types; the extra columns (not read) are strings.
+    schema = pa.schema([(name, arrow_type(BY_NAME[name].kind) if name in BY_NAME else pa.string())
+                        for name in rows[0]])
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     return path
 
@@ -392,9 +392,10 @@ def _model_relations(manifest_path: Path) -> dict[str, str]:
 
 def build_duckdb(work_dir: Path, instances: Path, index_dir: Path, absent: list[str]) -> Build:
     from idc_qc.dbt_runner import dbt_vars, run_dbt
+    from idc_qc.instances import dbt_instances_var
 
     db_path = work_dir / "idc_qc.duckdb"
-    vars = dbt_vars(instances=str(instances), absent_columns=absent, idc_index_dir=str(index_dir))
+    vars = dbt_vars(instances=dbt_instances_var([str(instances)]), absent_columns=absent, idc_index_dir=str(index_dir))
     for command in ("seed", "run"):
         run_dbt(command, db_path=db_path, vars=vars)
     return Build("duckdb", _model_relations(db_path.parent / "dbt" / "target" / "manifest.json"), work_dir)

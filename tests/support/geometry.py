@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from idc_qc.instances import schema as instance_schema
+
 CT = "1.2.840.10008.5.1.4.1.1.2"
 MR = "1.2.840.10008.5.1.4.1.1.4"
 PT = "1.2.840.10008.5.1.4.1.1.128"
@@ -35,16 +37,11 @@ IDC_COLUMNS = [
     "slice_spacing_mm",
 ]
 
-#: Columns of the instance contract the synthetic rows carry (dicom_all's names and types).
-STRING_COLUMNS = [
-    "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "PatientID",
-    "collection_id", "Modality", "Manufacturer", "ManufacturerModelName", "BodyPartExamined",
-    "PatientAge", "PatientSex", "SeriesDescription", "NumberOfFrames", "SliceThickness",
-    "SpacingBetweenSlices", "GantryDetectorTilt", "InstanceNumber", "AcquisitionNumber",
-    "TemporalPositionIdentifier", "EchoTime", "DiffusionBValue",
-]
-ARRAY_COLUMNS = ["ImageType", "ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"]
-INTEGER_COLUMNS = ["Rows", "Columns"]
+#: Columns of the instance contract the synthetic rows carry: all of them, declared once in
+#: idc_qc/instances/schema.py (dicom_all's names and types).
+STRING_COLUMNS = list(instance_schema.STRING_COLUMNS)
+ARRAY_COLUMNS = list(instance_schema.STRING_ARRAY_COLUMNS)
+INTEGER_COLUMNS = list(instance_schema.INTEGER_COLUMNS)
 
 GEOMETRY_MODELS = ["+series_geometry", "+instance_geometry", "+unusable_instances"]
 
@@ -180,7 +177,7 @@ def series_rows(spec: SeriesSpec) -> list[dict]:
 
 def _row(spec: SeriesSpec, *, sop, instance_number, ipp, iop, pixel_spacing, image_type, n_rows,
          temporal=None, gantry=None) -> dict:
-    row = {name: None for name in STRING_COLUMNS + ARRAY_COLUMNS + INTEGER_COLUMNS}
+    row = {c.name: None for c in instance_schema.COLUMNS}
     row.update(
         SeriesInstanceUID=spec.uid,
         SOPInstanceUID=sop,
@@ -204,15 +201,11 @@ def _row(spec: SeriesSpec, *, sop, instance_number, ipp, iop, pixel_spacing, ima
 
 
 def write_instances(rows: list[dict], path: Path) -> Path:
-    """Write dicom_all-shaped rows to one parquet file with the contract's types."""
+    """Write dicom_all-shaped rows to one parquet file with the declared types."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema(
-        [(c, pa.string()) for c in STRING_COLUMNS]
-        + [(c, pa.list_(pa.string())) for c in ARRAY_COLUMNS]
-        + [(c, pa.int64()) for c in INTEGER_COLUMNS]
-    )
+    schema = instance_schema.arrow_schema()
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
     return path
@@ -230,7 +223,9 @@ def series_geometry_frame(db_path: Path):
     import duckdb
 
     with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute("select * from series_geometry").df().set_index("SeriesInstanceUID")
+        frame = con.execute("select * from series_geometry").df().set_index("SeriesInstanceUID")
+    # IDC's ImageOrientationPatient (numbers) is our orientation_cosines: compared under IDC's name
+    return frame.rename(columns={"orientation_cosines": "ImageOrientationPatient"})
 
 
 def instance_geometry_frame(db_path: Path):

@@ -240,18 +240,18 @@ def test_filters_fraction_and_overwrite(tmp_path):
     rows = _q("select distinct SOPClassUID, collection_id from read_parquet(?)", [pt.instances_glob])
     assert {r[0] for r in rows} == {SOP_CLASSES["PT"]}
     assert {r[1] for r in rows} <= {"qin_pet_phantom", "rider_phantom_pet_ct"}
-    manifest = json.loads((pt.out_dir / "manifest.json").read_text())
+    manifest = json.loads((pt.out_dir / "synth_manifest.json").read_text())
     assert manifest["seed"] == 1 and manifest["series"] == pt.series and manifest["instances"] == pt.instances
     assert manifest["rates"] == FaultRates().as_dict() and manifest["idc_index_data_version"]
     assert sum(manifest["faults"].values()) == pt.series
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(synth, "ROWS_PER_PART", 500)
-        many = synthesize(tmp_path / "run", collections=("rider_breast_mri",), seed=1)
+        many = synthesize(tmp_path / "run", collections=("rider_breast_mri",), seed=1, overwrite=True)
     assert len(list((tmp_path / "run" / "instances").glob("*.parquet"))) > 2
-    half = synthesize(tmp_path / "run", collections=("rider_breast_mri",), sample_fraction=0.5, seed=1)
+    half = synthesize(tmp_path / "run", collections=("rider_breast_mri",), sample_fraction=0.5, seed=1, overwrite=True)
     parts = sorted(p.name for p in (tmp_path / "run" / "instances").glob("*.parquet"))
-    assert parts == json.loads((tmp_path / "run" / "manifest.json").read_text())["instance_parts"] == ["part-00000.parquet"]
+    assert parts == json.loads((tmp_path / "run" / "synth_manifest.json").read_text())["instance_parts"] == ["part-00000.parquet"]
     assert 0 < half.series < many.series == 40
     (rows_now,), = _q("select count(*) from read_parquet(?)", [half.instances_glob])
     assert rows_now == half.instances
@@ -466,3 +466,171 @@ def test_multi_stack_4d(faulty_series):
         for r in rows:
             positions[tuple(r["ipp"])].add(r["temporal"])
         assert len(positions) == per_stack and max(len(v) for v in positions.values()) == stacks
+
+
+# ------------------------------------------------------------------------------------------
+# --out safety: synth never deletes what it did not write (issue 8)
+
+_REFUSE_FOREIGN = ("synth --out {dir!r} is not empty and was not written by idc-qc synth (no synth_manifest.json); "
+                   "pass --overwrite (removes only files synth wrote) or another folder")
+_REFUSE_EARLIER = ("synth --out {dir!r} holds an earlier idc-qc synth run; pass --overwrite (removes only files "
+                   "synth wrote) or another folder")
+
+
+def _small(out: Path, **kwargs):
+    return synthesize(out, collections=("rider_breast_mri",), series_limit=6, seed=1, **kwargs)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_manifest_lists_every_written_file_with_size_and_checksum(tmp_path):
+    import hashlib
+
+    result = _small(tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "synth_manifest.json").read_text())
+    assert manifest["complete"] is True and manifest["arguments"]["seed"] == 1
+    assert manifest["arguments"]["collections"] == ["rider_breast_mri"] and manifest["arguments"]["series_limit"] == 6
+    on_disk = {rel for rel in _tree(tmp_path / "out")} - {"synth_manifest.json"}
+    assert set(manifest["files"]) == on_disk == {"instances/part-00000.parquet", "truth.parquet"}
+    for rel, entry in manifest["files"].items():
+        data = (tmp_path / "out" / rel).read_bytes()
+        assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert result.bytes_written == sum(e["bytes"] for e in manifest["files"].values()) + \
+        (tmp_path / "out" / "synth_manifest.json").stat().st_size
+
+
+def test_a_users_folder_is_refused_and_left_untouched(tmp_path):
+    out = tmp_path / "mine"
+    _write_user_files(out)
+    before = _tree(out)
+    with pytest.raises(synth.SynthOutputError) as info:
+        _small(out)
+    assert str(info.value) == _REFUSE_FOREIGN.format(dir=str(out))
+    assert _tree(out) == before
+
+
+def test_an_earlier_run_is_refused_without_overwrite(tmp_path):
+    _small(tmp_path / "out")
+    before = _tree(tmp_path / "out")
+    with pytest.raises(ValueError) as info:  # SynthOutputError is a ValueError (and an IdcQcError, exit 2)
+        _small(tmp_path / "out", )
+    assert str(info.value) == _REFUSE_EARLIER.format(dir=str(tmp_path / "out"))
+    assert _tree(tmp_path / "out") == before
+
+
+def _write_user_files(out: Path) -> None:
+    (out / "instances").mkdir(parents=True, exist_ok=True)
+    (out / "notes.txt").write_text("my notes")
+    (out / "my_truth.parquet").write_bytes(b"PAR1 mine")
+
+
+def test_overwrite_removes_only_the_files_its_manifest_lists(tmp_path):
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(synth, "ROWS_PER_PART", 300)
+        first = synthesize(out, collections=("rider_breast_mri",), seed=1)  # several parts
+    parts_before = sorted(p.name for p in (out / "instances").glob("*.parquet"))
+    assert len(parts_before) > 2
+    (out / "notes.txt").write_text("my notes")
+    (out / "mine").mkdir()
+    (out / "mine" / "data.parquet").write_bytes(b"not synth's")
+    second = _small(out, overwrite=True)
+    assert sorted(p.name for p in (out / "instances").glob("*.parquet")) == ["part-00000.parquet"]
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / "mine" / "data.parquet").read_bytes() == b"not synth's"
+    assert second.series == 6 < first.series
+    (rows,), = _q("select count(*) from read_parquet(?)", [second.instances_glob])
+    assert rows == second.instances
+
+
+def test_overwrite_into_a_users_folder_keeps_their_files(tmp_path):
+    out = tmp_path / "mine"
+    _write_user_files(out)
+    result = _small(out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "my_truth.parquet").read_bytes() == b"PAR1 mine"
+    assert result.series == 6
+
+
+@pytest.mark.parametrize("foreign", ["instances/user.parquet", "instances/sub/x.txt", "truth.parquet"])
+def test_overwrite_refuses_a_foreign_file_where_synth_writes(tmp_path, foreign):
+    out = tmp_path / "out"
+    _small(out)
+    (out / foreign).parent.mkdir(parents=True, exist_ok=True)
+    if foreign == "truth.parquet":  # a user's file under synth's truth name, after a manifest without it
+        manifest = json.loads((out / "synth_manifest.json").read_text())
+        del manifest["files"]["truth.parquet"]
+        (out / "synth_manifest.json").write_text(json.dumps(manifest))
+    (out / foreign).write_bytes(b"user data")
+    before = _tree(out)
+    with pytest.raises(synth.SynthOutputError) as info:
+        _small(out, overwrite=True)
+    assert str(info.value) == (f"synth --out {str(out)!r}: {foreign} was not written by idc-qc synth (not in its "
+                               "synth_manifest.json); synth writes there, so move that file away or pass another folder")
+    assert _tree(out) == before
+
+
+def test_overwrite_refuses_a_listed_file_that_was_changed(tmp_path):
+    out = tmp_path / "out"
+    _small(out)
+    (out / "truth.parquet").write_bytes(b"edited by hand")
+    before = _tree(out)
+    with pytest.raises(synth.SynthOutputError) as info:
+        _small(out, overwrite=True)
+    assert str(info.value) == (f"synth --out {str(out)!r}: truth.parquet changed since idc-qc synth wrote it (size or "
+                               "SHA-256 differs from synth_manifest.json); move it away or pass another folder")
+    assert _tree(out) == before
+
+
+def test_overwrite_replaces_an_interrupted_run_and_a_legacy_manifest(tmp_path):
+    out = tmp_path / "out"
+    # An interrupted run: the provisional manifest lists the planned files without checksums.
+    (out / "instances").mkdir(parents=True)
+    (out / "instances" / "part-00000.parquet").write_bytes(b"half written")
+    (out / "synth_manifest.json").write_text(json.dumps({
+        "generator": "idc_qc.synth", "complete": False,
+        "files": {"instances/part-00000.parquet": None, "instances/part-00001.parquet": None, "truth.parquet": None}}))
+    assert _small(out, overwrite=True).series == 6
+    # Output of idc-qc before synth_manifest.json: manifest.json listing its parts and truth.
+    legacy = tmp_path / "legacy"
+    (legacy / "instances").mkdir(parents=True)
+    for name in ("part-00000.parquet", "part-00001.parquet"):
+        (legacy / "instances" / name).write_bytes(b"old part")
+    (legacy / "truth.parquet").write_bytes(b"old truth")
+    (legacy / "manifest.json").write_text(json.dumps({"generator": "idc_qc.synth", "instance_parts": [
+        "part-00000.parquet", "part-00001.parquet"], "truth": "truth.parquet"}))
+    result = _small(legacy, overwrite=True)
+    assert sorted(_tree(legacy)) == ["instances/part-00000.parquet", "synth_manifest.json", "truth.parquet"]
+    assert result.series == 6
+
+
+def test_cli_refusal_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "mine"
+    _write_user_files(out)
+    run = subprocess.run([sys.executable, "-m", "idc_qc.cli", "synth", "--out", str(out), "--series", "3"],
+                         capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "400"})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert (run.stdout + run.stderr).strip().splitlines()[-1] == "Error: " + _REFUSE_FOREIGN.format(dir=str(out))
+    assert (out / "notes.txt").read_text() == "my notes"
+    ok = subprocess.run([sys.executable, "-m", "idc_qc.cli", "synth", "--out", str(out), "--series", "3",
+                         "--collection", "rider_breast_mri", "--overwrite"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "truth.parquet").is_file()
+
+
+def test_an_edited_manifest_cannot_make_overwrite_delete_other_files(tmp_path):
+    out = tmp_path / "out"
+    _small(out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    (out / "notes.txt").write_text("keep me too")
+    manifest = json.loads((out / "synth_manifest.json").read_text())
+    manifest["files"]["../victim.txt"] = None
+    manifest["files"]["notes.txt"] = None
+    (out / "synth_manifest.json").write_text(json.dumps(manifest))
+    _small(out, overwrite=True)
+    assert victim.read_text() == "keep me" and (out / "notes.txt").read_text() == "keep me too"

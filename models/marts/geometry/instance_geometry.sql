@@ -1,9 +1,17 @@
 -- One row per offending instance and reason: the instances a curator has to look at to see
 -- why a series is not a regular volume, with the values that make them offend. Instances of
--- regular volumes never appear; an instance with two faults appears twice.
+-- regular volumes never appear; an instance with two faults appears twice. Each row carries
+-- what a reader filters by (collection, patient, study, description, modality, viewer link),
+-- joined after the unnest from series_geometry, which took them from the instance headers
+-- (a join of a few rows per offender on a table, not a second aggregate of every instance).
 
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
+
+-- The words this model writes are those of seeds/geometry_reasons.csv: its data tests read
+-- the seed, so the ref below makes any selection that builds this model build the seed first
+-- (a ref and nothing else: the SQL does not read the seed).
+{%- do ref('geometry_reasons') %}
 
 with slice_positions as (
     select * from {{ ref('int_instances_slice_positions') }}
@@ -11,6 +19,11 @@ with slice_positions as (
 
 instances as (
     select * from {{ ref('stg_dicom__instances') }}
+),
+
+series_context as (
+    select SeriesInstanceUID, collection_id, PatientID, StudyInstanceUID, SeriesDescription, Modality, viewer_url
+    from {{ ref('series_geometry') }}
 ),
 
 -- the series' verdict comes with each instance (joined there on an integer key, after the
@@ -111,6 +124,12 @@ final as (
         with_reasons.SeriesInstanceUID,
         with_reasons.SOPInstanceUID,
         with_reasons.InstanceNumber,
+        series_context.collection_id,
+        series_context.PatientID,
+        series_context.StudyInstanceUID,
+        series_context.SeriesDescription,
+        series_context.Modality,
+        series_context.viewer_url,
         reason,
         with_reasons.geometry_category,
         written.ImagePositionPatient,
@@ -133,6 +152,8 @@ final as (
         on with_reasons.SeriesInstanceUID = written.SeriesInstanceUID
         and with_reasons.SOPInstanceUID = written.SOPInstanceUID
     {{ idc_qc.cross_join_unnest('with_reasons.reasons', 'reason') }}
+    left join series_context
+        on with_reasons.SeriesInstanceUID = series_context.SeriesInstanceUID
 )
 
 select * from final

@@ -6,15 +6,39 @@
 -- own query yields a row. Then what IDC lacks: a `geometry_category` for every series (never
 -- a silent NULL), `failure_reasons` in plain words, and the numbers behind each reason.
 -- docs/geometry.md explains the categories, the reasons and every difference from IDC.
+-- First of all, what a reader filters by: collection, patient, study, description and a
+-- viewer link (from the instance headers; the link only for series IDC holds). IDC's
+-- ImageOrientationPatient (numbers) is `orientation_cosines` here: a DICOM keyword always
+-- names the value as written (docs/geometry.md, "One representation per attribute").
+
+-- The words this model writes are those of seeds/geometry_reasons.csv: its data tests read
+-- the seed, so the ref below makes any selection that builds this model build the seed first
+-- (a ref and nothing else: the SQL does not read the seed).
+{%- do ref('geometry_reasons') %}
 
 with judged as (
     select * from {{ ref('int_series_geometry_judged') }}
 ),
 
+series_context as (
+    select * from {{ ref('int_series__instances_aggregated') }}
+),
+
+index_series as (
+    select SeriesInstanceUID from {{ ref('stg_idc_index__series') }}
+),
+
 final as (
     select
-        SeriesInstanceUID,
-        Modality,
+        judged.SeriesInstanceUID,
+        series_context.collection_id,
+        series_context.PatientID,
+        series_context.StudyInstanceUID,
+        series_context.SeriesDescription,
+        judged.Modality,
+        case when index_series.SeriesInstanceUID is not null then
+            {{ idc_qc.viewer_url('series_context.StudyInstanceUID', 'judged.SeriesInstanceUID', 'judged.Modality') }}
+        end as viewer_url,
 
         -- IDC's volume_geometry_index
         idc_in_scope,
@@ -29,7 +53,7 @@ final as (
         obliquity_degrees,
         regularly_spaced_3d_volume,
         origin_patient,
-        ImageOrientationPatient,
+        ImageOrientationPatient as orientation_cosines,
         slice_spacing_mm,
 
         -- the verdict in words
@@ -79,6 +103,10 @@ final as (
         pixel_spacing_malformed_count,
         dimensions_malformed_count
     from judged
+    left join series_context
+        on judged.SeriesInstanceUID = series_context.SeriesInstanceUID
+    left join index_series
+        on judged.SeriesInstanceUID = index_series.SeriesInstanceUID
 )
 
 select * from final

@@ -1,6 +1,13 @@
--- Harmonized series: one row per series that is in IDC's index or in the instance
--- metadata (or both), so every input series is accounted for. Values from the index win
--- where both have them: the index is IDC's curated view of the same headers.
+-- Harmonized series: one row per series of the instance metadata, joined with IDC's index
+-- where they are in it, so every input series is accounted for; with the dbt var
+-- series_scope = 'index' (the default of plain dbt runs, and of `idc-qc build` without
+-- instances or with --whole-index) also every other series of the index. Values from the
+-- index win where both have them: the index is IDC's curated view of the same headers.
+
+{%- set series_scope = var('series_scope') %}
+{%- if series_scope not in ('input', 'index') %}
+    {{ exceptions.raise_compiler_error("dbt var series_scope must be 'input' or 'index', found " ~ series_scope | string | tojson) }}
+{%- endif %}
 
 with index_series as (
     select * from {{ ref('stg_idc_index__series') }}
@@ -45,7 +52,8 @@ joined as (
         i.SeriesInstanceUID is not null as in_idc_index,
         m.SeriesInstanceUID is not null as has_instance_metadata
     from index_series as i
-    full outer join metadata_series as m
+    -- input scope: the input's series only (a right join keeps them, in the index or not)
+    {{ 'right join' if series_scope == 'input' else 'full outer join' }} metadata_series as m
         on i.SeriesInstanceUID = m.SeriesInstanceUID
 ),
 
@@ -84,13 +92,9 @@ harmonized as (
         releases.last_release_date,
         joined.license_short_name,
         joined.series_size_mb,
+        -- only series IDC holds: a link to a series IDC's viewer cannot load helps no one
         case
-            when joined.in_idc_index and joined.StudyInstanceUID is not null then
-                {{ dbt.concat([
-                    "'" ~ var('viewer_base_url') ~ "'",
-                    "'?StudyInstanceUIDs='", 'joined.StudyInstanceUID',
-                    "'&SeriesInstanceUIDs='", 'joined.SeriesInstanceUID'
-                ]) }}
+            when joined.in_idc_index then {{ idc_qc.viewer_url('joined.StudyInstanceUID', 'joined.SeriesInstanceUID', 'joined.Modality') }}
         end as viewer_url
     from joined
     left join manufacturer_aliases

@@ -1,0 +1,118 @@
+"""The Typer app and its one error boundary.
+
+Exit codes: 0 ok, 1 checks failed (data tests, quality gates), 2 the tool could not run,
+130 interrupted. Every known failure is one red ``Error: ...`` line; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import EXIT_INTERRUPTED, EXIT_TOOL_FAILED, IdcQcError
+
+console = Console(stderr=True, soft_wrap=True, highlight=False)
+app = typer.Typer(
+    name="idc-qc",
+    help=(
+        "Metadata analytics and data-quality checks for DICOM archives shaped like NCI's Imaging "
+        "Data Commons (IDC).\n\nStart with `idc-qc demo`: it synthesizes instance metadata from IDC's "
+        "real series index, builds every table into a DuckDB file and says where the results are."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"idc-qc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _register() -> None:
+    from . import build, demo, export, synth
+
+    app.command()(build.build)
+    app.command()(export.export)
+    app.command()(synth.synth)
+    app.command()(demo.demo)
+
+
+_register()
+
+
+def describe_exception(exc: BaseException) -> tuple[str, int] | None:
+    """One line and an exit code for a failure users can act on; None for a bug."""
+    if isinstance(exc, IdcQcError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, OSError):
+        what = exc.strerror or str(exc) or type(exc).__name__
+        where = f" {exc.filename}" if exc.filename else ""
+        if exc.errno == errno.ENOSPC:
+            return f"no space left on the device holding{where or ' the output'}; nothing was replaced", EXIT_TOOL_FAILED
+        return f"cannot use{where}: {what}", EXIT_TOOL_FAILED
+    module = type(exc).__module__ or ""
+    if module.split(".")[0] in {"duckdb", "_duckdb"} and "No space left on device" in str(exc):
+        import re
+
+        where = re.search(r'file "([^"]+)"', str(exc))
+        return (f"no space left on the device holding {where.group(1) if where else 'the database'}; "
+                "nothing was replaced"), EXIT_TOOL_FAILED
+    if module.split(".")[0] in {"duckdb", "_duckdb", "dbt", "dbt_common"}:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        return f"{module.split('.')[0].lstrip('_')}: {lines[0] if lines else type(exc).__name__}", EXIT_TOOL_FAILED
+    return None
+
+
+def main() -> None:
+    """Console-script entry point: the one error boundary."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("[red]interrupted; previous results kept[/]")
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted; previous results kept[/]")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - this is the boundary
+        if _state["debug"]:
+            raise
+        described = describe_exception(exc)
+        if described is None:
+            line = f"unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            console.print(f"[bold red]Error:[/] {escape(line)} (run with --debug for the traceback)")
+            sys.exit(EXIT_TOOL_FAILED)
+        message, exit_code = described
+        console.print(f"[bold red]Error:[/] {escape(message)}")
+        sys.exit(exit_code)
+    if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
+        console.print("[red]interrupted; previous results kept[/]")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,153 @@
+"""`idc-qc build`: dbt build into a DuckDB file (atomically) or on BigQuery."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from ..errors import ChecksFailed, IdcQcError
+from .app import console
+from .options import DEFAULT_DB_PATH, DbOption, InstancesOption
+
+
+def build(
+    instances: InstancesOption = None,
+    db: DbOption = DEFAULT_DB_PATH,
+    select: Annotated[
+        Optional[list[str]],
+        typer.Option("--select", "-s", help="dbt node selection, e.g. `+series_geometry` (repeatable; "
+                                            "`\"+a +b\"` selects both). Unselected models are kept."),
+    ] = None,
+    whole_index: Annotated[
+        bool, typer.Option("--whole-index", help="Keep every series of IDC's index in `series`, not only the input's."),
+    ] = False,
+    target: Annotated[
+        str,
+        typer.Option(help="Engine: `duckdb` (embedded, default) or `bigquery` (see docs/bigquery.md).",
+                     rich_help_panel="BigQuery"),
+    ] = "duckdb",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="BigQuery only: report the bytes each model would scan; run nothing.",
+                     rich_help_panel="BigQuery"),
+    ] = False,
+    idc_release: Annotated[
+        str,
+        typer.Option(help="BigQuery only: IDC release to read, a number (bigquery-public-data.idc_v25) or `current`.",
+                     rich_help_panel="BigQuery"),
+    ] = "25",
+) -> None:
+    """Build the harmonized series and geometry tables with dbt.
+
+    The new tables replace the previous ones only when the build succeeds: an
+    interrupted or failed build leaves the previous database as it was.
+
+    Example: idc-qc build --instances build/synth/instances --db build/idc_qc.duckdb
+
+    On BigQuery (IDC_QC_BQ_PROJECT set): idc-qc build --target bigquery --dry-run
+    """
+    if target == "bigquery":
+        _build_bigquery(select=select, dry_run=dry_run, idc_release=idc_release)
+        return
+    if target != "duckdb":
+        raise IdcQcError(f"unknown --target {target!r}: use duckdb or bigquery")
+    if dry_run:
+        raise IdcQcError("--dry-run is for --target bigquery (DuckDB builds cost nothing)")
+    from ..build import build as run_build
+    from .display import BuildDisplay
+
+    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(instances or 'the IDC index alone')}")
+    started = time.perf_counter()
+    display = BuildDisplay(console)
+    try:
+        with display:
+            result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index)
+    except ChecksFailed as exc:
+        result = getattr(exc, "result", None)
+        if result is not None:
+            show_build_summary(result, display, time.perf_counter() - started)
+        raise
+    show_build_summary(result, display, time.perf_counter() - started)
+
+
+def show_build_summary(result, display, seconds: float) -> None:
+    """Close a build with what a curator wants: how many series, how many regular, why not, what next."""
+    from ..warehouse import summarize
+
+    db = result.db_path
+    built = sum(1 for n in result.dbt.nodes if n.resource_type in {"model", "seed", "snapshot"} and n.status == "success")
+    verdict = "[green]Built[/]" if result.status == "complete" else "[yellow]Built, with failing checks:[/]"
+    console.print(f"{verdict} {built} model{'s' if built != 1 else ''} in {seconds:.0f}s into [bold]{escape(str(db))}[/] ({display.tests_line()})")
+    summary = summarize(db)
+    if summary.series_read is not None:
+        share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
+        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}")
+        if summary.top_reasons:
+            console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
+    if summary.unusable_instances is not None:
+        console.print(f"  {summary.unusable_instances:,} unusable instances (table unusable_instances)")
+    console.print(next_steps(db, summary.tables))
+
+
+def next_steps(db: Path, tables: list[str]) -> str:
+    """What to do next, naming only tables that exist in ``db``."""
+    preferred = [t for t in ("series_geometry", "series", "instance_geometry") if t in tables]
+    table = preferred[0] if preferred else (tables[0] if tables else None)
+    if table is None:
+        return "No tables were built."
+    path = str(db).replace("'", "\\'")
+    return (
+        "Next:\n"
+        f"  idc-qc export {table} -o {table}.csv --db {escape(str(db))}\n"
+        f"  duckdb {escape(str(db))} -readonly -c \"from {table} limit 5\"      [dim](the duckdb CLI, if installed)[/]\n"
+        f"  python -c \"import duckdb; print(duckdb.connect('{escape(path)}', read_only=True).table('{table}').df())\"\n"
+        f"  tables: {', '.join(escape(t) for t in tables if not t.startswith(('stg_', 'int_')))}"
+    )
+
+
+def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -> None:
+    """BigQuery: load the series index, then dbt build (or only price it with --dry-run)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .. import bigquery as bq
+    from ..dbt_runner import run_dbt
+    from .display import BuildDisplay
+
+    project = os.environ.get("IDC_QC_BQ_PROJECT")
+    if not project:
+        raise IdcQcError("set IDC_QC_BQ_PROJECT (and IDC_QC_BQ_KEYFILE, or use application-default credentials); see docs/bigquery.md")
+    client = bq.make_client(project, location=os.environ.get("IDC_QC_BQ_LOCATION", "US"),
+                            keyfile=os.environ.get("IDC_QC_BQ_KEYFILE") or None)
+    dbt_vars = {"idc_release": idc_release}
+    if dry_run:
+        limit = int(os.environ.get("IDC_QC_BQ_MAX_BYTES_BILLED", "100000000000"))
+        report = bq.dry_run(client, target="bigquery", vars=dbt_vars, select=select, maximum_bytes_billed=limit)
+        table = Table(title=f"BigQuery dry run (idc_release {idc_release}): nothing was run or billed")
+        table.add_column("model")
+        table.add_column("materialized")
+        table.add_column("would scan", justify="right")
+        for result in report.results:
+            table.add_row(result.name, result.materialized,
+                          bq.format_bytes(result.bytes_processed) if result.ok else f"[red]{result.error}[/]")
+        Console().print(table)
+        console.print(f"Billed when built (tables): {bq.format_bytes(report.bytes_billed_on_build)}; "
+                      f"cost guard maximum_bytes_billed = {bq.format_bytes(limit)}")
+        if report.over_limit:
+            raise IdcQcError(f"{len(report.over_limit)} model(s) would exceed maximum_bytes_billed: "
+                             + ", ".join(r.name for r in report.over_limit))
+        return
+    dataset = os.environ.get("IDC_QC_BQ_INDEX_DATASET", "idc_qc_index")
+    console.print(f"Loading the idc-index-data tables into {project}.{dataset} ...")
+    bq.load_index_tables(client, dataset)
+    dbt_vars["idc_index_bigquery_dataset"] = dataset
+    display = BuildDisplay(console)
+    with display:
+        result = run_dbt("build", target="bigquery", vars=dbt_vars, select=select, on_progress=display)
+    console.print(f"[bold]dbt build[/] on BigQuery finished in {result.seconds:.1f}s ({len(result.nodes)} nodes; "
+                  f"{display.tests_line()})")

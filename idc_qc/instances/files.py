@@ -1,0 +1,82 @@
+"""``--instances`` to an explicit list of files, resolved once.
+
+The rule (docs/instance_contract.md, "Which files are read"):
+
+* a file is that file, literally, whatever characters its name holds (``{name}.parquet``,
+  ``in st'ances [1].parquet``, ``*.parquet`` when a file has that name);
+* a folder is every ``*.parquet`` file below it (recursively), sorted;
+* anything else is a glob (``*``, ``?``, ``[...]``, ``**``), expanded only because no file
+  or folder of that literal name exists;
+* a remote URL (``s3://``, ``gs://``, ``https://`` ...) is passed to DuckDB as given.
+
+The contract check reads exactly these files and dbt is handed exactly these files, as a
+list, each one escaped so that DuckDB reads it literally (:func:`duckdb_literal_path`).
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+from pathlib import Path
+
+from ..errors import ContractError
+
+#: URL schemes passed through to DuckDB unresolved and unchecked by name.
+REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://", "gs://", "gcs://", "http://", "https://", "az://", "abfss://",
+                   "r2://", "hf://")
+#: Characters DuckDB's file globbing gives a meaning to.
+_DUCKDB_GLOB_CHARS = "*?["
+
+
+def is_remote(path: str) -> bool:
+    return path.lower().startswith(REMOTE_PREFIXES)
+
+
+def resolve_instances(instances: str | os.PathLike) -> list[str]:
+    """The files ``instances`` names: absolute local paths (sorted) or one remote URL.
+
+    Raises
+    ------
+    ContractError
+        When nothing is there: no such file, an empty folder, a glob matching no file.
+    """
+    text = os.fspath(instances)
+    if not text:
+        raise ContractError("--instances is empty: give a parquet file, a folder of them or a glob")
+    if is_remote(text):
+        return [text]
+    path = Path(text).expanduser()
+    if path.is_file():
+        return [os.path.abspath(path)]
+    if path.is_dir():
+        files = sorted(os.path.abspath(p) for p in path.rglob("*.parquet") if p.is_file())
+        if not files:
+            raise ContractError(f"--instances folder {text!r} holds no .parquet file")
+        return files
+    if path.exists():
+        raise ContractError(f"--instances {text!r} is neither a file nor a folder")
+    files = sorted({os.path.abspath(p) for p in globlib.glob(str(path), recursive=True) if os.path.isfile(p)})
+    if not files:
+        raise ContractError(f"--instances {text!r} matches no file")
+    return files
+
+
+def duckdb_literal_path(path: str) -> str:
+    """``path`` written so that DuckDB's read_parquet reads that one file, not a glob.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in every path it is given; each of them is
+    put in a one-character class (``[`` -> ``[[]``, ``*`` -> ``[*]``) which matches only
+    itself. Remote URLs are returned unchanged (they may be meant as globs).
+    """
+    if is_remote(path) or not any(ch in path for ch in _DUCKDB_GLOB_CHARS):
+        return path
+    return "".join(f"[{ch}]" if ch in _DUCKDB_GLOB_CHARS else ch for ch in path)
+
+
+def dbt_instances_var(files: list[str]) -> list[str]:
+    """The dbt var ``instances``: the resolved files as DuckDB reads them literally.
+
+    The source's external_location quotes each one as an SQL string (models/staging/dicom/
+    _dicom__sources.yml); jinja never renders the paths, it only inserts them.
+    """
+    return [duckdb_literal_path(f) for f in files]

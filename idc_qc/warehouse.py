@@ -1,0 +1,193 @@
+"""The built database as readers see it: is it a DuckDB file, which build does it hold, did it finish.
+
+Every reader (export, and later check/report/query) opens the database through
+:func:`open_warehouse`, which refuses what is not a DuckDB file and a build that did not
+complete, and says so in one line.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .errors import IdcQcError, IncompleteBuild, NotADatabase
+
+#: DuckDB files carry this magic at byte offset 8 (after the header checksum).
+DUCKDB_MAGIC = b"DUCK"
+#: One row per build written into the database (a partial build appends its own row).
+BUILD_TABLE = "idc_qc_build"
+
+BUILD_TABLE_DDL = f"""
+create table if not exists {BUILD_TABLE} (
+    build_id varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    status varchar not null,          -- building | complete | checks_failed
+    instances varchar,                -- the instance files read (a glob), or null for the index alone
+    selection varchar,                -- --select / --exclude as given, or null for everything
+    models varchar,                   -- JSON list: the models and seeds this build wrote
+    row_counts varchar,               -- JSON object: table -> rows after the build
+    failed_tests varchar,             -- JSON list of data tests that failed
+    toolkit_version varchar not null,
+    idc_index_version varchar
+)
+"""
+
+
+def is_duckdb_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(12)
+    except OSError:
+        return False
+    return header[8:12] == DUCKDB_MAGIC
+
+
+def check_database_path(db: Path, *, must_exist: bool) -> None:
+    """Refuse a ``--db`` that is a folder, or an existing file that is not a DuckDB database."""
+    if db.is_dir():
+        raise NotADatabase(f"--db {db} is a folder; give a database file, e.g. {db / 'idc_qc.duckdb'}")
+    if db.exists():
+        if not is_duckdb_file(db):
+            kind = {".csv": "a CSV file", ".parquet": "a parquet file"}.get(db.suffix.lower(), "a file")
+            raise NotADatabase(f"--db {db} is {kind}, not a DuckDB database; nothing was changed")
+    elif must_exist:
+        raise IdcQcError(f"no database at {db}: run `idc-qc build` first (or pass --db)")
+    for parent in db.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADatabase(f"--db {db}: {parent} is a file, not a folder")
+            break
+
+
+@dataclass
+class BuildRecord:
+    build_id: str
+    started_at: object
+    finished_at: object
+    status: str
+    instances: str | None
+    selection: str | None
+    models: list[str] = field(default_factory=list)
+    row_counts: dict[str, int] = field(default_factory=dict)
+    failed_tests: list[str] = field(default_factory=list)
+    toolkit_version: str = ""
+
+
+def read_build_record(con) -> BuildRecord | None:
+    """The latest build recorded in an open DuckDB connection, or None (built before records)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [BUILD_TABLE]
+    ).fetchone()[0]
+    if not exists:
+        return None
+    row = con.execute(
+        f"select build_id, started_at, finished_at, status, instances, selection, models, row_counts, failed_tests, "
+        f"toolkit_version from {BUILD_TABLE} order by started_at desc limit 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return BuildRecord(*row[:6], models=json.loads(row[6] or "[]"), row_counts=json.loads(row[7] or "{}"),
+                       failed_tests=json.loads(row[8] or "[]"), toolkit_version=row[9])
+
+
+@dataclass
+class Warehouse:
+    """An open, read-only view of a built database."""
+
+    path: Path
+    con: object
+    record: BuildRecord | None
+    warnings: list[str]
+
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' and table_name <> ? order by 1",
+            [BUILD_TABLE],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+def _duckdb_error(db: Path, exc: Exception) -> IdcQcError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "lock" in text.lower():
+        return IdcQcError(f"cannot open {db}: another process has it open for writing ({text})")
+    if "not a valid DuckDB database" in text:
+        return NotADatabase(f"{db} is not a DuckDB database")
+    return IdcQcError(f"cannot open {db}: {text}")
+
+
+@contextmanager
+def open_warehouse(db: Path, *, read_only: bool = True, allow_incomplete: bool = False) -> Iterator[Warehouse]:
+    """Open ``db`` and check which build it holds.
+
+    Raises IncompleteBuild when the recorded build did not finish; warns (``warnings``)
+    when its data tests failed, when it has no build record (built by an older idc-qc),
+    and when a build into it is running now (the previous, complete file is read).
+    """
+    import duckdb
+
+    from .workspace import build_in_progress
+
+    db = Path(db)
+    check_database_path(db, must_exist=True)
+    warnings: list[str] = []
+    running = build_in_progress(db)
+    if running is not None:
+        warnings.append(f"a build into {db} is running ({running.describe()}); reading the previous complete build")
+    try:
+        con = duckdb.connect(str(db), read_only=read_only)
+    except duckdb.Error as exc:
+        raise _duckdb_error(db, exc) from None
+    try:
+        record = read_build_record(con)
+        if record is None:
+            warnings.append(f"{db} has no build record (built by an older idc-qc); rebuild to be sure it is complete")
+        elif record.status == "checks_failed":
+            warnings.append(f"{db} was built with {len(record.failed_tests)} failing data test(s): "
+                            + ", ".join(record.failed_tests[:3]))
+        elif record.status != "complete" and not allow_incomplete:
+            raise IncompleteBuild(f"{db} holds a build that did not finish (build {record.build_id}, started "
+                                  f"{record.started_at}, status {record.status}); run `idc-qc build` again")
+        yield Warehouse(path=db, con=con, record=record, warnings=warnings)
+    finally:
+        con.close()
+
+
+@dataclass
+class BuildSummary:
+    """What a curator wants to know after a build, read back from the database."""
+
+    tables: list[str]
+    series_read: int | None = None
+    regular_volumes: int | None = None
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    unusable_instances: int | None = None
+
+    @property
+    def regular_share(self) -> float | None:
+        if not self.series_read or self.regular_volumes is None:
+            return None
+        return self.regular_volumes / self.series_read
+
+
+def summarize(db: Path, *, top: int = 3) -> BuildSummary:
+    """Series read, regular volumes, the commonest failure reasons, unusable instances."""
+    with open_warehouse(db) as wh:
+        tables = wh.tables()
+        summary = BuildSummary(tables=tables)
+        con = wh.con
+        if "series_geometry" in tables:
+            summary.series_read, summary.regular_volumes = con.execute(
+                "select count(*), count(*) filter (where regularly_spaced_3d_volume) from series_geometry"
+            ).fetchone()
+            summary.top_reasons = [tuple(r) for r in con.execute(
+                "select reason, count(*) as n from series_geometry, unnest(failure_reasons) as r(reason) "
+                "group by reason order by n desc, reason limit ?", [top]
+            ).fetchall()]
+        if "unusable_instances" in tables:
+            summary.unusable_instances = con.execute("select count(*) from unusable_instances").fetchone()[0]
+    return summary

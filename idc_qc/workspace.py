@@ -1,0 +1,270 @@
+"""Where a DuckDB build happens, so that a failed or half-finished build is never served.
+
+A build never writes the database it replaces. It takes a lock beside the target
+(``<db>.lock``: an advisory ``flock`` plus the holder's pid and start time, for messages),
+builds into a new file in ``<db>.building/`` (same file name, so DuckDB's catalog
+name is the same), records what it built in the table ``idc_qc_build``, and only when
+dbt succeeded moves the new file over the old one with one ``os.replace`` (atomic on one
+file system). Ctrl-C, SIGKILL, a full disk or a dbt error leave the previous database
+untouched; the next build reports the leftovers of one that died and removes them.
+
+A partial build (``--select``) starts from a copy of the previous database, so the
+models it does not select are kept (as dbt does when it builds into an existing
+database); the build record says which models each build wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import BuildLocked, IdcQcError
+
+#: The new database is built in ``<db>.building/``. One build at a time holds the lock, so the
+#: name needs no pid; a stable name keeps dbt's profile (and so its partial parsing) the same
+#: from one build to the next.
+BUILDING_SUFFIX = ".building"
+LOCK_SUFFIX = ".lock"
+
+
+def lock_path(db: Path) -> Path:
+    return db.with_name(db.name + LOCK_SUFFIX)
+
+
+def wal_path(db: Path) -> Path:
+    return db.with_name(db.name + ".wal")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass
+class LockHolder:
+    pid: int
+    started: str
+    command: str = ""
+
+    def describe(self) -> str:
+        return f"pid {self.pid}, started {self.started}"
+
+
+def read_lock(db: Path) -> LockHolder | None:
+    """Who holds (or last held) the build lock of ``db``, if anyone wrote it."""
+    try:
+        data = json.loads(lock_path(db).read_text() or "{}")
+        return LockHolder(pid=int(data["pid"]), started=str(data.get("started", "?")), command=data.get("command", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_in_progress(db: Path) -> LockHolder | None:
+    """The running build writing ``db``, or None (a lock left by a dead process does not count)."""
+    import fcntl
+
+    path = lock_path(db)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return read_lock(db) or LockHolder(pid=0, started="?")
+    finally:
+        os.close(fd)
+    return None
+
+
+@dataclass
+class Leftover:
+    """What a build that died (SIGKILL, power loss) left beside the database: its lock record and folder."""
+
+    holder: LockHolder | None
+    removed: list[Path]
+
+    def describe(self) -> str:
+        who = f"(pid {self.holder.pid}, started {self.holder.started}) " if self.holder else ""
+        return f"an earlier build {who}did not finish; the previous database was kept and its leftovers were removed"
+
+
+class BuildLock:
+    """Exclusive right to build ``db``: ``flock`` on ``<db>.lock``, released by the kernel on death."""
+
+    def __init__(self, db: Path, command: str = "build") -> None:
+        self.db = db
+        self.path = lock_path(db)
+        self.command = command
+        self.fd: int | None = None
+        self.leftover: Leftover | None = None
+
+    def acquire(self) -> "BuildLock":
+        import fcntl
+
+        for _ in range(5):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                holder = read_lock(self.db)
+                who = holder.describe() if holder else "another process"
+                raise BuildLocked(f"another build ({who}) is writing {self.db}; wait for it or pick another --db") from None
+            # The file may have been unlinked by its previous holder between open and flock.
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        else:  # pragma: no cover - five lost races in a row
+            raise BuildLocked(f"could not lock {self.path}")
+        self.fd = fd
+        try:
+            previous = read_lock(self.db)
+            removed = remove_leftovers(self.db)
+            if previous is not None or removed:
+                self.leftover = Leftover(holder=previous, removed=removed)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": _now(), "command": self.command}).encode(), 0)
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self.fd)  # closing drops the flock
+        self.fd = None
+
+    def __enter__(self) -> "BuildLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def remove_leftovers(db: Path) -> list[Path]:
+    """Remove a ``<db>.building`` folder left by a build that died.
+
+    Call only while holding the lock and before creating this build's folder: every live
+    build holds the lock, so such a folder belongs to a build that died.
+    """
+    removed = []
+    for path in db.parent.glob(db.name + BUILDING_SUFFIX + "*"):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+@dataclass
+class Staging:
+    """The new database while it is being built, and how it replaces the old one."""
+
+    db: Path
+    folder: Path
+    file: Path
+
+    @staticmethod
+    def path(db: Path) -> Path:
+        """Where the new database is built (before ``create``)."""
+        return db.with_name(db.name + BUILDING_SUFFIX) / db.name
+
+    @classmethod
+    def create(cls, db: Path, *, start_from_previous: bool) -> "Staging":
+        folder = db.with_name(db.name + BUILDING_SUFFIX)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        staging = cls(db=db, folder=folder, file=folder / db.name)
+        try:
+            if start_from_previous and db.exists():
+                shutil.copyfile(db, staging.file)
+                if wal_path(db).exists():
+                    shutil.copyfile(wal_path(db), wal_path(staging.file))
+        except BaseException:
+            staging.discard()
+            raise
+        return staging
+
+    def install(self) -> None:
+        """Move the finished file over the previous database in one step."""
+        if wal_path(self.file).exists():
+            raise IdcQcError(f"the new database {self.file} was not checkpointed; the previous one was kept")
+        os.replace(self.file, self.db)
+        # A write-ahead log of the replaced file would be replayed onto the new one.
+        wal_path(self.db).unlink(missing_ok=True)
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def pause_for_tests(point: str) -> None:
+    """Test hook: ``IDC_QC_TEST_PAUSE_AT=<point>`` pauses the build at ``point``.
+
+    Points are ``before_dbt`` and ``before_install`` (in the build) and the name of a
+    model (when dbt starts it). The process prints one line ``IDC_QC_TEST_PAUSE_AT
+    paused at <point>`` to stderr and sleeps up to IDC_QC_TEST_PAUSE_SECONDS (default
+    60) so a fault-injection test can deliver SIGINT or SIGKILL at a known moment.
+    Unset (always, outside tests) it does nothing.
+    """
+    wanted = os.environ.get("IDC_QC_TEST_PAUSE_AT")
+    if not wanted or wanted != point:
+        return
+    import sys
+
+    sys.stderr.write(f"IDC_QC_TEST_PAUSE_AT paused at {point}\n")
+    sys.stderr.flush()
+    deadline = time.monotonic() + float(os.environ.get("IDC_QC_TEST_PAUSE_SECONDS", "60"))
+    while time.monotonic() < deadline and not _pause_released.is_set():
+        time.sleep(0.05)
+
+
+import threading  # noqa: E402 - used only by the test hook above
+
+_pause_released = threading.Event()
+#: Set by Ctrl-C during a build: progress after it (nodes dbt cancels) is not shown.
+interrupted = threading.Event()
+
+
+def release_pauses() -> None:
+    """Let a paused worker thread go (after an interrupt, so the process can end)."""
+    _pause_released.set()
+
+
+class sigint_releases_pauses:
+    """While building, Ctrl-C also lets a paused worker thread go, so dbt's shutdown (which
+    waits for its worker threads) is not held up by the test hook. Ctrl-C still raises
+    KeyboardInterrupt in the main thread, as Python's default handler does."""
+
+    def __enter__(self):
+        import signal
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                interrupted.set()
+                release_pauses()
+                raise KeyboardInterrupt
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)

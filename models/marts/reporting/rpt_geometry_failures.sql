@@ -1,0 +1,107 @@
+-- One row per series that is not a regular volume, with what a curator needs to find and
+-- fix it: where it is (collection, patient, study, series, viewer link), why (reasons, the
+-- IDC checks it fails, the numbers behind them) and what to look at (the hints of its
+-- reasons from seeds/geometry_reasons.csv, and how many instances instance_geometry lists).
+
+{%- set failed_checks = [] %}
+{%- for check in idc_qc.idc_geometry_checks() %}
+    {%- do failed_checks.append("case when not failing." ~ check ~ " then '" ~ check ~ "' end") %}
+{%- endfor %}
+
+with series_geometry as (
+    select * from {{ ref('series_geometry') }}
+),
+
+instance_geometry as (
+    select * from {{ ref('instance_geometry') }}
+),
+
+series as (
+    select * from {{ ref('series') }}
+),
+
+vocabulary as (
+    select * from {{ ref('geometry_reasons') }}
+),
+
+failing as (
+    select * from series_geometry
+    where geometry_category <> 'regular_volume'
+),
+
+-- '<reason>: <hint>' for each reason of the series, sorted
+hints as (
+    select
+        failing.SeriesInstanceUID,
+        {{ idc_qc.array_agg_sorted(dbt.concat(['vocabulary.label', "': '", 'vocabulary.curator_hint'])) }} as curator_hints
+    from failing
+    {{ idc_qc.cross_join_unnest('failing.failure_reasons', 'reason') }}
+    inner join vocabulary
+        on vocabulary.level = 'series'
+        and vocabulary.label = reason
+    group by failing.SeriesInstanceUID
+),
+
+offending_instances as (
+    select
+        SeriesInstanceUID,
+        count(distinct SOPInstanceUID) as offending_instance_count
+    from instance_geometry
+    group by SeriesInstanceUID
+),
+
+final as (
+    select
+        failing.collection_id,
+        failing.PatientID,
+        failing.StudyInstanceUID,
+        failing.SeriesInstanceUID,
+        failing.Modality,
+        series.manufacturer_harmonized as manufacturer,
+        failing.SeriesDescription,
+        failing.geometry_category,
+        failing.failure_reasons,
+        {{ idc_qc.array_compact('[' ~ failed_checks | join(', ') ~ ']') }} as idc_failed_checks,
+        hints.curator_hints,
+        category.curator_hint as category_hint,
+        coalesce(offending_instances.offending_instance_count, 0) as offending_instance_count,
+        failing.viewer_url,
+
+        -- the numbers behind the reasons (docs/geometry.md says which number explains which reason)
+        failing.instance_count,
+        failing.volumetric_instance_count,
+        failing.localizer_instance_count,
+        failing.projection_instance_count,
+        failing.distinct_position_count,
+        failing.duplicate_position_count,
+        failing.stack_count,
+        failing.stack_attributes,
+        failing.missing_slice_count,
+        failing.nominal_slice_spacing_mm,
+        failing.largest_gap_mm,
+        failing.largest_gap_ratio,
+        failing.distinct_spacing_count,
+        failing.in_plane_row_range_mm,
+        failing.in_plane_col_range_mm,
+        failing.orientation_count,
+        failing.estimated_gantry_tilt_degrees,
+        failing.GantryDetectorTilt,
+        failing.ipp_missing_count,
+        failing.ipp_malformed_count,
+        failing.iop_missing_count,
+        failing.iop_malformed_count,
+        failing.pixel_spacing_missing_count,
+        failing.pixel_spacing_malformed_count
+    from failing
+    left join series
+        on failing.SeriesInstanceUID = series.SeriesInstanceUID
+    left join hints
+        on failing.SeriesInstanceUID = hints.SeriesInstanceUID
+    left join vocabulary as category
+        on category.level = 'category'
+        and category.label = failing.geometry_category
+    left join offending_instances
+        on failing.SeriesInstanceUID = offending_instances.SeriesInstanceUID
+)
+
+select * from final
