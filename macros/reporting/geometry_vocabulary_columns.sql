@@ -13,6 +13,8 @@
         ('missing_pixel_spacing', 'missing PixelSpacing'),
         ('malformed_pixel_spacing', 'malformed PixelSpacing'),
         ('missing_rows_or_columns', 'missing Rows or Columns'),
+        ('malformed_rows_or_columns', 'malformed Rows or Columns'),
+        ('conflicting_duplicate_instances', 'conflicting duplicate instances'),
         ('non_orthogonal_orientation', 'non-orthogonal orientation'),
         ('single_instance', 'single instance'),
         ('multi_frame_instances', 'multi-frame instances'),
