@@ -374,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(_run_child(args.child, args.instances, args.work, args.threads, args.memory_limit)))
         return
 
-    engines = [ALIASES.get(e.strip(), e.strip()) for e in args.engines.split(",") if e.strip()]
+    # in the order given, each once (an alias and its engine name the same engine)
+    engines = list(dict.fromkeys(ALIASES.get(e.strip(), e.strip()) for e in args.engines.split(",") if e.strip()))
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         parser.error(f"unknown engine(s) {', '.join(unknown)}: choose from {', '.join(ENGINES)}")
