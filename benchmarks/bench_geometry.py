@@ -1,27 +1,38 @@
-"""Benchmark the geometry models against IDC's own query and a single-pass floor.
+"""Benchmark the idc-qc build against a single-pass floor query and IDC's own query.
 
-Engine runs over the same instance files, each in a fresh subprocess so that its peak
-resident memory is its own, all under the same DuckDB memory_limit (--memory-limit):
+Every engine runs over the same instance files, each in a fresh subprocess so that its peak
+resident memory is its own (dbt runs in-process there), all under the same DuckDB
+memory_limit (--memory-limit) and thread count:
 
-* ``dbt_series`` -- ``dbt run`` of series_geometry and what it reads: the series-level
-  verdicts, the same question the floor and IDC's query answer;
-* ``dbt``   -- ``dbt run`` of both geometry marts (series_geometry and instance_geometry,
-  the list of offending instances, which needs a second scan) into a fresh DuckDB file;
-* ``idc``   -- IDC's volume_geometry_index.sql, transpiled to DuckDB by
-  idc_qc.idc_reference, materialised as a table in a fresh DuckDB file;
-* ``floor`` -- IDC's columns written as one hand-optimised pass: parse, project on the
-  normal, one window (gap to the next slice), one aggregate (min = max instead of
-  COUNT(DISTINCT), arg_min for the origin): the least any engine has to do for IDC's answer.
+* ``floor``     -- the least any engine has to do for the slice-spacing question, one pass:
+  cast the three position values and six cosines to double, project the position on the
+  normal, ``lead()`` over each series ordered by that projection for the gap, then per
+  series the smallest and largest gap and the span. The reference for the targets below.
+* ``floor_idc`` -- IDC's columns written as one hand-optimised pass: parse, project on the
+  normal, one window, one aggregate (min = max instead of COUNT(DISTINCT), arg_min for
+  the origin): the least an engine has to do for IDC's full answer.
+* ``build``     -- the whole ``idc-qc build`` as a user runs it: ``idc_qc.build.build()``,
+  i.e. ``dbt build`` of every model (all marts, rpt_* models when present), seed, unit
+  test and data test, into a fresh DuckDB file.
+* ``verdicts``  -- ``dbt run`` of series_geometry and its parents, without tests: the
+  series-level verdicts alone, the same question the floors answer.
+* ``dbt``       -- ``dbt run`` of both geometry marts (series_geometry and instance_geometry).
+* ``idc``       -- IDC's volume_geometry_index.sql, transpiled to DuckDB by
+  idc_qc.idc_reference, materialised as a table (does not finish at full IDC scale).
+
+Targets (issue 7, "the whole build fast at IDC scale"): ``build`` within 2.5x of ``floor``,
+``verdicts`` within 1.5x, peak RSS of each under 8 GB; the table ends with PASS/FAIL for
+each, and the ten slowest dbt nodes of each dbt engine (from its run_results.json).
 
 Usage::
 
-    python benchmarks/bench_geometry.py --instances 'synth/instances/*.parquet'
+    python benchmarks/bench_geometry.py --instances '/tmp/synth_full/instances/*.parquet'
+    python benchmarks/bench_geometry.py --instances '...' --engines floor,floor_idc,build,verdicts,dbt,idc
     # no data at hand: generate N series (about 120 instances each) first
     python benchmarks/bench_geometry.py --generate 25000 --work /tmp/bench
 
-It prints one table: wall seconds, peak RSS, rows out, and the ratios to IDC and to the floor.
 An engine that fails or exceeds --timeout is reported as such; the others still run.
-DuckDB's spill to disk is capped at $BENCH_MAX_SPILL (default 40GB) for the floor and IDC.
+DuckDB's spill to disk is capped at $BENCH_MAX_SPILL (default 40GB) for the floors and IDC.
 """
 
 from __future__ import annotations
@@ -40,7 +51,45 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: The floor the targets are measured against: positions cast and projected on the normal,
+#: one window for the gap to the next slice, one aggregate (smallest, largest gap; span).
 FLOOR_SQL = """
+create table floor_geometry as
+with parsed as (
+    select
+        SeriesInstanceUID,
+        try_cast(ImagePositionPatient[1] as double) as x,
+        try_cast(ImagePositionPatient[2] as double) as y,
+        try_cast(ImagePositionPatient[3] as double) as z,
+        try_cast(ImageOrientationPatient[1] as double) as r1,
+        try_cast(ImageOrientationPatient[2] as double) as r2,
+        try_cast(ImageOrientationPatient[3] as double) as r3,
+        try_cast(ImageOrientationPatient[4] as double) as c1,
+        try_cast(ImageOrientationPatient[5] as double) as c2,
+        try_cast(ImageOrientationPatient[6] as double) as c3
+    from {relation}
+),
+projected as (
+    select
+        SeriesInstanceUID,
+        x * (r2 * c3 - r3 * c2) + y * (r3 * c1 - r1 * c3) + z * (r1 * c2 - r2 * c1) as pos
+    from parsed
+),
+windowed as (
+    select SeriesInstanceUID, pos, lead(pos) over (partition by SeriesInstanceUID order by pos) - pos as gap
+    from projected
+)
+select
+    SeriesInstanceUID,
+    min(gap) as min_gap_mm,
+    max(gap) as max_gap_mm,
+    max(pos) - min(pos) as span_mm
+from windowed
+group by SeriesInstanceUID
+"""
+
+#: IDC's columns in one hand-optimised pass (the heavier floor of earlier measurements).
+FLOOR_IDC_SQL = """
 create table floor_geometry as
 with parsed as (
     select
@@ -194,46 +243,77 @@ def generate(n_series: int, folder: Path) -> str:
 # one engine run per subprocess
 # ---------------------------------------------------------------------------------------
 
+DBT_ENGINES = ("build", "verdicts", "dbt")
+SQL_ENGINES = ("floor", "floor_idc", "idc")
+ENGINES = SQL_ENGINES[:2] + DBT_ENGINES + SQL_ENGINES[2:]
+ALIASES = {"dbt_series": "verdicts"}  # the name of earlier measurements
+
+#: issue 7's targets: seconds as a multiple of ``floor``, and peak RSS
+TARGET_RATIO = {"build": 2.5, "verdicts": 1.5}
+TARGET_PEAK_BYTES = 8 * 10**9
+
+
 def _peak_rss_bytes() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
+def _slowest_nodes(target: Path, top: int = 10) -> list[dict]:
+    """The ``top`` slowest nodes of the dbt run whose artefacts are in ``target``."""
+    path = target / "run_results.json"
+    if not path.exists():
+        return []
+    results = json.loads(path.read_text())["results"]
+    nodes = [{"node": r["unique_id"], "status": r["status"], "seconds": r["execution_time"]} for r in results]
+    return sorted(nodes, key=lambda n: -n["seconds"])[:top]
+
+
 def _run_child(engine: str, instances: str, work: Path, threads: int, memory_limit: str) -> dict:
     import duckdb
 
     relation = f"read_parquet('{instances}', union_by_name = true)"
-    db = work / f"{engine}.duckdb"
-    for stale in work.glob(f"{engine}.duckdb*"):
-        stale.unlink()
+    # one folder per engine: dbt writes its target/ and logs/ beside the database
+    folder = work / engine
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    db = folder / f"{engine}.duckdb"
+    extra: dict = {}
     start = time.perf_counter()
-    if engine in ("dbt", "dbt_series"):
-        from idc_qc.contract import check_instances, instances_glob
-        from idc_qc.dbt_runner import dbt_vars, run_dbt
+    if engine in DBT_ENGINES:
+        os.environ.update({"IDC_QC_THREADS": str(threads), "IDC_QC_MEMORY_LIMIT": memory_limit})
+        if engine == "build":
+            # exactly what `idc-qc build --instances ...` runs: contract check, then dbt build
+            from idc_qc.build import build
 
-        report = check_instances(instances)
-        run_dbt(
-            "run",
-            db_path=db,
-            # dbt_series: the series-level verdicts alone, the same answer the floor computes;
-            # dbt: both marts, including the instance-level list a curator works from.
-            select=["+series_geometry"] if engine == "dbt_series" else ["+series_geometry", "+instance_geometry"],
-            vars=dbt_vars(instances=instances_glob(instances), absent_columns=report.absent_optional),
-            env={"IDC_QC_THREADS": str(threads), "IDC_QC_MEMORY_LIMIT": memory_limit},
-        )
+            result = build(db, instances)
+            extra["nodes"] = len(result.dbt.nodes)
+            extra["tests"] = sum(1 for n in result.dbt.nodes if n.unique_id.startswith(("test.", "unit_test.")))
+        else:
+            from idc_qc.contract import check_instances, instances_glob
+            from idc_qc.dbt_runner import dbt_vars, run_dbt
+
+            report = check_instances(instances)
+            run_dbt(
+                "run",
+                db_path=db,
+                # verdicts: the series-level verdicts alone, the same answer the floors compute;
+                # dbt: both marts, including the instance-level list a curator works from.
+                select=["+series_geometry"] if engine == "verdicts" else ["+series_geometry", "+instance_geometry"],
+                vars=dbt_vars(instances=instances_glob(instances), absent_columns=report.absent_optional),
+            )
         seconds = time.perf_counter() - start
+        extra["slowest"] = _slowest_nodes(folder / "dbt" / "target")
         with duckdb.connect(str(db), read_only=True) as con:
             rows = con.execute("select count(*) from series_geometry").fetchall()[0][0]
     else:
         from idc_qc.idc_reference import idc_volume_geometry_sql_duckdb
 
-        sql = (
-            "create table idc_volume_geometry as " + idc_volume_geometry_sql_duckdb(relation)
-            if engine == "idc"
-            else FLOOR_SQL.format(relation=relation)
-        )
-        table = "idc_volume_geometry" if engine == "idc" else "floor_geometry"
+        if engine == "idc":
+            sql, table = "create table idc_volume_geometry as " + idc_volume_geometry_sql_duckdb(relation), "idc_volume_geometry"
+        else:
+            sql, table = (FLOOR_SQL if engine == "floor" else FLOOR_IDC_SQL).format(relation=relation), "floor_geometry"
         # IDC's query spills tens of GB at full scale: cap the spill so that it fails cleanly
         # (reported as a row) before it fills the disk.
         config = {"threads": threads, "preserve_insertion_order": False, "memory_limit": memory_limit,
@@ -242,15 +322,16 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
             con.execute(sql)
             seconds = time.perf_counter() - start
             rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
-    return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows}
+    return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows, **extra}
 
 
 def run_engine(engine: str, instances: str, work: Path, threads: int, memory_limit: str,
                timeout: float | None = None) -> dict:
     """Run one engine in a fresh Python process and return its measurements.
 
-    A run that fails (out of memory, say) or exceeds ``timeout`` is a result too: it is
-    reported as such and the other engines still run.
+    The peak RSS is the child's own (``ru_maxrss``): DuckDB and dbt run inside it. A run that
+    fails (out of memory, say) or exceeds ``timeout`` is a result too: it is reported as such
+    and the other engines still run.
     """
     env = {**os.environ, "DO_NOT_TRACK": "1", "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, __file__, "--child", engine, "--instances", instances, "--work", str(work),
@@ -277,20 +358,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--instances", help="parquet file or glob of dicom_all-shaped instances")
     parser.add_argument("--generate", type=int, metavar="N_SERIES", help="generate N series first (about 120 instances each)")
     parser.add_argument("--work", type=Path, help="folder for the DuckDB files (default: a temporary folder)")
-    parser.add_argument("--engines", default="floor,idc,dbt_series,dbt",
-                        help="comma-separated subset of floor,idc,dbt_series,dbt")
+    parser.add_argument("--engines", default="floor,build,verdicts",
+                        help=f"comma-separated subset of {','.join(ENGINES)} (default: floor,build,verdicts)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--memory-limit", default="6GB",
                         help="DuckDB memory_limit for every engine (the idc-qc profile's default is 6GB)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds each engine may take (default: no limit)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per engine, interleaved; the table shows the median (an engine that fails is not repeated)")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         print(json.dumps(_run_child(args.child, args.instances, args.work, args.threads, args.memory_limit)))
         return
+
+    # in the order given, each once (an alias and its engine name the same engine)
+    engines = list(dict.fromkeys(ALIASES.get(e.strip(), e.strip()) for e in args.engines.split(",") if e.strip()))
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s) {', '.join(unknown)}: choose from {', '.join(ENGINES)}")
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_geometry_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -300,16 +388,18 @@ def main(argv: list[str] | None = None) -> None:
     if not instances:
         parser.error("give --instances or --generate")
 
-    engines = args.engines.split(",")
     runs: dict[str, list[dict]] = {engine: [] for engine in engines}
     for round_ in range(args.repeat):
         for engine in engines:
             if runs[engine] and "error" in runs[engine][-1]:
                 continue
-            print(f"running {engine} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr)
+            print(f"running {engine} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
             runs[engine].append(run_engine(engine, instances, work, args.threads, args.memory_limit, args.timeout))
     results = {engine: _summarise(engine_runs) for engine, engine_runs in runs.items()}
     print_table(results, instances, args)
+    if args.json:
+        args.json.write_text(json.dumps({"instances": instances, "threads": args.threads,
+                                         "memory_limit": args.memory_limit, "results": results}, indent=2))
 
 
 def _summarise(engine_runs: list[dict]) -> dict:
@@ -318,14 +408,37 @@ def _summarise(engine_runs: list[dict]) -> dict:
     if failed:
         return failed[0]
     seconds = sorted(r["seconds"] for r in engine_runs)
-    return {**engine_runs[0], "seconds": statistics.median(seconds), "min": seconds[0], "max": seconds[-1],
+    median = statistics.median(seconds)
+    closest = min(engine_runs, key=lambda r: abs(r["seconds"] - median))  # its node timings
+    return {**closest, "seconds": median, "min": seconds[0], "max": seconds[-1],
             "peak_rss": max(r["peak_rss"] for r in engine_runs), "runs": len(engine_runs)}
+
+
+def verdicts_against_targets(results: dict[str, dict]) -> list[tuple[str, bool, str]]:
+    """(target, passed, detail) for each target the results can be judged on."""
+    checks: list[tuple[str, bool, str]] = []
+    floor = results.get("floor")
+    for engine, ratio in TARGET_RATIO.items():
+        r = results.get(engine)
+        if r is None:
+            continue
+        if "error" in r:
+            checks.append((f"{engine} within {ratio}x of floor", False, r["error"]))
+            checks.append((f"{engine} peak RSS under {TARGET_PEAK_BYTES / 1e9:.0f} GB", False, r["error"]))
+            continue
+        if floor is not None and "error" not in floor:
+            measured = r["seconds"] / floor["seconds"]
+            checks.append((f"{engine} within {ratio}x of floor", measured <= ratio,
+                           f"{measured:.2f}x ({r['seconds']:.1f} s / {floor['seconds']:.1f} s)"))
+        checks.append((f"{engine} peak RSS under {TARGET_PEAK_BYTES / 1e9:.0f} GB", r["peak_rss"] < TARGET_PEAK_BYTES,
+                       f"{r['peak_rss'] / 1e9:.2f} GB"))
+    return checks
 
 
 def print_table(results: dict[str, dict], instances: str, args: argparse.Namespace) -> None:
     print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}"
           f"   runs per engine: {args.repeat} (median seconds, min-max)")
-    print(f"{'engine':<11}{'seconds':>9}{'min-max':>14}{'peak RSS GiB':>14}{'rows out':>12}{'x IDC':>8}{'x floor':>9}")
+    print(f"{'engine':<11}{'seconds':>9}{'min-max':>14}{'peak RSS GB':>13}{'rows out':>12}{'x floor':>9}{'x IDC':>8}")
 
     def ok(name: str) -> bool:
         return name in results and "error" not in results[name]
@@ -337,15 +450,30 @@ def print_table(results: dict[str, dict], instances: str, args: argparse.Namespa
         vs_idc = r["seconds"] / results["idc"]["seconds"] if ok("idc") else float("nan")
         vs_floor = r["seconds"] / results["floor"]["seconds"] if ok("floor") else float("nan")
         spread = f"{r['min']:.1f}-{r['max']:.1f}"
-        print(f"{engine:<11}{r['seconds']:>9.1f}{spread:>14}{r['peak_rss'] / 2**30:>14.2f}{r['rows']:>12,}"
-              f"{vs_idc:>8.2f}{vs_floor:>9.2f}")
-    for ours in ("dbt_series", "dbt"):
+        print(f"{engine:<11}{r['seconds']:>9.1f}{spread:>14}{r['peak_rss'] / 1e9:>13.2f}{r['rows']:>12,}"
+              f"{vs_floor:>9.2f}{vs_idc:>8.2f}")
+    for ours in ("verdicts", "dbt", "build"):
         if ok(ours) and ok("idc"):
             print(f"IDC / {ours} speed-up: {results['idc']['seconds'] / results[ours]['seconds']:.2f}x")
         elif ok(ours) and "idc" in results:
             # IDC's query failed or timed out: its time so far is a lower bound
             print(f"IDC / {ours} speed-up: more than {results['idc']['seconds'] / results[ours]['seconds']:.1f}x "
                   f"(IDC's query did not finish: {results['idc']['error']})")
+
+    checks = verdicts_against_targets(results)
+    if checks:
+        print("\ntargets (issue 7)")
+        for name, passed, detail in checks:
+            print(f"  {'PASS' if passed else 'FAIL'}  {name:<32} {detail}")
+
+    for engine, r in results.items():
+        if r.get("slowest"):
+            summed = f", {r['tests']} tests" if "tests" in r else ""
+            print(f"\n{engine}: slowest dbt nodes (seconds of execution, threads overlap; {r.get('nodes', '')} nodes{summed})"
+                  if "nodes" in r else f"\n{engine}: slowest dbt nodes (seconds of execution, threads overlap)")
+            for node in r["slowest"]:
+                print(f"  {node['seconds']:>8.1f}  {node['status']:<8} {node['node']}")
+
 
 if __name__ == "__main__":
     main()
