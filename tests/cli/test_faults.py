@@ -334,18 +334,51 @@ def test_select_with_parents_into_a_new_database_builds_and_tests_exactly_that(s
     assert "relationships_instance_geometry" not in result.stderr
 
 
-def test_a_failing_data_test_is_exit_1_and_a_build_it_cut_short_is_not_installed(previous, synth, tmp_path):
-    import duckdb
+def _project_with_gate(tmp_path: Path, name: str, sql: str) -> dict[str, str]:
+    """A copy of the dbt project with one more singular data test (a curator's own gate), and the
+    environment that points idc-qc at it. No input can fail the shipped tests on purpose any more
+    (bad rows are classified, not refused), so a failing check is one the user adds."""
+    from idc_qc.paths import PROJECT_DIR
 
+    project = tmp_path / "project"
+    project.mkdir()
+    for item in ["dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "analyses", "expectations"]:
+        source = PROJECT_DIR / item
+        if source.is_dir():
+            shutil.copytree(source, project / item)
+        elif source.exists():
+            shutil.copy2(source, project / item)
+    gate = project / "tests" / "dbt" / "sql" / f"{name}.sql"
+    gate.parent.mkdir(parents=True)
+    gate.write_text(sql)
+    return {"IDC_QC_PROJECT_DIR": str(project)}
+
+
+def test_a_failing_data_test_is_exit_1_and_a_build_it_cut_short_is_not_installed(previous, second_input, tmp_path):
     db, before = previous
-    bad = tmp_path / "bad.parquet"
-    source = str(Path(synth) / "*.parquet")
-    duckdb.sql(f"copy (select * replace (case when row_number() over () = 1 then null else SOPInstanceUID end "
-               f"as SOPInstanceUID) from read_parquet('{source}')) to '{bad}' (format parquet)")
-    result = run("build", "-i", str(bad), "--db", str(db), *SELECTION)
+    env = _project_with_gate(tmp_path, "gate_every_series_regular",
+                             "-- fails on any irregular series; int_series_geometry_judged's children are skipped\n"
+                             "select * from {{ ref('int_series_geometry_judged') }} where geometry_category <> 'regular_volume'\n")
+    result = run("build", "-i", str(second_input), "--db", str(db), *SELECTION, env=env)
     assert result.returncode == 1, result.stderr
-    assert_one_error_line(result.stderr, "data test(s) failed", "not_null", "previous database was kept")
+    assert_one_error_line(result.stderr, "data test(s) failed", "gate_every_series_regular", "previous database was kept")
     assert table_counts(db) == before and leftovers(db) == []
+
+
+def test_a_failing_leaf_check_installs_the_build_marked_checks_failed(previous, second_input, tmp_path):
+    db, before = previous
+    env = _project_with_gate(tmp_path, "gate_no_offending_instance",
+                             "-- fails when any instance offends; nothing depends on instance_geometry\n"
+                             "select * from {{ ref('instance_geometry') }}\n")
+    result = run("build", "-i", str(second_input), "--db", str(db), *SELECTION, env=env)
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, "data test(s) failed", "gate_no_offending_instance")
+    after = table_counts(db)
+    assert after != before and after["series_geometry"] == 40  # the new input, whole, to inspect
+    assert query(db, "select status from idc_qc_build order by started_at desc limit 1")[0][0] == "checks_failed"
+    exported = run("export", "series_geometry", "-o", str(tmp_path / "g.csv"), "--db", str(db))
+    assert exported.returncode == 0 and "failing data test(s): gate_no_offending_instance" in exported.stderr, exported.stderr
+    assert leftovers(db) == []
 
 
 # --- errors that used to be tracebacks ----------------------------------------------------------
