@@ -23,6 +23,7 @@ SEED = REPO / "seeds" / "geometry_reasons.csv"
 JUDGED = REPO / "models" / "intermediate" / "geometry" / "int_series_geometry_judged.sql"
 INSTANCE = REPO / "models" / "marts" / "geometry" / "instance_geometry.sql"
 VOCAB_MACROS = REPO / "macros" / "reporting" / "geometry_vocabulary_columns.sql"
+USABLE = REPO / "macros" / "geometry" / "usable_instances.sql"
 DOCS = REPO / "docs" / "geometry.md"
 
 IDC_CHECKS = [
@@ -76,6 +77,16 @@ def sql_instance_reasons() -> set[str]:
     return _then_literals(_block_before(_sql(INSTANCE), "reasons", "array_compact"))
 
 
+def sql_notes() -> set[str]:
+    return _then_literals(_block_before(_sql(JUDGED), "geometry_notes", "array_compact"))
+
+
+def sql_unusable_reasons() -> set[str]:
+    text = _sql(USABLE)
+    start = text.index("macro geometry_unusable_reason")
+    return _then_literals(text[start:text.index("endmacro", start)])
+
+
 # ---------------------------------------------------------------------------------------
 # the seed itself
 # ---------------------------------------------------------------------------------------
@@ -90,13 +101,15 @@ def test_seed_is_well_formed():
     assert len(pairs) == len(set(pairs)), "a word repeats within a level"
     categories = seed_words("category")
     for r in rows:
-        assert r["level"] in {"series", "instance", "category"}, r
+        assert r["level"] in {"series", "instance", "category", "note", "unusable"}, r
         assert r["label"].strip() == r["label"] != "", r
         assert r["curator_hint"].strip(), f"{r['reason_key']} has no hint"
         assert r["idc_check"] in {"", *IDC_CHECKS}, r
         assert r["geometry_category"] in categories | {""}, r
-        if r["level"] != "instance":
+        if r["level"] in {"series", "category"}:
             assert r["geometry_category"], f"{r['reason_key']}: a series reason or category leads to a category"
+        if r["level"] in {"note", "unusable"}:
+            assert not r["geometry_category"], f"{r['reason_key']}: a note or an unusable row changes no category"
         if r["level"] == "category":
             assert r["geometry_category"] == r["label"], r
 
@@ -107,9 +120,11 @@ def test_seed_is_well_formed():
 
 @pytest.mark.parametrize(
     ("level", "written"),
-    [("series", sql_series_reasons), ("instance", sql_instance_reasons), ("category", sql_categories)],
+    [("series", sql_series_reasons), ("instance", sql_instance_reasons), ("category", sql_categories),
+     ("note", sql_notes), ("unusable", sql_unusable_reasons)],
     ids=["series reasons (int_series_geometry_judged)", "instance reasons (instance_geometry)",
-         "categories (int_series_geometry_judged)"],
+         "categories (int_series_geometry_judged)", "notes (int_series_geometry_judged)",
+         "unusable rows (macros/geometry/usable_instances.sql)"],
 )
 def test_sql_writes_exactly_the_seed_words(level, written):
     in_sql, in_seed = written(), seed_words(level)
@@ -177,7 +192,8 @@ def _first_column_words(heading: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("heading", "level"),
-    [("### `geometry_category`", "category"), ("### `failure_reasons`", "series"), ("### `instance_geometry`", "instance")],
+    [("### `geometry_category`", "category"), ("### `failure_reasons`", "series"), ("### `instance_geometry`", "instance"),
+     ("### `geometry_notes`", "note"), ("### `unusable_instances`", "unusable")],
 )
 def test_docs_tables_list_exactly_the_seed_words(heading, level):
     documented, in_seed = _first_column_words(heading), seed_words(level)

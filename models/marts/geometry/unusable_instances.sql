@@ -7,6 +7,10 @@
 -- The row keeps whatever identifies it (study, patient, collection, the UID it does have,
 -- InstanceNumber) so a curator can find the file.
 
+-- The reasons are words of seeds/geometry_reasons.csv (level unusable), which its data test
+-- reads: the ref makes any selection that builds this model build the seed first.
+{%- do ref('geometry_reasons') %}
+
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
 ),
