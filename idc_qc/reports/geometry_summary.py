@@ -11,17 +11,22 @@ from pathlib import Path
 
 import duckdb
 
-# The reporting models count by collection, modality and manufacturer; the charts sum them
-# per modality (Altair's sum()), so nothing here aggregates a mart.
+# The reporting models count by collection, modality and manufacturer; the chart rolls those
+# counts up to modality (a sum over the rpt_* rows, one bar segment per modality), so nothing
+# here reads, let alone aggregates, a mart.
 _REASONS_SQL = """
-select Modality as modality, reason, series_count as series
+select reason, coalesce(Modality, 'unknown') as modality, sum(series_count) as series
 from rpt_geometry_reason_counts
 where level = 'series'
+group by all
+order by series desc, reason, modality
 """
 
 _CATEGORY_SQL = """
-select geometry_category as category, Modality as modality, series_count as series
+select geometry_category as category, coalesce(Modality, 'unknown') as modality, sum(series_count) as series
 from rpt_geometry_category_counts
+group by all
+order by series desc, category, modality
 """
 
 
@@ -62,18 +67,9 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
     return SummaryFiles(
         html=html,
         png=png_path,
-        categories=_by_modality(categories_df, "category"),
-        reasons=_by_modality(reasons_df, "reason"),
+        categories=[(str(a), str(b), int(n)) for a, b, n in categories_df.itertuples(index=False)],
+        reasons=[(str(a), str(b), int(n)) for a, b, n in reasons_df.itertuples(index=False)],
     )
-
-
-def _by_modality(df, label: str) -> list[tuple[str, str, int]]:
-    """(label, modality, series) rows summed over collections and manufacturers, largest first."""
-    totals: dict[tuple[str, str], int] = {}
-    for row in df.itertuples(index=False):
-        key = (getattr(row, label), row.modality)
-        totals[key] = totals.get(key, 0) + int(row.series)
-    return [(k[0], k[1], n) for k, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))]
 
 
 def _bars_by_modality(df, label: str, title: str):
@@ -87,7 +83,7 @@ def _bars_by_modality(df, label: str, title: str):
             x=alt.X("sum(series):Q", title="series"),
             y=alt.Y(f"{label}:N", sort="-x", title=None),
             color=alt.Color("modality:N", title="Modality"),
-            tooltip=[label, "modality", "series"],
+            tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip("modality:N"), alt.Tooltip("sum(series):Q", title="series")],
         )
         .properties(width=520, height=alt.Step(18))
     )
