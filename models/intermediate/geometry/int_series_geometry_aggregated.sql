@@ -7,9 +7,9 @@
 -- distinct values. Here the positions of a series are gathered into one sorted array in the
 -- same GROUP BY, and the gaps between neighbours are read off that array: no window, no
 -- second pass over the instances (a count of one distinct value is min = max; a count of
--- distinct sorted positions is the positions minus the neighbours that share one; the one
--- COUNT(DISTINCT), of SOPInstanceUIDs, finds the series that list an instance twice, which
--- alone are aggregated again, one row per instance). That makes this pass faster than a
+-- distinct sorted positions is the positions minus the neighbours that share one; a group
+-- by SeriesInstanceUID and SOPInstanceUID, over those two columns alone, finds the series
+-- that list an instance twice, which alone are aggregated again, one row per instance). That makes this pass faster than a
 -- window over the instances, which has to carry every column through a sort. Materialised
 -- as a table: one row per series, read twice.
 
@@ -23,20 +23,23 @@ with instances_parsed as (
     from {{ ref('int_instances_geometry_parsed') }}
 ),
 
--- Every series in one pass (instance_count counts rows here). An instance listed twice
--- (one file matched twice by a glob) shows as fewer distinct SOPInstanceUIDs than rows: a
--- COUNT(DISTINCT) per series, far cheaper than grouping every instance (that costs more than
--- all the rest of this model). Computed once for its two readers.
+-- Every series in one pass (instance_count counts rows here; distinct_instance_count is
+-- count(*) too, which is right for every series this pass is kept for: those that list no
+-- instance twice).
 {{ idc_qc.geometry_aggregate_series('instances_parsed', 'every_series') }},
 
-aggregated_once as {{ idc_qc.materialized_cte() }} (
-    select * from every_series
-),
-
+-- An instance listed twice (one file matched twice by a glob): a group by the two UIDs over
+-- the UID columns alone. Cheaper than a COUNT(DISTINCT SOPInstanceUID) in the pass above,
+-- for which the engine materialises every parsed column of every instance once more.
 series_with_duplicates as (
-    select SeriesInstanceUID
-    from aggregated_once
-    where instance_count > distinct_instance_count
+    select distinct SeriesInstanceUID
+    from (
+        select SeriesInstanceUID
+        from {{ ref('stg_dicom__instances') }}
+        where {{ idc_qc.geometry_usable_instance() }}
+        group by SeriesInstanceUID, SOPInstanceUID
+        having count(*) > 1
+    ) as listed_twice
 ),
 
 -- those series again from their raw rows (so that only they are parsed twice), with the
@@ -85,8 +88,8 @@ deduplicated as (
 {{ idc_qc.geometry_aggregate_series('deduplicated', 'deduplicated_series') }},
 
 aggregated as (
-    select * from aggregated_once
-    where instance_count = distinct_instance_count
+    select * from every_series
+    where SeriesInstanceUID not in (select SeriesInstanceUID from series_with_duplicates)
     union all
     select * from deduplicated_series
 ),
