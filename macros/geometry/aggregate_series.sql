@@ -58,6 +58,9 @@
         -- row is kept (int_series_geometry_aggregated aggregates the series that list an
         -- instance twice again, one row per instance), so a plain count
         count(*) as distinct_instance_count,
+        -- fewer distinct SOPInstanceUID hashes than rows: the series may list an instance
+        -- twice (or two of its UIDs share a hash); the model aggregates those again exactly
+        {{ idc_qc.count_distinct_hashes('SOPInstanceUID') }} as sop_instance_hash_count,
         cast(sum(row_copies - 1) as {{ dbt.type_bigint() }}) as duplicated_instance_row_count,
         count(case when has_conflicting_copies then 1 end) as conflicting_duplicate_instance_count,
         count(case when is_volumetric then 1 end) as volumetric_instance_count,

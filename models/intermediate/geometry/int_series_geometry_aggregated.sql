@@ -7,9 +7,9 @@
 -- distinct values. Here the positions of a series are gathered into one sorted array in the
 -- same GROUP BY, and the gaps between neighbours are read off that array: no window, no
 -- second pass over the instances (a count of one distinct value is min = max; a count of
--- distinct sorted positions is the positions minus the neighbours that share one; a group
--- by SeriesInstanceUID and SOPInstanceUID, over those two columns alone, finds the series
--- that list an instance twice, which alone are aggregated again, one row per instance). That makes this pass faster than a
+-- distinct sorted positions is the positions minus the neighbours that share one; a count
+-- of distinct SOPInstanceUID hashes finds the series that may list an instance twice, which
+-- alone are aggregated again, one row per instance). That makes this pass faster than a
 -- window over the instances, which has to carry every column through a sort. Materialised
 -- as a table: one row per series, read twice.
 
@@ -28,18 +28,18 @@ with instances_parsed as (
 -- instance twice).
 {{ idc_qc.geometry_aggregate_series('instances_parsed', 'every_series') }},
 
--- An instance listed twice (one file matched twice by a glob): a group by the two UIDs over
--- the UID columns alone. Cheaper than a COUNT(DISTINCT SOPInstanceUID) in the pass above,
--- for which the engine materialises every parsed column of every instance once more.
+aggregated_once as {{ idc_qc.materialized_cte() }} (
+    select * from every_series
+),
+
+-- An instance listed twice (one file matched twice by a glob) shows as fewer distinct hashes
+-- of the SOPInstanceUIDs than rows (macro count_distinct_hashes: cheaper than a
+-- COUNT(DISTINCT), for which DuckDB materialises every parsed column of every instance once
+-- more). A hash collision only sends a series the exact way below, which gives it the same row.
 series_with_duplicates as (
-    select distinct SeriesInstanceUID
-    from (
-        select SeriesInstanceUID
-        from {{ ref('stg_dicom__instances') }}
-        where {{ idc_qc.geometry_usable_instance() }}
-        group by SeriesInstanceUID, SOPInstanceUID
-        having count(*) > 1
-    ) as listed_twice
+    select SeriesInstanceUID
+    from aggregated_once
+    where coalesce(sop_instance_hash_count < instance_count, true)
 ),
 
 -- those series again from their raw rows (so that only they are parsed twice), with the
@@ -88,8 +88,8 @@ deduplicated as (
 {{ idc_qc.geometry_aggregate_series('deduplicated', 'deduplicated_series') }},
 
 aggregated as (
-    select * from every_series
-    where SeriesInstanceUID not in (select SeriesInstanceUID from series_with_duplicates)
+    select * from aggregated_once
+    where not coalesce(sop_instance_hash_count < instance_count, true)
     union all
     select * from deduplicated_series
 ),
@@ -129,7 +129,7 @@ tolerant_gap_statistics as (
 ),
 
 final as (
-    select {{ idc_qc.star_except(['sorted_positions', 'gaps']) }}
+    select {{ idc_qc.star_except(['sorted_positions', 'gaps', 'sop_instance_hash_count']) }}
     from tolerant_gap_statistics
 )
 
