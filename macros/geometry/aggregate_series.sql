@@ -2,7 +2,9 @@
    per instance row with the columns of int_instances_geometry_parsed, plus `row_copies` and
    `has_conflicting_copies`), as two CTEs: `<name>_volumetric` and `<name>`. A macro because
    the model aggregates twice: every series in one pass over the parsed rows, then again,
-   one row per instance, the few series that list an instance twice. #}
+   one row per instance, the few series that list an instance twice. `source_cte` must hold
+   one row per instance for the series whose aggregate is used (distinct_instance_count is
+   its count(*)). #}
 {% macro geometry_aggregate_series(source_cte, name) %}
 {%- set finite_position = 'finite_slice_position' %}
 -- geometry of the volumetric instances only: localizers, projections and MIPs get NULLs,
@@ -52,8 +54,13 @@
 
         -- what the series holds
         count(*) as instance_count,
-        -- distinct instances: fewer than instance_count when the source lists one twice
-        count(distinct SOPInstanceUID) as distinct_instance_count,
+        -- distinct instances: `source_cte` holds one row per instance for every series whose
+        -- row is kept (int_series_geometry_aggregated aggregates the series that list an
+        -- instance twice again, one row per instance), so a plain count
+        count(*) as distinct_instance_count,
+        -- fewer distinct SOPInstanceUID hashes than rows: the series may list an instance
+        -- twice (or two of its UIDs share a hash); the model aggregates those again exactly
+        {{ idc_qc.count_distinct_hashes('SOPInstanceUID') }} as sop_instance_hash_count,
         cast(sum(row_copies - 1) as {{ dbt.type_bigint() }}) as duplicated_instance_row_count,
         count(case when has_conflicting_copies then 1 end) as conflicting_duplicate_instance_count,
         count(case when is_volumetric then 1 end) as volumetric_instance_count,

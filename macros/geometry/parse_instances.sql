@@ -2,7 +2,8 @@
    holding stg_dicom__instances rows): parsed -> classified -> projected. A macro so that the
    instance-level review (int_instances_slice_positions) parses only the instances of the
    series it looks into, with exactly the same arithmetic. `carry`: further columns of
-   `source_cte` to pass through unchanged. #}
+   `source_cte` to pass through unchanged; `prefix`: put before the three CTE names, for a
+   model that parses two sets of rows. #}
 {# A decimal string of the geometry as a double: a DICOM DS (macro dicom_decimal), or NaN /
    +-Infinity when it spells one. No DS, NaN and Infinity make the instance malformed all the
    same (status 'nan'), but IDC's columns see them as IDC's SAFE_CAST does: as NaN, which
@@ -12,8 +13,8 @@
 {{ idc_qc.dicom_decimal(expression, non_finite=true) }}
 {%- endmacro %}
 
-{% macro geometry_parse_instances(source_cte, carry=[]) %}
-parsed as (
+{% macro geometry_parse_instances(source_cte, carry=[], prefix='') %}
+{{ prefix }}parsed as (
     select
         {%- for column in carry %}
         {{ column }},
@@ -70,7 +71,7 @@ parsed as (
     from {{ source_cte }}
 ),
 
-classified as (
+{{ prefix }}classified as (
     select
         *,
         image_type_text like '%|LOCALIZER|%' as is_localizer,
@@ -88,10 +89,10 @@ classified as (
         row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,
         row_cosine_z * column_cosine_x - row_cosine_x * column_cosine_z as normal_y,
         row_cosine_x * column_cosine_y - row_cosine_y * column_cosine_x as normal_z
-    from parsed
+    from {{ prefix }}parsed
 ),
 
-projected as (
+{{ prefix }}projected as (
     select
         *,
         -- a volumetric instance is one that can be a slice of the volume: not a localizer,
@@ -112,6 +113,6 @@ projected as (
         ipp_x * normal_x + ipp_y * normal_y + ipp_z * normal_z as slice_position,
         ipp_x * row_cosine_x + ipp_y * row_cosine_y + ipp_z * row_cosine_z as in_plane_row,
         ipp_x * column_cosine_x + ipp_y * column_cosine_y + ipp_z * column_cosine_z as in_plane_column
-    from classified
+    from {{ prefix }}classified
 )
 {% endmacro %}

@@ -27,6 +27,9 @@ series_to_review as (
         row_number() over (order by SeriesInstanceUID) as series_key,
         SeriesInstanceUID,
         geometry_category,
+        -- the series may list an instance twice (unless known not to): only its rows are
+        -- grouped one row per instance
+        not coalesce(duplicated_instance_row_count = 0, false) as lists_an_instance_twice,
         volumetric_instance_count,
         single_orientation,
         same_orientation,
@@ -50,7 +53,8 @@ series_to_review as (
         or localizer_instance_count + projection_instance_count > 0
 ),
 
--- the raw rows of those series only, so that only they are parsed
+-- the raw rows of those series only, so that only they are parsed: those of the series
+-- that list every instance once, and apart (almost always none) those that list one twice
 instances_to_review as (
     select
         instances.*,
@@ -61,16 +65,58 @@ instances_to_review as (
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
     -- the series UID is usable (joined to a judged series); the instance UID must be too
     where trim(instances.SOPInstanceUID) <> ''
+        and not series_to_review.lists_an_instance_twice
 ),
 
 {{ idc_qc.geometry_parse_instances('instances_to_review', carry=['series_key', 'series_orientation']) }},
+
+-- read from staging again rather than from `instances`: a CTE read twice is materialised
+-- (every column of every instance); this second scan stops at once when the join finds no
+-- such series, as is usual
+duplicated_to_review as (
+    select
+        instances.*,
+        series_to_review.series_key,
+        series_to_review.series_orientation
+    from {{ ref('stg_dicom__instances') }} as instances
+    inner join series_to_review
+        on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
+    where trim(instances.SOPInstanceUID) <> ''
+        and series_to_review.lists_an_instance_twice
+),
+
+{{ idc_qc.geometry_parse_instances('duplicated_to_review', carry=['series_key', 'series_orientation'], prefix='duplicated_') }},
 
 -- narrow: the sort behind the window carries every column it is given, so the UIDs of the
 -- series and everything per series are joined after it, on the integer key. Computed once
 -- for its two readers (the window and the orientation counts). One row per instance: an
 -- instance listed twice counts once (as in int_series_geometry_aggregated); copies that
--- disagree on the position or orientation are flagged.
+-- disagree on the position or orientation are flagged. Only the series that list an
+-- instance twice are grouped (a GROUP BY of every reviewed instance costs about as much as
+-- the window); the rows of the others are already one per instance.
 to_review as {{ idc_qc.materialized_cte() }} (
+    select
+        series_key,
+        SOPInstanceUID,
+        false as has_conflicting_copies,
+        InstanceNumber,
+        is_volumetric,
+        is_localizer,
+        is_mip,
+        is_projection,
+        ipp_status,
+        iop_status,
+        pixel_spacing_status,
+        has_malformed_dimensions,
+        coalesce(orientation_text = series_orientation, false) as has_series_orientation,
+        case when coalesce(orientation_text = series_orientation, false) then null else orientation_text end as other_orientation_text,
+        {%- for column in ['slice_position', 'in_plane_row', 'in_plane_column'] %}
+        case when is_volumetric and ipp_status = 'ok' and iop_status = 'ok' then {{ column }} end as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from projected
+
+    union all
+
     select
         series_key,
         SOPInstanceUID,
@@ -94,7 +140,7 @@ to_review as {{ idc_qc.materialized_cte() }} (
         {%- for column in ['slice_position', 'in_plane_row', 'in_plane_column'] %}
         any_value(case when is_volumetric and ipp_status = 'ok' and iop_status = 'ok' then {{ column }} end) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from projected
+    from duplicated_projected
     group by series_key, SOPInstanceUID
 ),
 

@@ -7,8 +7,8 @@
 -- distinct values. Here the positions of a series are gathered into one sorted array in the
 -- same GROUP BY, and the gaps between neighbours are read off that array: no window, no
 -- second pass over the instances (a count of one distinct value is min = max; a count of
--- distinct sorted positions is the positions minus the neighbours that share one; the one
--- COUNT(DISTINCT), of SOPInstanceUIDs, finds the series that list an instance twice, which
+-- distinct sorted positions is the positions minus the neighbours that share one; a count
+-- of distinct SOPInstanceUID hashes finds the series that may list an instance twice, which
 -- alone are aggregated again, one row per instance). That makes this pass faster than a
 -- window over the instances, which has to carry every column through a sort. Materialised
 -- as a table: one row per series, read twice.
@@ -23,20 +23,23 @@ with instances_parsed as (
     from {{ ref('int_instances_geometry_parsed') }}
 ),
 
--- Every series in one pass (instance_count counts rows here). An instance listed twice
--- (one file matched twice by a glob) shows as fewer distinct SOPInstanceUIDs than rows: a
--- COUNT(DISTINCT) per series, far cheaper than grouping every instance (that costs more than
--- all the rest of this model). Computed once for its two readers.
+-- Every series in one pass (instance_count counts rows here; distinct_instance_count is
+-- count(*) too, which is right for every series this pass is kept for: those that list no
+-- instance twice).
 {{ idc_qc.geometry_aggregate_series('instances_parsed', 'every_series') }},
 
 aggregated_once as {{ idc_qc.materialized_cte() }} (
     select * from every_series
 ),
 
+-- An instance listed twice (one file matched twice by a glob) shows as fewer distinct hashes
+-- of the SOPInstanceUIDs than rows (macro count_distinct_hashes: cheaper than a
+-- COUNT(DISTINCT), for which DuckDB materialises every parsed column of every instance once
+-- more). A hash collision only sends a series the exact way below, which gives it the same row.
 series_with_duplicates as (
     select SeriesInstanceUID
     from aggregated_once
-    where instance_count > distinct_instance_count
+    where coalesce(sop_instance_hash_count < instance_count, true)
 ),
 
 -- those series again from their raw rows (so that only they are parsed twice), with the
@@ -86,7 +89,7 @@ deduplicated as (
 
 aggregated as (
     select * from aggregated_once
-    where instance_count = distinct_instance_count
+    where not coalesce(sop_instance_hash_count < instance_count, true)
     union all
     select * from deduplicated_series
 ),
@@ -126,7 +129,7 @@ tolerant_gap_statistics as (
 ),
 
 final as (
-    select {{ idc_qc.star_except(['sorted_positions', 'gaps']) }}
+    select {{ idc_qc.star_except(['sorted_positions', 'gaps', 'sop_instance_hash_count']) }}
     from tolerant_gap_statistics
 )
 
