@@ -51,13 +51,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-#: The floor the targets are measured against: positions cast and projected on the normal,
-#: one window for the gap to the next slice, one aggregate (smallest, largest gap; span).
-FLOOR_SQL = """
-create table floor_geometry as
-with parsed as (
-    select
-        SeriesInstanceUID,
+#: The three position values and six direction cosines cast to double: both floors parse so.
+_CAST_NINE = """\
         try_cast(ImagePositionPatient[1] as double) as x,
         try_cast(ImagePositionPatient[2] as double) as y,
         try_cast(ImagePositionPatient[3] as double) as z,
@@ -66,7 +61,16 @@ with parsed as (
         try_cast(ImageOrientationPatient[3] as double) as r3,
         try_cast(ImageOrientationPatient[4] as double) as c1,
         try_cast(ImageOrientationPatient[5] as double) as c2,
-        try_cast(ImageOrientationPatient[6] as double) as c3
+        try_cast(ImageOrientationPatient[6] as double) as c3"""
+
+#: The floor the targets are measured against: positions cast and projected on the normal,
+#: one window for the gap to the next slice, one aggregate (smallest, largest gap; span).
+FLOOR_SQL = """
+create table floor_geometry as
+with parsed as (
+    select
+        SeriesInstanceUID,
+{cast_nine}
     from {relation}
 ),
 projected as (
@@ -94,15 +98,7 @@ create table floor_geometry as
 with parsed as (
     select
         SeriesInstanceUID,
-        try_cast(ImagePositionPatient[1] as double) as x,
-        try_cast(ImagePositionPatient[2] as double) as y,
-        try_cast(ImagePositionPatient[3] as double) as z,
-        try_cast(ImageOrientationPatient[1] as double) as r1,
-        try_cast(ImageOrientationPatient[2] as double) as r2,
-        try_cast(ImageOrientationPatient[3] as double) as r3,
-        try_cast(ImageOrientationPatient[4] as double) as c1,
-        try_cast(ImageOrientationPatient[5] as double) as c2,
-        try_cast(ImageOrientationPatient[6] as double) as c3,
+{cast_nine},
         array_to_string(ImageOrientationPatient, '/') as iop,
         array_to_string(PixelSpacing, '/') as pixel_spacing,
         "Rows" as n_rows,
@@ -313,7 +309,7 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
         if engine == "idc":
             sql, table = "create table idc_volume_geometry as " + idc_volume_geometry_sql_duckdb(relation), "idc_volume_geometry"
         else:
-            sql, table = (FLOOR_SQL if engine == "floor" else FLOOR_IDC_SQL).format(relation=relation), "floor_geometry"
+            sql, table = (FLOOR_SQL if engine == "floor" else FLOOR_IDC_SQL).format(relation=relation, cast_nine=_CAST_NINE), "floor_geometry"
         # IDC's query spills tens of GB at full scale: cap the spill so that it fails cleanly
         # (reported as a row) before it fills the disk.
         config = {"threads": threads, "preserve_insertion_order": False, "memory_limit": memory_limit,

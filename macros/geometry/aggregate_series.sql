@@ -1,3 +1,18 @@
+{# The parsed columns that describe the volume: NULL for localizers, projections and MIPs in
+   the aggregate, carried one per instance by int_series_geometry_aggregated's deduplication. #}
+{% macro geometry_volume_columns() %}{{ return([
+    'ipp_x', 'ipp_y', 'ipp_z',
+    'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
+    'column_cosine_x', 'column_cosine_y', 'column_cosine_z',
+    'normal_magnitude', 'orientation_error',
+    'slice_position', 'in_plane_row', 'in_plane_column',
+    'orientation_text', 'pixel_spacing_text', 'pixel_spacing_row_mm', 'pixel_spacing_column_mm',
+    adapter.quote('Rows'), adapter.quote('Columns'),
+    'gantry_detector_tilt',
+    'TemporalPositionIdentifier', 'EchoTime', 'AcquisitionNumber', 'DiffusionBValue',
+    'image_type_text'
+]) }}{% endmacro %}
+
 {# The per-series aggregates of int_series_geometry_aggregated, over `source_cte` (one row
    per instance row with the columns of int_instances_geometry_parsed, plus `row_copies` and
    `has_conflicting_copies`), as two CTEs: `<name>_volumetric` and `<name>`. A macro because
@@ -30,18 +45,7 @@
         {{ adapter.quote('Rows') }} is not null as has_pixel_matrix,
         -- computed once here for the several aggregates that order by it
         case when is_volumetric and {{ idc_qc.is_finite('slice_position') }} then slice_position end as finite_slice_position,
-        {%- for column in [
-            'ipp_x', 'ipp_y', 'ipp_z',
-            'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
-            'column_cosine_x', 'column_cosine_y', 'column_cosine_z',
-            'normal_magnitude', 'orientation_error',
-            'slice_position', 'in_plane_row', 'in_plane_column',
-            'orientation_text', 'pixel_spacing_text', 'pixel_spacing_row_mm', 'pixel_spacing_column_mm',
-            adapter.quote('Rows'), adapter.quote('Columns'),
-            'gantry_detector_tilt',
-            'TemporalPositionIdentifier', 'EchoTime', 'AcquisitionNumber', 'DiffusionBValue',
-            'image_type_text'
-        ] %}
+        {%- for column in idc_qc.geometry_volume_columns() %}
         case when is_volumetric then {{ column }} end as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ source_cte }}

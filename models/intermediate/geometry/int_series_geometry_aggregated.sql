@@ -68,17 +68,7 @@ deduplicated as (
         {%- for column in [
             'Modality', 'is_volumetric', 'is_idc_sop_class', 'is_localizer', 'is_mip', 'is_projection', 'is_mosaic',
             'ipp_status', 'iop_status', 'pixel_spacing_status', 'number_of_frames', 'has_malformed_dimensions',
-            'ipp_x', 'ipp_y', 'ipp_z',
-            'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
-            'column_cosine_x', 'column_cosine_y', 'column_cosine_z',
-            'normal_magnitude', 'orientation_error',
-            'slice_position', 'in_plane_row', 'in_plane_column',
-            'orientation_text', 'pixel_spacing_text', 'pixel_spacing_row_mm', 'pixel_spacing_column_mm',
-            adapter.quote('Rows'), adapter.quote('Columns'),
-            'gantry_detector_tilt',
-            'TemporalPositionIdentifier', 'EchoTime', 'AcquisitionNumber', 'DiffusionBValue',
-            'image_type_text'
-        ] %}
+        ] + idc_qc.geometry_volume_columns() %}
         any_value({{ column }}) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from projected
