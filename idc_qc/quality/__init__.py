@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites over marts and rpt_* (SQL pushed down at scale)."""

@@ -1,0 +1,1 @@
+"""IDC releases: fetch any release's index, run manifests, diffs between releases."""
