@@ -1,0 +1,208 @@
+"""What a query can read: IDC's names mapped to local relations, and the warehouse's models.
+
+A built warehouse holds tables (the marts, rpt_* models, seeds) and views; the staging
+views read parquet files in place (the instance input, the index files of idc-index-data).
+:func:`read_catalog` finds, from the views' own definitions, every file they read, and
+defines IDC's names as temporary views over the same files:
+
+- ``dicom_all`` (also reached as ``dicom_metadata`` and ``bigquery-public-data.idc_vNN.dicom_all``):
+  the instance input, every column it has (IDC's ``dicom_all`` has ~800; the input holds what
+  docs/instance_contract.md lists, and whatever else it carries), with the declared columns
+  cast to ``dicom_all``'s own types (strings, string arrays, integer Rows/Columns).
+- ``idc_index``, ``collections_index``, ``prior_versions_index``, ``version_metadata_index``,
+  ``analysis_results_index`` (and any other ``*_index.parquet`` beside them): IDC's index tables.
+
+The file list is also what the contained connection allows (``allowed_paths``) once
+external access is switched off: exactly the files the warehouse was built from.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The instance input as IDC names it.
+INSTANCE_RELATION = "dicom_all"
+#: Grain of IDC's index tables (models/staging/idc_index/_idc_index__sources.yml).
+INDEX_GRAIN = {
+    "idc_index": "one row per DICOM series in the IDC release (all modalities)",
+    "collections_index": "one row per IDC collection",
+    "prior_versions_index": "one row per series version that existed in earlier IDC releases",
+    "analysis_results_index": "one row per analysis-result collection (derived data contributed to IDC)",
+    "version_metadata_index": "one row per IDC release, with its date",
+}
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass
+class Relation:
+    """One thing a query can read."""
+
+    name: str
+    kind: str             # "IDC instance input" | "IDC index" | "mart" | "report" | "seed" | "view" | "build record"
+    grain: str
+    description: str
+    idc_names: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    #: the CREATE TEMP VIEW statement, for IDC's names (None: a relation of the database itself)
+    definition: str | None = None
+
+
+@dataclass
+class Catalog:
+    relations: dict[str, Relation]
+    #: files the warehouse's views read (allowed once external access is off)
+    files: list[str]
+    #: folders to allow (globs in an instance path list their folder)
+    directories: list[str]
+    instance_files: list[str]
+    index_release: int | None = None
+
+    def names(self) -> set[str]:
+        return {name.lower() for name in self.relations}
+
+
+def _literal(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+def _parquet_paths(view_sql: str) -> list[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(view_sql, read="duckdb")
+    except Exception:  # noqa: BLE001 - a view we cannot parse reads no file we know of
+        return re.findall(r"read_parquet\(\s*'([^']+)'", view_sql)
+    paths: list[str] = []
+    for func in tree.find_all(exp.ReadParquet, exp.Anonymous):
+        if isinstance(func, exp.Anonymous) and func.name.lower() != "read_parquet":
+            continue
+        first = func.this if isinstance(func.this, exp.Expression) else None
+        if first is None and func.expressions:
+            first = func.expressions[0]
+        if isinstance(first, exp.Expression):
+            paths += [lit.this for lit in first.find_all(exp.Literal) if lit.is_string]
+    return paths
+
+
+def _split_grain(comment: str | None) -> tuple[str, str]:
+    text = (comment or "").strip()
+    match = re.search(r"Grain:\s*(.+?)\.(?:\s|$)", text)
+    if not match:
+        return "", text
+    grain = match.group(1).strip()
+    rest = (text[:match.start()] + text[match.end():]).strip()
+    return grain, rest
+
+
+def _kind(name: str, table_type: str) -> str:
+    if name == "idc_qc_build":
+        return "build record"
+    if name.startswith("rpt_"):
+        return "report"
+    if name.startswith(("stg_", "int_")):
+        return "staging" if name.startswith("stg_") else "intermediate"
+    if table_type == "VIEW":
+        return "view"
+    return "mart"
+
+
+def read_catalog(con) -> Catalog:
+    """The relations of an open warehouse connection, IDC's names included (not yet created)."""
+    from ..instances.schema import COLUMNS, INTEGER, STRING, STRING_ARRAY
+
+    relations: dict[str, Relation] = {}
+    rows = con.execute(
+        "select table_name, 'BASE TABLE', comment from duckdb_tables() where schema_name = 'main' and not temporary "
+        "union all select view_name, 'VIEW', comment from duckdb_views() where schema_name = 'main' and not internal "
+        "and not temporary order by 1"
+    ).fetchall()
+    seeds = {"geometry_reasons", "manufacturer_aliases", "sop_classes"}
+    for name, table_type, comment in rows:
+        grain, description = _split_grain(comment)
+        kind = "seed" if name in seeds else _kind(name, table_type)
+        if kind == "build record":
+            grain, description = "one row per build written into this database", "which build the database holds"
+        relations[name] = Relation(name=name, kind=kind, grain=grain, description=description)
+
+    files: list[str] = []
+    directories: list[str] = []
+    instance_files: list[str] = []
+    index_dir: Path | None = None
+    for view_name, view_sql in con.execute(
+        "select view_name, sql from duckdb_views() where schema_name = 'main' and not internal"
+    ).fetchall():
+        paths = _parquet_paths(view_sql)
+        if view_name == "stg_dicom__instances":
+            instance_files = paths
+        if view_name == "stg_idc_index__series" and paths:
+            index_dir = Path(paths[0]).parent
+        for path in paths:
+            if _GLOB_CHARS.search(path):
+                files += sorted(globlib.glob(path, recursive=True))
+                fixed = _GLOB_CHARS.split(path, maxsplit=1)[0]
+                directories.append(fixed if fixed.endswith("/") else str(Path(fixed).parent))
+            else:
+                files.append(path)
+
+    if instance_files:
+        listing = "[" + ", ".join(_literal(p) for p in instance_files) + "]"
+        source = f"read_parquet({listing}, union_by_name = true)"
+        present = {r[0].lower(): r[0] for r in con.execute(f"describe select * from {source}").fetchall()}
+        casts = []
+        for column in COLUMNS:
+            actual = present.get(column.name.lower())
+            if actual is None:
+                continue
+            quoted = '"' + actual.replace('"', '""') + '"'
+            cast = {STRING: f"cast({quoted} as varchar)", STRING_ARRAY: f"cast({quoted} as varchar[])",
+                    INTEGER: f"try_cast({quoted} as bigint)"}[column.kind]
+            casts.append(f"{cast} as {quoted}")
+        replace = f" replace ({', '.join(casts)})" if casts else ""
+        relations[INSTANCE_RELATION] = Relation(
+            name=INSTANCE_RELATION, kind="IDC instance input",
+            grain="one row per instance row of the instance input",
+            description=(f"the instance metadata this warehouse was built from ({len(instance_files)} file(s)): every "
+                         f"column the input has ({len(present)}; IDC's dicom_all has ~800), declared columns typed "
+                         "as in dicom_all"),
+            idc_names=["bigquery-public-data.idc_current.dicom_all", "idc_vNN.dicom_all", "dicom_metadata"],
+            definition=f"create or replace temp view {INSTANCE_RELATION} as select *{replace} from {source}",
+        )
+
+    if index_dir is not None and index_dir.is_dir():
+        for parquet in sorted(index_dir.glob("*_index.parquet")) + sorted(index_dir.glob("idc_index.parquet")):
+            name = parquet.stem
+            if name in relations:
+                continue
+            files.append(str(parquet))
+            relations[name] = Relation(
+                name=name, kind="IDC index", grain=INDEX_GRAIN.get(name, ""),
+                description=f"IDC's {name} as published with idc-index ({parquet})",
+                idc_names=[f"idc_vNN.{name}"],
+                definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
+            )
+    catalog = Catalog(relations=relations, files=sorted(set(files)), directories=sorted(set(directories)),
+                      instance_files=instance_files)
+    return catalog
+
+
+def install(con, catalog: Catalog) -> None:
+    """Create IDC's names as temporary views and read every relation's columns."""
+    for relation in catalog.relations.values():
+        if relation.definition:
+            con.execute(relation.definition)
+    by_name: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'main' order by table_name, column_index"
+    ).fetchall():
+        by_name.setdefault(table, []).append(column)
+    for name, relation in catalog.relations.items():
+        relation.columns = by_name.get(name, [])
+    if "version_metadata_index" in catalog.relations:
+        try:
+            catalog.index_release = con.execute("select max(cast(idc_version as integer)) from version_metadata_index").fetchone()[0]
+        except Exception:  # noqa: BLE001 - an index without release numbers: no release to compare
+            catalog.index_release = None
