@@ -53,12 +53,13 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, demo, export, synth
+    from . import build, demo, export, query, synth
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
+    app.command()(query.query)
 
 
 _register()

@@ -7,8 +7,8 @@ defines IDC's names as temporary views over the same files:
 
 - ``dicom_all`` (also reached as ``dicom_metadata`` and ``bigquery-public-data.idc_vNN.dicom_all``):
   the instance input, every column it has (IDC's ``dicom_all`` has ~800; the input holds what
-  docs/instance_contract.md lists, and whatever else it carries), with the declared columns
-  cast to ``dicom_all``'s own types (strings, string arrays, integer Rows/Columns).
+  docs/instance_contract.md lists, and whatever else it carries), the declared multi-valued
+  columns cast to ``dicom_all``'s ARRAY<STRING> and Rows/Columns to integers.
 - ``idc_index``, ``collections_index``, ``prior_versions_index``, ``version_metadata_index``,
   ``analysis_results_index`` (and any other ``*_index.parquet`` beside them): IDC's index tables.
 
@@ -112,7 +112,7 @@ def _kind(name: str, table_type: str) -> str:
 
 def read_catalog(con) -> Catalog:
     """The relations of an open warehouse connection, IDC's names included (not yet created)."""
-    from ..instances.schema import COLUMNS, INTEGER, STRING, STRING_ARRAY
+    from ..instances.schema import COLUMNS, INTEGER, STRING_ARRAY
 
     relations: dict[str, Relation] = {}
     rows = con.execute(
@@ -158,16 +158,21 @@ def read_catalog(con) -> Catalog:
             if actual is None:
                 continue
             quoted = '"' + actual.replace('"', '""') + '"'
-            cast = {STRING: f"cast({quoted} as varchar)", STRING_ARRAY: f"cast({quoted} as varchar[])",
-                    INTEGER: f"try_cast({quoted} as bigint)"}[column.kind]
-            casts.append(f"{cast} as {quoted}")
+            # Multi-valued attributes are ARRAY<STRING> in dicom_all (a DOUBLE[] input would make
+            # IDC's SAFE_CAST(x[SAFE_OFFSET(0)] AS FLOAT64) differ), Rows/Columns INT64. Single
+            # values keep the input's type: dicom_all's own types vary (DiffusionBValue is FLOAT64,
+            # SliceThickness a string), and an IDC export carries them as they are.
+            if column.kind == STRING_ARRAY:
+                casts.append(f"cast({quoted} as varchar[]) as {quoted}")
+            elif column.kind == INTEGER:
+                casts.append(f"try_cast({quoted} as bigint) as {quoted}")
         replace = f" replace ({', '.join(casts)})" if casts else ""
         relations[INSTANCE_RELATION] = Relation(
             name=INSTANCE_RELATION, kind="IDC instance input",
             grain="one row per instance row of the instance input",
             description=(f"the instance metadata this warehouse was built from ({len(instance_files)} file(s)): every "
-                         f"column the input has ({len(present)}; IDC's dicom_all has ~800), declared columns typed "
-                         "as in dicom_all"),
+                         f"column the input has ({len(present)}; IDC's dicom_all has ~800), multi-valued ones as "
+                         "lists of strings as in dicom_all"),
             idc_names=["bigquery-public-data.idc_current.dicom_all", "idc_vNN.dicom_all", "dicom_metadata"],
             definition=f"create or replace temp view {INSTANCE_RELATION} as select *{replace} from {source}",
         )

@@ -1,0 +1,137 @@
+"""`idc-qc query`: SQL on the local warehouse (DuckDB SQL, or IDC's BigQuery SQL), read-only."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from ..errors import IdcQcError
+from .app import console
+from .options import DEFAULT_DB_PATH, DbOption
+
+
+class Dialect(str, Enum):
+    duckdb = "duckdb"
+    bigquery = "bigquery"
+
+
+def _read_sql(sql: Optional[str], file: Optional[Path]) -> str:
+    if sql and file:
+        raise IdcQcError("give the query as an argument or with -f FILE, not both")
+    if file is not None:
+        if str(file) == "-":
+            return sys.stdin.read()
+        try:
+            return file.read_text()
+        except OSError as exc:
+            raise IdcQcError(f"cannot read {file}: {exc.strerror or exc}") from None
+    if not sql:
+        raise IdcQcError('no query: idc-qc query "select ..." or idc-qc query -f FILE.sql (or --tables)')
+    return sql
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "[dim]NULL[/]"
+    text = str(value)
+    return escape(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _print_tables(db: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..query.run import list_tables
+
+    out = Console(soft_wrap=False)
+    table = Table(title=f"What idc-qc query can read in {db}", show_lines=False)
+    for name in ("table", "kind", "grain", "description"):
+        table.add_column(name, overflow="fold")
+    for relation in list_tables(db):
+        names = relation.name + (f"\n[dim]{escape(', '.join(relation.idc_names))}[/]" if relation.idc_names else "")
+        table.add_row(names, relation.kind, escape(relation.grain), escape(relation.description[:300]))
+    out.print(table)
+    console.print("IDC's names work with --dialect bigquery (and dicom_all / the *_index tables in DuckDB SQL too); "
+                  "`DESCRIBE <table>` lists a table's columns.")
+
+
+def query(
+    sql: Annotated[Optional[str], typer.Argument(help="The query (one SELECT / WITH / EXPLAIN).", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from FILE.sql ('-' for stdin).")] = None,
+    dialect: Annotated[Dialect, typer.Option("--dialect", "-d", help="duckdb: run as is; bigquery: IDC's BigQuery SQL, transpiled.")] = Dialect.duckdb,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the SQL that would run (and the fixes applied); run nothing.")] = False,
+    tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description.")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the whole result to .csv, .parquet or .json (one object a line).")] = None,
+    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown on the terminal (all rows go to -o).")] = 50,
+    db: DbOption = DEFAULT_DB_PATH,
+) -> None:
+    """Ask the local warehouse in SQL: plain DuckDB SQL, or IDC's BigQuery SQL unchanged.
+
+    Read-only and contained: a statement that would create, change, attach, copy, install or
+    load anything is refused before it runs, and the query's connection cannot read other
+    files or reach the network. IDC's names work: `bigquery-public-data.idc_current.dicom_all`
+    (the instance input), `idc_vNN.idc_index` (the index), and every built table by its name.
+
+    Examples:
+
+      idc-qc query "select geometry_category, count(*) from series_geometry group by all"
+
+      idc-qc query --dialect bigquery -f ct_index.sql -o ct_index.parquet
+
+      idc-qc query --tables
+    """
+    import time
+
+    from ..query.run import explain as explain_sql
+    from ..query.run import run_query, write_result
+
+    if tables:
+        _print_tables(db)
+        return
+    text = _read_sql(sql, file)
+    if explain:
+        transpiled = explain_sql(db, text, dialect=dialect.value)
+        for fix in transpiled.fixes:
+            console.print(f"[dim]-- {escape(fix)}[/]")
+        if dialect is Dialect.bigquery:
+            import sqlglot
+
+            typer.echo(sqlglot.transpile(transpiled.sql, read="duckdb", write="duckdb", pretty=True)[0])
+        else:
+            typer.echo(transpiled.sql)
+        return
+    started = time.perf_counter()
+    result = run_query(db, text, dialect=dialect.value)
+    for warning in result.warnings:
+        console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    summary = f"{result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.2f} s"
+    if out is not None:
+        write_result(result.table, out)
+        console.print(f"{summary}; wrote [bold]{escape(str(out))}[/] ({time.perf_counter() - started:.1f} s in all)")
+        return
+    _show(result, max_rows)
+    shown = min(result.rows, max_rows)
+    more = f" (showing {shown}; -o FILE writes all)" if result.rows > shown else ""
+    console.print(f"{summary}{more}")
+
+
+def _show(result, max_rows: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(soft_wrap=False)
+    table = Table(show_edge=False, header_style="bold")
+    for name in result.table.column_names:
+        table.add_column(escape(name), overflow="fold", max_width=60)
+    for row in result.table.slice(0, max_rows).to_pylist():
+        table.add_row(*(_cell(v) for v in row.values()))
+    if out.is_terminal and min(result.rows, max_rows) + 4 > out.size.height:
+        with out.pager(styles=True):
+            out.print(table)
+    else:
+        out.print(table)
