@@ -59,7 +59,10 @@ def check_read_only(sql: str) -> str:
                 continue
             what = _WHAT.get(inner_kinds[0], inner_kinds[0]) if inner_kinds else "nothing to explain"
             raise NotReadOnly(f"refused: EXPLAIN of a statement that is not a query ({what})")
-        raise NotReadOnly(f"refused: {_WHAT.get(kind, kind)}; idc-qc query runs one read-only query "
+        first_word = (_LEADING_COMMENTS.sub("", statement.query).split() or [""])[0].upper()
+        what = {"IMPORT": "IMPORT DATABASE reads files into the database", "CHECKPOINT": "CHECKPOINT writes the database",
+                "FORCE": "FORCE INSTALL adds an extension"}.get(first_word, _WHAT.get(kind, kind))
+        raise NotReadOnly(f"refused: {what}; idc-qc query runs one read-only query "
                           "(SELECT / WITH / EXPLAIN) and changes nothing")
     if len(statements) > 1:
         raise NotReadOnly(f"refused: {len(statements)} statements ({', '.join(kinds)}); idc-qc query runs one query at a time")

@@ -1,0 +1,190 @@
+"""`idc-qc query` is read-only and contained: a list of hostile statements and what each gets.
+
+The warehouse is a real DuckDB file shaped like a build (a build record, a table, staging
+views reading parquet in place, an index folder), made here without dbt so the list runs in
+the fast lane. Each statement must be
+
+- ``refused``: by the allow-list, before the database is even opened (NotReadOnly), or
+- ``denied``: by the contained connection (external access off, configuration locked), or
+- ``error``: another one-line error (e.g. a table function that does not exist),
+
+and afterwards the database file is byte for byte the same, no file was written, and the
+secret beside it was never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from idc_qc.errors import IdcQcError
+from idc_qc.query.run import run_query
+from idc_qc.query.transpile import NotReadOnly
+
+SECRET_TEXT = "password-that-must-not-leak"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> dict:
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idc_qc.warehouse import BUILD_TABLE, BUILD_TABLE_DDL
+
+    root = tmp_path_factory.mktemp("hostile")
+    instances = root / "input" / "instances.parquet"
+    instances.parent.mkdir()
+    pq.write_table(pa.table({
+        "SeriesInstanceUID": ["1.2.3", "1.2.3"], "SOPInstanceUID": ["1.2.3.1", "1.2.3.2"],
+        "SOPClassUID": ["1.2.840.10008.5.1.4.1.1.2"] * 2, "Modality": ["CT", "CT"],
+        "ImagePositionPatient": [["0", "0", "0"], ["0", "0", "2.5"]],
+        "ImageOrientationPatient": [["1", "0", "0", "0", "1", "0"]] * 2,
+    }), instances)
+    index_dir = root / "index"
+    index_dir.mkdir()
+    pq.write_table(pa.table({"SeriesInstanceUID": ["1.2.3"], "collection_id": ["demo"]}), index_dir / "idc_index.parquet")
+    secret = root / "secret.csv"
+    secret.write_text(f"secret\n{SECRET_TEXT}\n")
+    db = root / "idc_qc.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(BUILD_TABLE_DDL)
+        con.execute(f"insert into {BUILD_TABLE} values ('b1', now(), now(), 'complete', ?, null, '[]', '{{}}', '[]', 'test', null)",
+                    [str(instances)])
+        con.execute("create table series as select * from (values ('1.2.3', 'CT')) t(SeriesInstanceUID, Modality)")
+        con.execute(f"create view stg_dicom__instances as select * from read_parquet(['{instances}'], union_by_name = true)")
+        con.execute(f"create view stg_idc_index__series as select * from read_parquet('{index_dir / 'idc_index.parquet'}')")
+    return {"db": db, "root": root, "secret": secret, "instances": instances}
+
+
+def hostile_statements(root: Path, secret: Path) -> list[tuple[str, str, str]]:
+    """(dialect, statement, expected outcome)."""
+    out = root / "written"
+    duck = [
+        ("create table stolen as select 1", "refused"),
+        ("create temp table t as select 1", "refused"),
+        ("create view v as select 1", "refused"),
+        ("create macro m() as 1", "refused"),
+        ("create secret s (type s3, key_id 'k', secret 'v')", "refused"),
+        ("insert into series values ('9.9', 'MR')", "refused"),
+        ("update series set Modality = 'XX'", "refused"),
+        ("delete from series", "refused"),
+        ("drop table series", "refused"),
+        ("alter table series add column x integer", "refused"),
+        (f"attach '{out}.duckdb' as other", "refused"),
+        ("detach database if exists other", "refused"),
+        (f"copy series to '{out}.csv'", "refused"),
+        (f"copy series from '{secret}'", "refused"),
+        (f"export database '{out}'", "refused"),
+        (f"import database '{root}'", "refused"),
+        ("install httpfs", "refused"),
+        ("load httpfs", "refused"),
+        ("set enable_external_access = true", "refused"),
+        ("reset lock_configuration", "refused"),
+        ("pragma enable_profiling", "refused"),
+        ("call pragma_version()", "refused"),
+        ("checkpoint", "refused"),
+        ("use memory", "refused"),
+        ("begin transaction", "refused"),
+        ("prepare p as delete from series", "refused"),
+        (f"explain analyze copy series to '{out}.csv'", "refused"),
+        ("select 1; drop table series", "refused"),
+        ("/* looks harmless */ select 1; -- then\n insert into series values ('9', 'X')", "refused"),
+        ("pivot series on Modality", "refused"),
+        (f"select * from read_csv('{secret}')", "denied"),
+        ("select * from read_text('/etc/passwd')", "denied"),
+        (f"select * from read_blob('{secret}')", "denied"),
+        (f"select * from read_json('{secret}')", "denied"),
+        (f"select * from sniff_csv('{secret}')", "denied"),
+        (f"select * from glob('{root}/*')", "denied"),
+        ("select * from read_parquet('https://example.com/x.parquet')", "denied"),
+        ("select * from duckdb_secrets()", "denied"),
+        (f"select * from '{secret}'", "denied"),
+        ("select * from query('drop table series')", "error"),
+        (f"select * from sqlite_scan('{root}/x.db', 't')", "error"),
+    ]
+    bigquery = [
+        ("CREATE TEMP TABLE t AS SELECT 1", "refused"),
+        ("INSERT INTO `bigquery-public-data.idc_current.dicom_all` (SOPInstanceUID) VALUES ('x')", "refused"),
+        ("EXPORT DATA OPTIONS(uri='gs://bucket/x-*.csv', format='CSV') AS SELECT 1", "refused"),
+        ("EXECUTE IMMEDIATE 'DROP TABLE series'", "refused"),
+        ("MERGE series t USING series s ON t.SeriesInstanceUID = s.SeriesInstanceUID "
+         "WHEN MATCHED THEN DELETE", "refused"),
+        ("CALL mydataset.proc()", "refused"),
+        ("SET @@dataset_project_id = 'other'; SELECT 1", "refused"),
+        ("DECLARE n INT64 DEFAULT 1; DELETE FROM series WHERE n = 1", "refused"),
+        ("SELECT * FROM `bigquery-public-data.idc_current.auxiliary_metadata`", "error"),
+        (f"SELECT * FROM EXTERNAL_QUERY('conn', 'SELECT 1')", "error"),
+    ]
+    return [("duckdb", s, o) for s, o in duck] + [("bigquery", s, o) for s, o in bigquery]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _outcome(db: Path, dialect: str, statement: str) -> tuple[str, str]:
+    try:
+        result = run_query(db, statement, dialect=dialect)
+    except NotReadOnly as exc:
+        return "refused", str(exc)
+    except IdcQcError as exc:
+        text = str(exc)
+        return ("denied" if "Permission Error" in text or "refused by the contained" in text else "error"), text
+    return "ran", f"{result.rows} rows: {result.table.to_pylist()[:2]}"
+
+
+def test_hostile_statements(warehouse):
+    db, root, secret = warehouse["db"], warehouse["root"], warehouse["secret"]
+    before = _digest(db)
+    files_before = sorted(p for p in root.rglob("*"))
+    outcomes = []
+    print("\nhostile statement -> outcome")
+    for dialect, statement, expected in hostile_statements(root, secret):
+        got, message = _outcome(db, dialect, statement)
+        shown = statement.replace(str(root), "<tmp>").replace("\n", " ")
+        print(f"  [{dialect}] {shown}\n      -> {got}: {message.replace(str(root), '<tmp>')[:150]}")
+        outcomes.append((dialect, statement, expected, got, message))
+    wrong = [(d, s, e, g, m) for d, s, e, g, m in outcomes if e != g]
+    assert wrong == []
+    for *_, message in outcomes:
+        assert "\n" not in message and SECRET_TEXT not in message
+    assert _digest(db) == before
+    assert sorted(p for p in root.rglob("*")) == files_before
+    assert run_query(db, "select count(*) from series").table.to_pylist() == [{"count_star()": 1}]
+
+
+def test_refusal_comes_before_the_database_is_opened(tmp_path):
+    """No database at all: the statement is refused first (nothing is opened to refuse it)."""
+    with pytest.raises(NotReadOnly, match="COPY"):
+        run_query(tmp_path / "absent.duckdb", f"copy (select 1) to '{tmp_path / 'x.csv'}'")
+    with pytest.raises(NotReadOnly, match="EXPORT"):
+        run_query(tmp_path / "absent.duckdb", "EXPORT DATA OPTIONS(uri='gs://b/*') AS SELECT 1", dialect="bigquery")
+
+
+def test_the_views_still_read_their_parquet(warehouse):
+    """External access is off, yet the warehouse's own views (and IDC's names) read their files."""
+    db = warehouse["db"]
+    assert run_query(db, "select count(*) as n from stg_dicom__instances").table.to_pylist() == [{"n": 2}]
+    assert run_query(db, "SELECT COUNT(*) AS n FROM `bigquery-public-data.idc_v25.dicom_all`",
+                     dialect="bigquery").table.to_pylist() == [{"n": 2}]
+    assert run_query(db, "select collection_id from idc_index").table.to_pylist() == [{"collection_id": "demo"}]
+
+
+def test_configuration_is_locked_after_opening(warehouse):
+    """Even a statement that got past the allow-list could not switch external access back on."""
+    from idc_qc.query.run import contained
+
+    with contained(warehouse["db"]) as (con, _catalog, _warnings):
+        settings = dict(con.execute(
+            "select name, value from duckdb_settings() where name in ('enable_external_access', 'lock_configuration')"
+        ).fetchall())
+        assert settings == {"enable_external_access": "false", "lock_configuration": "true"}
+        import duckdb
+
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute("set enable_external_access = true")
+        with pytest.raises(duckdb.Error):
+            con.execute("create table t as select 1")  # read-only connection
