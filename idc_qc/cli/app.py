@@ -53,13 +53,14 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, demo, export, query, synth
+    from . import build, cohort, demo, export, query, synth
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
     app.command()(query.query)
+    app.add_typer(cohort.app, name="cohort")
 
 
 _register()

@@ -66,15 +66,34 @@ def _lock_down(con, catalog: Catalog) -> None:
 
 
 @contextmanager
-def contained(db: Path) -> Iterator[tuple[object, Catalog, list[str]]]:
-    """A read-only, locked-down connection to ``db`` with IDC's names defined: (con, catalog, warnings)."""
+def contained(db: Path, *, index: Path | None = None) -> Iterator[tuple[object, Catalog, list[str]]]:
+    """A read-only, locked-down connection to ``db`` with IDC's names defined: (con, catalog, warnings).
+
+    ``index``: another release's idc_index.parquet to read as ``idc_index`` (``cohort check``).
+    """
     from ..warehouse import open_warehouse
 
     with open_warehouse(Path(db)) as wh:
         catalog = read_catalog(wh.con)
+        if index is not None:
+            use_index(catalog, Path(index))
         install(wh.con, catalog)
         _lock_down(wh.con, catalog)
         yield wh.con, catalog, list(wh.warnings)
+
+
+def use_index(catalog: Catalog, index: Path) -> None:
+    """Read ``idc_index`` from ``index`` (another release's idc_index.parquet) instead of the built one."""
+    from .catalog import INDEX_GRAIN, Relation, _literal
+
+    index = index.resolve()
+    if not index.is_file():
+        raise IdcQcError(f"no index file at {index}")
+    catalog.relations["idc_index"] = Relation(
+        name="idc_index", kind="IDC index", grain=INDEX_GRAIN["idc_index"],
+        description=f"IDC's idc_index read from {index}", idc_names=["idc_vNN.idc_index"],
+        definition=f"create or replace temp view idc_index as select * from read_parquet({_literal(str(index))})")
+    catalog.files = sorted(set(catalog.files) | {str(index)})
 
 
 def prepare(sql: str, dialect: str, catalog: Catalog | None = None) -> Transpiled:
@@ -192,12 +211,15 @@ def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Cata
                          + "; `idc-qc query --tables` lists each table, `DESCRIBE <table>` its columns")
 
 
-def run_query(db: Path, sql: str, *, dialect: str = "duckdb") -> QueryResult:
-    """Run ``sql`` on the warehouse ``db`` read-only and contained; the whole result as Arrow."""
+def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None = None) -> QueryResult:
+    """Run ``sql`` on the warehouse ``db`` read-only and contained; the whole result as Arrow.
+
+    ``index``: read ``idc_index`` from this parquet file (another IDC release) instead.
+    """
     import duckdb
 
     prepare(sql, dialect)  # refuse before opening anything
-    with contained(db) as (con, catalog, warnings):
+    with contained(db, index=index) as (con, catalog, warnings):
         transpiled = prepare(sql, dialect, catalog)
         warnings += release_warnings(transpiled, catalog)
         started = time.perf_counter()

@@ -110,3 +110,42 @@ def query_warehouse(instances: Path, folder: Path) -> Path:
         build(db, key)
         _BUILT[key] = db
     return _BUILT[key]
+
+
+def make_warehouse(root: Path, *, index_dir: Path | None = None) -> Path:
+    """A real DuckDB file shaped like a build, without dbt (fast): a complete build record, a
+    ``series`` table, ``stg_dicom__instances`` reading a two-instance parquet in place, and
+    ``stg_idc_index__series`` reading ``index_dir/idc_index.parquet`` (a one-series index made
+    here when ``index_dir`` is None; pass idc-index-data's folder for IDC's real index).
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idc_qc.warehouse import BUILD_TABLE, BUILD_TABLE_DDL
+
+    instances = root / "input" / "instances.parquet"
+    instances.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({
+        "SeriesInstanceUID": ["1.2.3", "1.2.3"], "SOPInstanceUID": ["1.2.3.1", "1.2.3.2"],
+        "SOPClassUID": [CT] * 2, "Modality": ["CT", "CT"],
+        "ImagePositionPatient": [["0", "0", "0"], ["0", "0", "2.5"]],
+        "ImageOrientationPatient": [["1", "0", "0", "0", "1", "0"]] * 2,
+    }), instances)
+    if index_dir is None:
+        index_dir = root / "index"
+        index_dir.mkdir(exist_ok=True)
+        pq.write_table(pa.table({"SeriesInstanceUID": ["1.2.3"], "collection_id": ["demo"]}), index_dir / "idc_index.parquet")
+    db = root / "idc_qc.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(BUILD_TABLE_DDL)
+        con.execute(f"insert into {BUILD_TABLE} values ('b1', now(), now(), 'complete', ?, null, '[]', '{{}}', '[]', "
+                    "'test', null)", [str(instances)])
+        con.execute("create table series as select * from (values ('1.2.3', 'CT')) t(SeriesInstanceUID, Modality)")
+        con.execute("comment on table series is 'Grain: one row per series. A test table.'")
+        con.execute(f"create view stg_dicom__instances as select * from read_parquet(['{instances}'], union_by_name = true)")
+        con.execute(f"create view stg_idc_index__series as select * from read_parquet('{index_dir / 'idc_index.parquet'}')")
+        if (index_dir / "version_metadata_index.parquet").exists():
+            con.execute(f"create view stg_idc_index__releases as select * from "
+                        f"read_parquet('{index_dir / 'version_metadata_index.parquet'}')")
+    return db

@@ -22,41 +22,18 @@ import pytest
 from idc_qc.errors import IdcQcError
 from idc_qc.query.run import run_query
 from idc_qc.query.transpile import NotReadOnly
+from support.query import make_warehouse
 
 SECRET_TEXT = "password-that-must-not-leak"
 
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory) -> dict:
-    import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from idc_qc.warehouse import BUILD_TABLE, BUILD_TABLE_DDL
-
     root = tmp_path_factory.mktemp("hostile")
-    instances = root / "input" / "instances.parquet"
-    instances.parent.mkdir()
-    pq.write_table(pa.table({
-        "SeriesInstanceUID": ["1.2.3", "1.2.3"], "SOPInstanceUID": ["1.2.3.1", "1.2.3.2"],
-        "SOPClassUID": ["1.2.840.10008.5.1.4.1.1.2"] * 2, "Modality": ["CT", "CT"],
-        "ImagePositionPatient": [["0", "0", "0"], ["0", "0", "2.5"]],
-        "ImageOrientationPatient": [["1", "0", "0", "0", "1", "0"]] * 2,
-    }), instances)
-    index_dir = root / "index"
-    index_dir.mkdir()
-    pq.write_table(pa.table({"SeriesInstanceUID": ["1.2.3"], "collection_id": ["demo"]}), index_dir / "idc_index.parquet")
+    db = make_warehouse(root)
     secret = root / "secret.csv"
     secret.write_text(f"secret\n{SECRET_TEXT}\n")
-    db = root / "idc_qc.duckdb"
-    with duckdb.connect(str(db)) as con:
-        con.execute(BUILD_TABLE_DDL)
-        con.execute(f"insert into {BUILD_TABLE} values ('b1', now(), now(), 'complete', ?, null, '[]', '{{}}', '[]', 'test', null)",
-                    [str(instances)])
-        con.execute("create table series as select * from (values ('1.2.3', 'CT')) t(SeriesInstanceUID, Modality)")
-        con.execute(f"create view stg_dicom__instances as select * from read_parquet(['{instances}'], union_by_name = true)")
-        con.execute(f"create view stg_idc_index__series as select * from read_parquet('{index_dir / 'idc_index.parquet'}')")
-    return {"db": db, "root": root, "secret": secret, "instances": instances}
+    return {"db": db, "root": root, "secret": secret}
 
 
 def hostile_statements(root: Path, secret: Path) -> list[tuple[str, str, str]]:
