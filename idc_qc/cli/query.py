@@ -43,20 +43,23 @@ def _cell(value) -> str:
 
 
 def _print_tables(db: Path) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    import textwrap
 
     from ..query.run import list_tables
 
-    out = Console(soft_wrap=False)
-    table = Table(title=f"What idc-qc query can read in {db}", show_lines=False)
-    for name in ("table", "kind", "grain", "description"):
-        table.add_column(name, overflow="fold")
+    kind = None
     for relation in list_tables(db):
-        names = relation.name + (f"\n[dim]{escape(', '.join(relation.idc_names))}[/]" if relation.idc_names else "")
-        table.add_row(names, relation.kind, escape(relation.grain), escape(relation.description[:300]))
-    out.print(table)
-    console.print("IDC's names work with --dialect bigquery (and dicom_all / the *_index tables in DuckDB SQL too); "
+        if relation.kind != kind:
+            kind = relation.kind
+            typer.echo(f"\n== {kind} ==")
+        also = f"   (IDC: {', '.join(relation.idc_names)})" if relation.idc_names else ""
+        typer.echo(f"{relation.name}{also}   [{len(relation.columns)} columns]")
+        if relation.grain:
+            typer.echo(textwrap.fill(f"grain: {relation.grain}", 100, initial_indent="    ", subsequent_indent="      "))
+        if relation.description:
+            text = relation.description if len(relation.description) <= 400 else relation.description[:397] + "..."
+            typer.echo(textwrap.fill(text, 100, initial_indent="    ", subsequent_indent="    "))
+    console.print("\nIDC's names work with --dialect bigquery (dicom_all and the *_index tables in DuckDB SQL too); "
                   "`DESCRIBE <table>` lists a table's columns.")
 
 

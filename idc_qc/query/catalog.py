@@ -185,7 +185,7 @@ def read_catalog(con) -> Catalog:
             files.append(str(parquet))
             relations[name] = Relation(
                 name=name, kind="IDC index", grain=INDEX_GRAIN.get(name, ""),
-                description=f"IDC's {name} as published with idc-index ({parquet})",
+                description=f"IDC's {name} as published in idc-index-data ({parquet.name} in {parquet.parent})",
                 idc_names=[f"idc_vNN.{name}"],
                 definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
             )
