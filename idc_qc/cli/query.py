@@ -99,6 +99,8 @@ def query(
     text = _read_sql(sql, file)
     if explain:
         transpiled = explain_sql(db, text, dialect=dialect.value)
+        for warning in transpiled.warnings:
+            console.print(f"[yellow]Warning:[/] {escape(warning)}")
         for fix in transpiled.fixes:
             console.print(f"[dim]-- {escape(fix)}[/]")
         if dialect is Dialect.bigquery:

@@ -69,6 +69,8 @@ def _literal(path: str) -> str:
 
 
 def _parquet_paths(view_sql: str) -> list[str]:
+    if "read_parquet" not in view_sql.lower():
+        return []  # most views read other models, not files: no need to parse them
     import sqlglot
     from sqlglot import exp
 

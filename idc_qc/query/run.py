@@ -242,8 +242,10 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
 def explain(db: Path | None, sql: str, *, dialect: str = "duckdb") -> Transpiled:
     """The SQL that would run (checked against the warehouse's tables when ``db`` exists)."""
     if db is not None and Path(db).exists():
-        with contained(db) as (_con, catalog, _warnings):
-            return prepare(sql, dialect, catalog)
+        with contained(db) as (_con, catalog, warnings):
+            transpiled = prepare(sql, dialect, catalog)
+            transpiled.warnings = warnings + release_warnings(transpiled, catalog)
+            return transpiled
     return prepare(sql, dialect)
 
 

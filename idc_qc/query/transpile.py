@@ -79,6 +79,8 @@ class Transpiled:
     fixes: list[str] = field(default_factory=list)
     #: IDC releases the query names (``idc_v20`` -> "20"; ``idc_current`` -> "current")
     releases: set[str] = field(default_factory=set)
+    #: what the user should know (set when run against a warehouse: a release other than the local one)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _statement_kind(statement) -> str:
@@ -254,8 +256,7 @@ def transpile(sql: str, dialect: str = "bigquery", *, local_tables: set[str] | N
             continue
         result.tables[written] = local
         if not table.alias and local != key:
-            table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
-        elif not table.alias and (dataset or table.catalog):
+            # `dicom_metadata.col` must still resolve once the table is dicom_all
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
         table.set("this", exp.to_identifier(local))
         table.set("db", None)
