@@ -111,7 +111,7 @@ def query(
             typer.echo(transpiled.sql)
         return
     started = time.perf_counter()
-    result = run_query(db, text, dialect=dialect.value)
+    result = run_query(db, text, dialect=dialect.value, progress=sys.stdout.isatty() and out is None)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     summary = f"{result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.2f} s"

@@ -57,7 +57,9 @@ class QueryResult:
         return self.table.num_rows
 
 
-def _lock_down(con, catalog: Catalog) -> None:
+def _lock_down(con, catalog: Catalog, *, progress: bool = False) -> None:
+    # DuckDB's own progress bar (long queries) only where someone watches a terminal
+    con.execute(f"set enable_progress_bar = {'true' if progress else 'false'}")
     con.execute("set allowed_paths = ?", [catalog.files])
     if catalog.directories:
         con.execute("set allowed_directories = ?", [catalog.directories])
@@ -66,7 +68,8 @@ def _lock_down(con, catalog: Catalog) -> None:
 
 
 @contextmanager
-def contained(db: Path, *, index: Path | None = None) -> Iterator[tuple[object, Catalog, list[str]]]:
+def contained(db: Path, *, index: Path | None = None,
+              progress: bool = False) -> Iterator[tuple[object, Catalog, list[str]]]:
     """A read-only, locked-down connection to ``db`` with IDC's names defined: (con, catalog, warnings).
 
     ``index``: another release's idc_index.parquet to read as ``idc_index`` (``cohort check``).
@@ -78,7 +81,7 @@ def contained(db: Path, *, index: Path | None = None) -> Iterator[tuple[object, 
         if index is not None:
             use_index(catalog, Path(index))
         install(wh.con, catalog)
-        _lock_down(wh.con, catalog)
+        _lock_down(wh.con, catalog, progress=progress)
         yield wh.con, catalog, list(wh.warnings)
 
 
@@ -211,7 +214,8 @@ def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Cata
                          + "; `idc-qc query --tables` lists each table, `DESCRIBE <table>` its columns")
 
 
-def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None = None) -> QueryResult:
+def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None = None,
+              progress: bool = False) -> QueryResult:
     """Run ``sql`` on the warehouse ``db`` read-only and contained; the whole result as Arrow.
 
     ``index``: read ``idc_index`` from this parquet file (another IDC release) instead.
@@ -219,7 +223,7 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
     import duckdb
 
     prepare(sql, dialect)  # refuse before opening anything
-    with contained(db, index=index) as (con, catalog, warnings):
+    with contained(db, index=index, progress=progress) as (con, catalog, warnings):
         transpiled = prepare(sql, dialect, catalog)
         warnings += release_warnings(transpiled, catalog)
         started = time.perf_counter()
