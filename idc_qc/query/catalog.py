@@ -112,6 +112,28 @@ def _kind(name: str, table_type: str) -> str:
     return "mart"
 
 
+def _yml_descriptions() -> dict[str, str]:
+    """Model and seed descriptions from the dbt project's yml (for relations the database has none for)."""
+    try:
+        import yaml
+
+        from ..paths import PROJECT_DIR
+    except ImportError:  # pragma: no cover
+        return {}
+    found: dict[str, str] = {}
+    for folder in ("models", "seeds"):
+        for path in sorted((PROJECT_DIR / folder).rglob("*.yml")):
+            try:
+                document = yaml.safe_load(path.read_text()) or {}
+            except (OSError, yaml.YAMLError):
+                continue
+            for key in ("models", "seeds"):
+                for entry in document.get(key) or []:
+                    if isinstance(entry, dict) and entry.get("name") and entry.get("description"):
+                        found[entry["name"]] = " ".join(str(entry["description"]).split())
+    return found
+
+
 def read_catalog(con) -> Catalog:
     """The relations of an open warehouse connection, IDC's names included (not yet created)."""
     from ..instances.schema import COLUMNS, INTEGER, STRING_ARRAY
@@ -123,7 +145,9 @@ def read_catalog(con) -> Catalog:
         "and not temporary order by 1"
     ).fetchall()
     seeds = {"geometry_reasons", "manufacturer_aliases", "sop_classes"}
+    documented = _yml_descriptions() if any(not comment for _n, _t, comment in rows) else {}
     for name, table_type, comment in rows:
+        comment = comment or documented.get(name)
         grain, description = _split_grain(comment)
         kind = "seed" if name in seeds else _kind(name, table_type)
         if kind == "build record":
