@@ -91,7 +91,7 @@ def query(
     import time
 
     from ..query.run import explain as explain_sql
-    from ..query.run import run_query, write_result
+    from ..query.run import check_output, run_query, write_result
 
     if tables:
         _print_tables(db)
@@ -110,6 +110,8 @@ def query(
         else:
             typer.echo(transpiled.sql)
         return
+    if out is not None:
+        check_output(out)
     started = time.perf_counter()
     result = run_query(db, text, dialect=dialect.value, progress=sys.stdout.isatty() and out is None)
     for warning in result.warnings:

@@ -237,6 +237,9 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
         except duckdb.PermissionException as exc:
             raise IdcQcError(f"refused by the contained connection: {str(exc).splitlines()[0]} (idc-qc query reads "
                              "only the warehouse and the files it was built from)") from None
+        except duckdb.CatalogException as exc:
+            raise IdcQcError(f"the query failed: {str(exc).splitlines()[0]} (idc-qc query --tables lists what "
+                             "can be queried)") from None
         except duckdb.Error as exc:
             raise IdcQcError(f"the query failed: {str(exc).splitlines()[0]}") from None
         seconds = time.perf_counter() - started
@@ -261,6 +264,16 @@ def list_tables(db: Path) -> list:
         return sorted(catalog.relations.values(), key=lambda r: (order.get(r.kind, 9), r.name))
 
 
+def check_output(out: Path) -> str:
+    """The format of ``out`` (csv, parquet, json), or a one-line error before anything runs."""
+    fmt = OUTPUT_FORMATS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise IdcQcError(f"cannot write {Path(out).name!r}: the file name must end in .csv, .parquet or .json")
+    if Path(out).is_dir():
+        raise IdcQcError(f"cannot write to {out}: it is a folder")
+    return fmt
+
+
 def write_result(table, out: Path) -> Path:
     """Write an Arrow result to ``out`` (.csv, .parquet, .json / .jsonl: one JSON object a line).
 
@@ -272,11 +285,7 @@ def write_result(table, out: Path) -> Path:
     import duckdb
 
     out = Path(out)
-    fmt = OUTPUT_FORMATS.get(out.suffix.lower())
-    if fmt is None:
-        raise IdcQcError(f"cannot write {out.name!r}: the file name must end in .csv, .parquet or .json")
-    if out.is_dir():
-        raise IdcQcError(f"cannot write to {out}: it is a folder")
+    fmt = check_output(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     options = {"csv": "(format csv, header true)", "parquet": "(format parquet)", "json": "(format json)"}[fmt]
