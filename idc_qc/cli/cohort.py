@@ -30,6 +30,8 @@ def create(
     body_part: Annotated[Optional[list[str]], typer.Option("--body-part", help="BodyPartExamined (repeat for several).")] = None,
     where: Annotated[Optional[str], typer.Option("--where", help="An SQL condition over idc_index's columns.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="The cohort's name (default: the file's stem).")] = None,
+    release: Annotated[Optional[str], typer.Option("--release", "-r", help="Resolve against another IDC release's index, e.g. v21.", rich_help_panel="Another release")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", help="Or that release's idc_index.parquet.", rich_help_panel="Another release")] = None,
     db: DbOption = DEFAULT_DB_PATH,
 ) -> None:
     """Write a cohort manifest: series UIDs, crdc_series_uuid, bucket URLs, release, query and hash, citations.
@@ -46,7 +48,8 @@ def create(
 
     filters = Filters(collections=collection or [], modalities=modality or [], body_parts=body_part or [], where=where)
     text = _read_sql(sql, file) if (sql or file) else None
-    cohort = create_cohort(db, out, sql=text, dialect=dialect.value, filters=None if text else filters, name=name)
+    cohort = create_cohort(db, out, sql=text, dialect=dialect.value, filters=None if text else filters, name=name,
+                           release=release, index=index)
     for warning in cohort.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     m = cohort.manifest

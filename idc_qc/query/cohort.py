@@ -162,8 +162,12 @@ def _collection_names(db: Path) -> dict[str, str]:
 
 
 def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str = "duckdb",
-                  filters: Filters | None = None, name: str | None = None) -> Cohort:
-    """Run the cohort query (or the filters' query) and write the manifest and its s5cmd file."""
+                  filters: Filters | None = None, name: str | None = None, release: str | None = None,
+                  index: Path | None = None) -> Cohort:
+    """Run the cohort query (or the filters' query) and write the manifest and its s5cmd file.
+
+    ``release`` / ``index``: resolve against another release's idc_index instead of the warehouse's.
+    """
     from .. import __version__
     from ..paths import idc_index_version
 
@@ -175,9 +179,12 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
     out = Path(out)
     if out.suffix.lower() != ".json":
         raise CohortError(f"the manifest is JSON: name it *.json (got {out.name})")
-    result = run_query(db, sql, dialect=dialect)
+    if release is not None and index is None:
+        index, release = resolve_release_index(release)
+    result = run_query(db, sql, dialect=dialect, index=index)
     uids = _series_uids(result)
-    rows, citations, release = _index_rows(db, uids, None)
+    rows, citations, found_release = _index_rows(db, uids, index)
+    release = int(release.lstrip("vV")) if release else found_release
     names = _collection_names(db)
     for citation in citations:
         citation["collection_name"] = names.get(citation["collection_id"])
@@ -193,8 +200,9 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "toolkit_version": __version__,
         "idc_release": f"v{release}" if release is not None else None,
-        "idc_index_data_version": idc_index_version(),
+        "idc_index_data_version": idc_index_version() if index is None else None,
         "database": str(Path(db).resolve()),
+        "idc_index_file": str(Path(index).resolve()) if index is not None else None,
         "query": {"sql": sql, "dialect": dialect, "sha256": query_sha256(sql, dialect),
                   "filters": filters.as_dict() if filters is not None and not filters.empty() else None,
                   "tables_read": sorted(set(result.transpiled.tables.values()) | _tables_read(result.transpiled.sql))},
