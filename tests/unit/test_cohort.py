@@ -129,3 +129,18 @@ def test_edited_manifest_is_refused(cohort, tmp_path):
 def test_query_without_series_uid_is_refused(db, tmp_path):
     with pytest.raises(CohortError, match="must return a SeriesInstanceUID column"):
         create_cohort(db, tmp_path / "x.json", sql="select collection_id from idc_index limit 1")
+
+
+def test_cohort_resolved_against_another_index_then_checked_against_the_installed_one(cohort, db, tmp_path):
+    """The natural direction: a cohort made on an older release, checked against the newer one."""
+    uids = [s["SeriesInstanceUID"] for s in cohort.manifest["series"]]
+    changes = _derived_release(tmp_path / "idc_index.parquet", uids)
+    older = create_cohort(db, tmp_path / "older.json", filters=Filters(collections=[COLLECTION], modalities=[MODALITY]),
+                          index=tmp_path / "idc_index.parquet", release="v98")
+    assert older.manifest["idc_release"] == "v98" and older.manifest["idc_index_file"].endswith("idc_index.parquet")
+    assert older.series_count == len(uids) - 2 + 1
+    result = check_cohort(older.path, db, index=_index_dir() / "idc_index.parquet")
+    assert [r["SeriesInstanceUID"] for r in result.gained] == sorted(changes["lost"])
+    assert [r["SeriesInstanceUID"] for r in result.lost] == changes["gained"]
+    assert [r["SeriesInstanceUID"] for r in result.revised] == sorted(changes["revised"])
+    assert result.release == "v25"
