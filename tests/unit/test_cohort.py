@@ -1,6 +1,6 @@
 """Cohort manifests over IDC's real v25 index (idc-index-data), and their check against another index.
 
-The "other release" is derived here from the v25 index: two of the cohort's series removed
+The "other release" is derived here from the v25 index (its rows of the cohort's collection): two of the cohort's series removed
 (lost), three given a new crdc_series_uuid (revised, as IDC does when a series changes), one
 new series of the same collection and modality (gained). The check must find exactly those.
 A cached older release (idc_qc.releases' cache) is used too when one is present.
@@ -81,6 +81,7 @@ def _derived_release(out: Path, cohort_uids: list[str]) -> dict:
                                      then 'revised-' || crdc_series_uuid else crdc_series_uuid end as crdc_series_uuid)
               from '{index}'
               where SeriesInstanceUID not in ({', '.join(f"'{u}'" for u in lost)})
+                and collection_id = '{COLLECTION}'  -- a small index: the cohort's query filters on it anyway
               union all
               select * replace ('1.2.826.0.1.gained' as SeriesInstanceUID, 'gained-uuid' as crdc_series_uuid)
               from (from '{index}' where collection_id = '{COLLECTION}' and Modality = '{MODALITY}' limit 1)
