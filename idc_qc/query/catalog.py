@@ -124,7 +124,7 @@ def _yml_descriptions() -> dict[str, str]:
     for folder in ("models", "seeds"):
         for path in sorted((PROJECT_DIR / folder).rglob("*.yml")):
             try:
-                document = yaml.safe_load(path.read_text()) or {}
+                document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
             except (OSError, yaml.YAMLError):
                 continue
             for key in ("models", "seeds"):
@@ -134,8 +134,12 @@ def _yml_descriptions() -> dict[str, str]:
     return found
 
 
-def read_catalog(con) -> Catalog:
-    """The relations of an open warehouse connection, IDC's names included (not yet created)."""
+def read_catalog(con, *, describe: bool = False) -> Catalog:
+    """The relations of an open warehouse connection, IDC's names included (not yet created).
+
+    ``describe``: also read descriptions the database lacks from the dbt yml (for ``--tables``;
+    parsing the yml costs more than a query's whole set-up).
+    """
     from ..instances.schema import COLUMNS, INTEGER, STRING_ARRAY
 
     relations: dict[str, Relation] = {}
@@ -145,7 +149,7 @@ def read_catalog(con) -> Catalog:
         "and not temporary order by 1"
     ).fetchall()
     seeds = {"geometry_reasons", "manufacturer_aliases", "sop_classes"}
-    documented = _yml_descriptions() if any(not comment for _n, _t, comment in rows) else {}
+    documented = _yml_descriptions() if describe and any(not comment for _n, _t, comment in rows) else {}
     for name, table_type, comment in rows:
         comment = comment or documented.get(name)
         grain, description = _split_grain(comment)

@@ -68,8 +68,8 @@ def _lock_down(con, catalog: Catalog, *, progress: bool = False) -> None:
 
 
 @contextmanager
-def contained(db: Path, *, index: Path | None = None,
-              progress: bool = False) -> Iterator[tuple[object, Catalog, list[str]]]:
+def contained(db: Path, *, index: Path | None = None, progress: bool = False,
+              describe: bool = False) -> Iterator[tuple[object, Catalog, list[str]]]:
     """A read-only, locked-down connection to ``db`` with IDC's names defined: (con, catalog, warnings).
 
     ``index``: another release's idc_index.parquet to read as ``idc_index`` (``cohort check``).
@@ -77,7 +77,7 @@ def contained(db: Path, *, index: Path | None = None,
     from ..warehouse import open_warehouse
 
     with open_warehouse(Path(db)) as wh:
-        catalog = read_catalog(wh.con)
+        catalog = read_catalog(wh.con, describe=describe)
         if index is not None:
             use_index(catalog, Path(index))
         install(wh.con, catalog)
@@ -224,7 +224,7 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
 
     prepare(sql, dialect)  # refuse before opening anything
     with contained(db, index=index, progress=progress) as (con, catalog, warnings):
-        transpiled = prepare(sql, dialect, catalog)
+        transpiled = prepare(sql, dialect, catalog)  # again: qualified names checked against the warehouse
         warnings += release_warnings(transpiled, catalog)
         started = time.perf_counter()
         try:
@@ -258,7 +258,7 @@ def explain(db: Path | None, sql: str, *, dialect: str = "duckdb") -> Transpiled
 
 def list_tables(db: Path) -> list:
     """Every relation a query can read, IDC's names first, with grain, description and columns."""
-    with contained(db) as (_con, catalog, _warnings):
+    with contained(db, describe=True) as (_con, catalog, _warnings):
         order = {"IDC instance input": 0, "IDC index": 1, "mart": 2, "report": 3, "seed": 4, "view": 5,
                  "intermediate": 6, "staging": 7, "build record": 8}
         return sorted(catalog.relations.values(), key=lambda r: (order.get(r.kind, 9), r.name))
