@@ -54,11 +54,14 @@ def _root(
 
 def _register() -> None:
     from . import build, demo, export, synth
+    from . import dashboard, upset
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
+    app.command()(upset.upset)
+    app.command()(dashboard.dashboard)
 
 
 _register()
