@@ -84,6 +84,8 @@ def show_build_summary(result, display, seconds: float) -> None:
     verdict = "[green]Built[/]" if result.status == "complete" else "[yellow]Built, with failing checks:[/]"
     console.print(f"{verdict} {built} model{'s' if built != 1 else ''} in {seconds:.0f}s into [bold]{escape(str(db))}[/] ({display.tests_line()})")
     summary = summarize(db)
+    if summary.notice:
+        console.print(f"  [bold red]{escape(summary.notice)}[/]")
     if summary.series_read is not None:
         share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
         console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}")

@@ -25,7 +25,9 @@ def dashboard(
     demographics with unknown values shown. A drop-down picks one collection for every chart.
     Build with --whole-index to see all of IDC's series beside your instances.
 
-    Example: idc-qc build --instances build/synth/instances --whole-index && idc-qc dashboard
+    Example: idc-qc dashboard --db build/idc_qc.duckdb -o build/reports/dashboard.html
+
+    (after e.g. idc-qc build --instances build/synth/instances --whole-index)
     """
     from ..reports.dashboard import render_dashboard
 

@@ -34,7 +34,9 @@ def upset(
     (Fedorov et al., RadioGraphics 2023), or idc-qc's failure reasons (--sets reasons).
     Counts are aggregated in SQL; a build from synthetic input says so in the title.
 
-    Example (Figure 5 on this data): idc-qc upset --collection nlst --modality CT
+    Example: idc-qc upset --collection nlst --modality CT   (Figure 5 of the paper, on this data)
+
+    More: idc-qc upset --sets reasons --where "body_part_examined = 'CHEST'" -o build/reports
     """
     from ..reports.upset import Selection, render_upset
 

@@ -186,7 +186,7 @@ def _chart(frames: dict, notice: str | None):
                      alt.Tooltip("size_gb:Q", format=",.1f", title="size added (GB)")])
     ).properties(title=titled("Growth across IDC releases", "series by the release that first held them"),
                  width=420, height=220)
-    names.append("growth across releases")
+    names.append("growth across idc releases")
 
     charts_row3 = []
     if frames["categories"] is not None and len(frames["categories"]):

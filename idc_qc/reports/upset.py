@@ -265,5 +265,6 @@ def _draw(intersections: list[Intersection], top: int, failing: int, heading: st
     fig.text(0.99, 0.01, f"shares: of the {failing:,} failing series", ha="right", va="bottom", fontsize=7,
              color="#666666")
     fig.savefig(png, bbox_inches="tight", dpi=130)
-    fig.savefig(svg, bbox_inches="tight")
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text: searchable, selectable
+        fig.savefig(svg, bbox_inches="tight")
     plt.close(fig)
