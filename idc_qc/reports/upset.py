@@ -252,11 +252,21 @@ def _draw(intersections: list[Intersection], top: int, failing: int, heading: st
     n_sets = len({s for i in intersections for s in i.sets})
     fig = plt.figure(figsize=(max(8.0, 4.5 + 0.55 * min(top, len(intersections))), max(5.0, 3.6 + 0.35 * n_sets)), dpi=100)
     axes = upset.plot(fig=fig)
+    from matplotlib.ticker import MaxNLocator
+
     axes["intersections"].set_ylabel("series")
+    axes["intersections"].yaxis.set_major_locator(MaxNLocator(integer=True))
     if "totals" in axes and axes["totals"] is not None:
         axes["totals"].set_xlabel("series failing\nthe check")
     for text in axes["intersections"].texts:
         text.set_fontsize(7)
+    # upsetplot reserves room for the set names at its default size; a notch smaller keeps
+    # the longest names clear of the totals bars
+    for label in axes["matrix"].get_yticklabels():
+        label.set_fontsize(9)
+    if axes.get("totals") is not None:
+        for text in axes["totals"].texts:
+            text.set_fontsize(8)
     fig.suptitle(heading, fontsize=12, fontweight="bold", y=1.02)
     fig.text(0.5, 0.985, subtitle, ha="center", va="top", fontsize=9,
              color=HIGHLIGHT if synthetic else "#333333")
