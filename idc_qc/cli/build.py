@@ -126,7 +126,9 @@ def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -
         raise IdcQcError("set IDC_QC_BQ_PROJECT (and IDC_QC_BQ_KEYFILE, or use application-default credentials); see docs/bigquery.md")
     client = bq.make_client(project, location=os.environ.get("IDC_QC_BQ_LOCATION", "US"),
                             keyfile=os.environ.get("IDC_QC_BQ_KEYFILE") or None)
-    dbt_vars = {"idc_release": idc_release}
+    # IDC's public dicom_all: real DICOM metadata (rpt_build_context, idc_qc/provenance.py)
+    dbt_vars = {"idc_release": idc_release, "input_kind": "dicom",
+                "input_detail": f"IDC dicom_all on BigQuery, release {idc_release}"}
     if dry_run:
         limit = int(os.environ.get("IDC_QC_BQ_MAX_BYTES_BILLED", "100000000000"))
         report = bq.dry_run(client, target="bigquery", vars=dbt_vars, select=select, maximum_bytes_billed=limit)

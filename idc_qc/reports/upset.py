@@ -236,11 +236,18 @@ def _draw(intersections: list[Intersection], top: int, failing: int, heading: st
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from upsetplot import from_memberships
+    import pandas as pd
 
     from ._upsetplot_compat import upset_class
 
-    data = from_memberships([list(i.sets) for i in intersections], data=[i.series for i in intersections])
+    # counts indexed by a boolean MultiIndex (one level per set), built directly so that a
+    # single set stays a MultiIndex (from_memberships returns a flat Index then, which
+    # upsetplot cannot plot)
+    categories = sorted({s for i in intersections for s in i.sets})
+    if len(categories) < 2:  # upsetplot needs two sets; an empty one keeps the picture honest
+        categories.append("(no other set fails)")
+    index = pd.MultiIndex.from_arrays([[s in i.sets for i in intersections] for s in categories], names=categories)
+    data = pd.Series([i.series for i in intersections], index=index, name="series")
     upset = upset_class()(data, sort_by="cardinality", sort_categories_by="-cardinality",
                           show_counts="{:,.0f}", show_percentages="{:.1%}", element_size=None,
                           facecolor="#444444", intersection_plot_elements=6, totals_plot_elements=3,

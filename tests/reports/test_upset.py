@@ -141,3 +141,16 @@ def test_synthetic_build_says_so(synthetic_db, tmp_path):
     assert "SYNTHETIC INPUT" in result.svg.read_text()
     summary = summarize(synthetic_db)
     assert summary.input_kind == "synthetic" and summary.notice == SYNTHETIC_NOTICE
+
+
+def test_single_set_and_ties_still_draw(tmp_path):
+    """upsetplot cannot plot one set (a flat Index): the drawing keeps a MultiIndex."""
+    import matplotlib.image as mpimg
+
+    from idc_qc.reports.upset import Intersection, _draw
+
+    for n, inters in enumerate(([Intersection(("a",), 5)],
+                                [Intersection(("a", "b"), 3), Intersection(("b",), 3), Intersection(("c",), 1)])):
+        png, svg = tmp_path / f"{n}.png", tmp_path / f"{n}.svg"
+        _draw(inters, 20, sum(i.series for i in inters), "title", "subtitle", png, svg, synthetic=False)
+        assert mpimg.imread(png).shape[0] > 200 and "subtitle" in svg.read_text()
