@@ -24,6 +24,7 @@ from ..errors import IdcQcError
 ALL = "(all collections)"
 #: Collections drawn in the "by collection" bar charts (largest first); the drop-down lists all.
 TOP_COLLECTIONS = 30
+TOP_REASON_COLLECTIONS = 15
 REQUIRED = ("rpt_archive_collections", "rpt_archive_collection_modality", "rpt_archive_release_growth",
             "rpt_archive_demographics")
 UNKNOWN_COLOR = "#bbbbbb"
@@ -67,9 +68,12 @@ _QUERIES = {
                dense_rank() over (order by coll_total desc, collection_id) as coll_rank
         from (select *, sum(series_count) over (partition by collection_id) as coll_total
               from rpt_geometry_category_counts)""",
+    # coll_rank: collections by their failing series, for the top-N heat map
     "reasons": """
-        select reason, collection_id, Modality, manufacturer, series_count
-        from rpt_geometry_reason_counts where level = 'series'""",
+        select reason, collection_id, Modality, manufacturer, series_count,
+               dense_rank() over (order by coll_total desc, collection_id) as coll_rank
+        from (select *, sum(series_count) over (partition by collection_id) as coll_total
+              from rpt_geometry_reason_counts where level = 'series')""",
 }
 
 _TOTALS_SQL = """
@@ -242,6 +246,28 @@ def _chart(frames: dict, notice: str | None):
             title=titled("Failure reasons by manufacturer", "series with the reason (a series can have several)"),
             width=alt.Step(34), height=alt.Step(16))
         names.append("failure reasons by manufacturer")
+        by_coll_reasons = alt.Chart(frames["reasons"]).transform_filter(in_view).transform_filter(
+            f"datum.coll_rank <= {TOP_REASON_COLLECTIONS}").transform_aggregate(
+            series="sum(series_count)", groupby=["reason", "collection_id"],
+        ).transform_joinaggregate(coll_total="sum(series)", groupby=["collection_id"]).transform_calculate(
+            share="datum.series / datum.coll_total")
+        reason_y = alt.Y("reason:N", sort=alt.EncodingSortField("series", op="sum", order="descending"), title=None)
+        reasons_by_collection = (
+            by_coll_reasons.mark_rect().encode(
+                x=alt.X("collection_id:N", title=None, axis=alt.Axis(labelAngle=-40),
+                        sort=alt.EncodingSortField("coll_total", op="max", order="descending")),
+                y=reason_y, color=alt.Color("series:Q", title="series", scale=alt.Scale(scheme="purples")),
+                tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("collection_id:N", title="collection"),
+                         alt.Tooltip("series:Q", format=","),
+                         alt.Tooltip("share:Q", format=".1%", title="share of the collection's reasons")])
+            + by_coll_reasons.mark_text(fontSize=8).encode(
+                x=alt.X("collection_id:N", sort=alt.EncodingSortField("coll_total", op="max", order="descending")),
+                y=reason_y, text=alt.Text("series:Q", format=","))
+        ).properties(title=titled("Failure reasons by collection",
+                                  f"the {TOP_REASON_COLLECTIONS} collections with most failing series"),
+                     width=alt.Step(34), height=alt.Step(16))
+        names.append("failure reasons by collection")
+        reasons_chart = alt.hconcat(reasons_chart, reasons_by_collection).resolve_scale(color="independent")
 
     demo_charts = []
     for attribute, heading in (("sex", "Patients by sex"), ("age_group", "Patients by age group")):
