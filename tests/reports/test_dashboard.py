@@ -25,6 +25,21 @@ _MARKS_PER_VIEW = """() => {
 }"""
 
 
+#: Viewport coordinates of the centre of the longest bar in "Series by collection".
+_LONGEST_COLLECTION_BAR = """() => {
+  const group = Array.from(document.querySelectorAll('svg g.mark-group.role-scope')).find(g => {
+    const t = g.querySelector('.role-title-text');
+    return t && t.textContent.startsWith('Series by collection');
+  });
+  let best = null;
+  group.querySelectorAll('g.mark-rect.role-mark > path').forEach(p => {
+    const r = p.getBoundingClientRect();
+    if (!best || r.width > best.width) best = r;
+  });
+  return {x: best.x + best.width / 2, y: best.y + best.height / 2};  // viewport coordinates, as mouse.click takes
+}"""
+
+
 def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
     from idc_qc.provenance import SYNTHETIC_NOTICE
     from idc_qc.reports.dashboard import render_dashboard
@@ -49,6 +64,18 @@ def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
             "() => Array.from(document.querySelectorAll('.role-title-subtitle')).map(e => e.textContent)")
         assert sum(SYNTHETIC_NOTICE in s for s in subtitles) >= len(result.charts)
         view.screenshot(SCREENSHOT_DIR / "dashboard.png", full_page=True)
+        # clicking the largest collection's bar filters the modality chart to its modalities
+        largest, modalities = query(synthetic_db, """
+            select c.collection_id, count(*) from rpt_archive_collections c
+            join rpt_archive_collection_modality m using (collection_id)
+            group by c.collection_id, c.series_count order by c.series_count desc limit 1""")[0]
+        box = view.page.evaluate(_LONGEST_COLLECTION_BAR)
+        view.page.mouse.click(box["x"], box["y"])
+        view.page.wait_for_timeout(500)
+        clicked = view.page.evaluate(_MARKS_PER_VIEW)
+        assert clicked["Series by modality"] == 2 * modalities, (largest, clicked)  # a bar and a label each
+        view.page.mouse.dblclick(box["x"], box["y"])
+        view.page.wait_for_timeout(300)
         # one collection in the drop-down: the collection bars shrink to one
         nlst_series = query(synthetic_db, "select series_count from rpt_archive_collections where collection_id = 'nlst'")
         assert nlst_series, "the synthetic sample holds NLST series"
