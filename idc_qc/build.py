@@ -13,6 +13,7 @@ from .instances import ContractReport, arrow_schema, check_instances, dbt_instan
 from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, ProgressCallback, check_selection,
                          dbt_vars, failure_error, list_selected, parse_project, run_dbt)
 from .errors import ChecksFailed
+from .provenance import detect_input
 from .warehouse import BUILD_TABLE, BUILD_TABLE_DDL, check_database_path
 from .workspace import BuildLock, Staging, pause_for_tests, sigint_releases_pauses
 
@@ -116,7 +117,11 @@ def build(
         source = dbt_instances_var(contract.files)  # exactly the files checked, each read literally
         absent = contract.absent_optional
     scope = "index" if whole_index or instances is None else "input"
-    vars = dbt_vars(instances=source, absent_columns=absent, **{"series_scope": scope, **(extra_vars or {})})
+    # Where the input came from (synthetic, dicom, index_only): kept in rpt_build_context so
+    # that every summary, plot and page of a synthetic build says so (idc_qc/provenance.py).
+    provenance = detect_input(None if contract is None else contract.files)
+    vars = dbt_vars(instances=source, absent_columns=absent,
+                    **{"series_scope": scope, **provenance.dbt_vars(), **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
     with sigint_releases_pauses(), BuildLock(db_path) as lock:

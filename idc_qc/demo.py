@@ -55,7 +55,9 @@ def run_demo(out: Path, *, series: int, seed: int, console: Console, on_node: No
     files["geometry_summary_html"] = summary.html
     files["geometry_summary_png"] = summary.png
 
-    table = Table(title="Geometry of the synthesized series")
+    from .provenance import SYNTHETIC_NOTICE
+
+    table = Table(title="Geometry of the synthesized series", caption=SYNTHETIC_NOTICE, caption_style="bold red")
     table.add_column("category")
     table.add_column("modality")
     table.add_column("series", justify="right")

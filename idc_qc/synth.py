@@ -779,10 +779,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Key-value metadata in the footer of every parquet file synth writes: the input's
+#: provenance, which ``idc-qc build`` reads (idc_qc/provenance.py) so that everything shown
+#: from the build says its faults were injected. Constant, so the bytes stay deterministic.
+PARQUET_PROVENANCE = {"idc_qc.input_kind": "synthetic", "idc_qc.generator": "idc_qc.synth"}
+
+
 def _write(table: pa.Table, path: Path) -> int:
-    # No Arrow schema blob and fixed settings: the bytes depend only on the rows.
-    pq.write_table(table, path, compression="zstd", compression_level=3, store_schema=False,
-                   row_group_size=256 * 1024, write_statistics=True)
+    # No Arrow schema blob and fixed settings: the bytes depend only on the rows. The
+    # provenance goes in as footer key-value metadata (store_schema=False would drop the
+    # schema's own metadata).
+    with pq.ParquetWriter(path, table.schema, compression="zstd", compression_level=3, store_schema=False,
+                          write_statistics=True) as writer:
+        writer.write_table(table, row_group_size=256 * 1024)
+        writer.add_key_value_metadata(PARQUET_PROVENANCE)
     return path.stat().st_size
 
 
@@ -1075,6 +1085,7 @@ def synthesize(
     manifest = {
         "generator": _GENERATOR,
         "generator_version": _GENERATOR_VERSION,
+        "input_kind": "synthetic",  # read by idc-qc build (idc_qc/provenance.py)
         "complete": True,
         "arguments": arguments,
         "files": written,

@@ -166,6 +166,10 @@ class BuildSummary:
     regular_volumes: int | None = None
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     unusable_instances: int | None = None
+    #: rpt_build_context.input_kind (idc_qc/provenance.py): synthetic | dicom | index_only | unknown
+    input_kind: str = "unknown"
+    #: The line a synthetic build's summary must show; None for other builds.
+    notice: str | None = None
 
     @property
     def regular_share(self) -> float | None:
@@ -180,6 +184,10 @@ def summarize(db: Path, *, top: int = 3) -> BuildSummary:
         tables = wh.tables()
         summary = BuildSummary(tables=tables)
         con = wh.con
+        from .provenance import read_build_context
+
+        context = read_build_context(con)
+        summary.input_kind, summary.notice = context.input_kind, context.notice
         if "series_geometry" in tables:
             summary.series_read, summary.regular_volumes = con.execute(
                 "select count(*), count(*) filter (where regularly_spaced_3d_volume) from series_geometry"

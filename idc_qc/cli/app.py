@@ -53,7 +53,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, cohort, demo, export, query, synth
+    from . import build, cohort, dashboard, demo, export, query, synth, upset
 
     app.command()(build.build)
     app.command()(export.export)
@@ -61,6 +61,8 @@ def _register() -> None:
     app.command()(demo.demo)
     app.command()(query.query)
     app.add_typer(cohort.app, name="cohort")
+    app.command()(upset.upset)
+    app.command()(dashboard.dashboard)
 
 
 _register()

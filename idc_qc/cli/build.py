@@ -84,6 +84,8 @@ def show_build_summary(result, display, seconds: float) -> None:
     verdict = "[green]Built[/]" if result.status == "complete" else "[yellow]Built, with failing checks:[/]"
     console.print(f"{verdict} {built} model{'s' if built != 1 else ''} in {seconds:.0f}s into [bold]{escape(str(db))}[/] ({display.tests_line()})")
     summary = summarize(db)
+    if summary.notice:
+        console.print(f"  [bold red]{escape(summary.notice)}[/]")
     if summary.series_read is not None:
         share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
         console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}")
@@ -124,7 +126,9 @@ def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -
         raise IdcQcError("set IDC_QC_BQ_PROJECT (and IDC_QC_BQ_KEYFILE, or use application-default credentials); see docs/bigquery.md")
     client = bq.make_client(project, location=os.environ.get("IDC_QC_BQ_LOCATION", "US"),
                             keyfile=os.environ.get("IDC_QC_BQ_KEYFILE") or None)
-    dbt_vars = {"idc_release": idc_release}
+    # IDC's public dicom_all: real DICOM metadata (rpt_build_context, idc_qc/provenance.py)
+    dbt_vars = {"idc_release": idc_release, "input_kind": "dicom",
+                "input_detail": f"IDC dicom_all on BigQuery, release {idc_release}"}
     if dry_run:
         limit = int(os.environ.get("IDC_QC_BQ_MAX_BYTES_BILLED", "100000000000"))
         report = bq.dry_run(client, target="bigquery", vars=dbt_vars, select=select, maximum_bytes_billed=limit)

@@ -47,12 +47,18 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
     """
     import altair as alt
 
+    from ..provenance import read_build_context
+
     with duckdb.connect(str(db_path), read_only=True) as con:
         reasons_df = con.execute(_REASONS_SQL).df()
         categories_df = con.execute(_CATEGORY_SQL).df()
+        notice = read_build_context(con).notice  # a synthetic build says so on the chart
     total = int(categories_df["series"].sum())
 
     categories = _bars_by_modality(categories_df, "category", f"Geometry category of {total:,} series")
+    if notice:
+        categories = categories.properties(title=alt.TitleParams(f"Geometry category of {total:,} series",
+                                                                 subtitle=[notice], subtitleColor="#b22222"))
     reasons = _bars_by_modality(
         reasons_df, "reason", "Why the others are not regular 3D volumes (a series can have several reasons)"
     )

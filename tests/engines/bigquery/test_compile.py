@@ -8,6 +8,7 @@ Google (without the flag dbt lists the target datasets first and hangs offline).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,22 @@ def test_duckdb_only_checks_catch_duckdb_sql(sql: str, check: str) -> None:
     assert re.search(pattern, strip_comments_and_strings(sql), flags=re.I)
     # and ignores it inside comments and string literals
     assert not re.search(pattern, strip_comments_and_strings(f"-- {sql}\nselect '{sql.replace(chr(39), '')}'"), flags=re.I)
+
+
+def test_analyses_compile_and_parse_as_bigquery(compiled: dict) -> None:
+    """analyses/ (the paper's and IDC's tutorial questions) compile for BigQuery and parse."""
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    analyses = {n["name"]: n for n in compiled["manifest"]["nodes"].values()
+                if n["resource_type"] == "analysis" and n.get("package_name") == "idc_qc"}
+    expected = sorted(p.stem for p in (REPO / "analyses").glob("*.sql"))
+    assert expected and sorted(analyses) == expected
+    for name, node in analyses.items():
+        code = node.get("compiled_code")
+        assert code, f"analysis {name} was not compiled"
+        sqlglot.parse(code, read="bigquery", error_level=ErrorLevel.RAISE)
+        assert "`bigquery-public-data`" in code or "`idc-qc-offline`" in code, f"{name} reads no BigQuery relation"
+        stripped = strip_comments_and_strings(code)
+        for check, pattern, why in DUCKDB_ONLY_SYNTAX:
+            assert not re.search(pattern, stripped, flags=re.I), f"analysis {name}: {why}"

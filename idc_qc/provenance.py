@@ -1,0 +1,136 @@
+"""Where a build's input came from, so that nothing shown from a synthetic build passes for a finding.
+
+``idc-qc synth`` marks what it writes (footer key-value metadata ``idc_qc.input_kind =
+synthetic`` in every parquet file, and ``input_kind`` in its ``synth_manifest.json``; older
+runs are known by the ``generator`` of their ``manifest.json``). ``idc-qc build`` reads the
+marks (:func:`detect_input`), passes them to dbt as vars (``input_kind``, ``input_detail``)
+and the one-row model ``rpt_build_context`` keeps them in the database. Readers (the build
+summary, ``upset``, ``dashboard``) call :func:`read_build_context`; a database without that
+table is ``unknown``, never assumed real.
+
+Kinds: ``synthetic`` (idc-qc synth: geometry and faults injected, not found), ``dicom``
+(instance metadata with no synthetic mark: real DICOM headers or an IDC export, as far as
+idc-qc can tell), ``index_only`` (no instances: IDC's series index alone), ``unknown``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+INPUT_KINDS = ("synthetic", "dicom", "index_only", "unknown")
+#: The footer key synth writes (idc_qc/synth.py PARQUET_PROVENANCE).
+PARQUET_KEY = "idc_qc.input_kind"
+SYNTH_GENERATOR = "idc_qc.synth"
+_MANIFESTS = ("synth_manifest.json", "manifest.json")
+#: Files whose footers are read; synth marks every file, so a few tell.
+_FOOTERS_READ = 8
+
+SYNTHETIC_NOTICE = "SYNTHETIC INPUT (idc-qc synth): geometry faults were injected, not found in IDC data"
+
+
+@dataclass(frozen=True)
+class InputProvenance:
+    kind: str
+    detail: str = ""
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.kind == "synthetic"
+
+    def dbt_vars(self) -> dict[str, str]:
+        return {"input_kind": self.kind, "input_detail": self.detail}
+
+
+def _synth_manifest(folder: Path) -> dict | None:
+    for name in _MANIFESTS:
+        path = folder / name
+        if path.is_file():
+            try:
+                manifest = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(manifest, dict) and manifest.get("generator") == SYNTH_GENERATOR:
+                return manifest
+    return None
+
+
+def _describe_manifest(manifest: dict, folder: Path) -> str:
+    parts = [f"idc-qc synth run in {folder}"]
+    if manifest.get("seed") is not None:
+        parts.append(f"seed {manifest['seed']}")
+    if manifest.get("series") is not None:
+        parts.append(f"{int(manifest['series']):,} series")
+    faults = manifest.get("faults")
+    if isinstance(faults, dict):
+        injected = sum(int(n) for label, n in faults.items() if label != "none")
+        parts.append(f"{injected:,} series with injected faults")
+    return "; ".join(parts)
+
+
+def detect_input(files: list[str] | None) -> InputProvenance:
+    """The provenance of an input given as the list of parquet files a build reads
+    (None: the index alone). Local files only; a remote path (gs://, https://) is ``unknown``
+    unless it is marked by a synth manifest we can read."""
+    if not files:
+        return InputProvenance("index_only", "IDC series index (idc-index-data), no instance metadata")
+    local = [Path(f) for f in files if "://" not in str(f)]
+    if not local:
+        return InputProvenance("unknown", "remote instance files: provenance not read")
+    for folder in dict.fromkeys(p.parent for p in local):
+        for candidate in (folder, folder.parent):
+            manifest = _synth_manifest(candidate)
+            if manifest is not None:
+                return InputProvenance("synthetic", _describe_manifest(manifest, candidate))
+    import pyarrow.parquet as pq
+
+    readable = 0
+    for path in local[:_FOOTERS_READ]:
+        try:
+            metadata = pq.read_metadata(path).metadata or {}
+        except (OSError, ValueError):
+            continue
+        readable += 1
+        if metadata.get(PARQUET_KEY.encode()) == b"synthetic":
+            return InputProvenance("synthetic", f"parquet files marked {PARQUET_KEY}=synthetic ({path.parent})")
+    if not readable:
+        return InputProvenance("unknown", "instance files could not be read for provenance")
+    return InputProvenance("dicom", f"instance metadata with no synthetic mark ({len(files)} file(s))")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What ``rpt_build_context`` says about a database (``unknown`` without it)."""
+
+    input_kind: str = "unknown"
+    input_detail: str = ""
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.input_kind == "synthetic"
+
+    @property
+    def notice(self) -> str | None:
+        """The line every page, chart and summary of a synthetic build carries; None otherwise."""
+        return SYNTHETIC_NOTICE if self.is_synthetic else None
+
+    @property
+    def label(self) -> str:
+        return {"synthetic": "synthetic input (faults injected)", "dicom": "DICOM metadata",
+                "index_only": "IDC index only", "unknown": "input of unknown provenance"}.get(self.input_kind,
+                                                                                             self.input_kind)
+
+
+def read_build_context(con) -> BuildContext:
+    """The build context of an open DuckDB connection (rpt_build_context), or ``unknown``."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'rpt_build_context'"
+    ).fetchone()[0]
+    if not exists:
+        return BuildContext()
+    row = con.execute("select input_kind, input_detail from rpt_build_context limit 1").fetchone()
+    if row is None:
+        return BuildContext()
+    kind = row[0] if row[0] in INPUT_KINDS else "unknown"
+    return BuildContext(input_kind=kind, input_detail=row[1] or "")

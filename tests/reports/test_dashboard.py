@@ -1,0 +1,98 @@
+"""`idc-qc dashboard` in headless chromium (network off): it renders, every chart draws its
+marks with no Vega error, the collection drop-down filters the charts, a synthetic build
+says so on every chart, and the file stays small. The screenshot is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from support.browser import SCREENSHOT_DIR, open_page
+from support.data import query
+
+pytestmark = pytest.mark.slow
+
+#: Per chart title: how many marks (SVG paths and texts) it drew.
+_MARKS_PER_VIEW = """() => {
+  const out = {};
+  document.querySelectorAll('svg g.mark-group.role-scope').forEach(g => {
+    const title = g.querySelector(':scope > g > g.role-title .role-title-text, .role-title-text');
+    if (!title) return;
+    const name = title.textContent;
+    if (name in out) return;
+    out[name] = g.querySelectorAll('g.role-mark > path, g.role-mark > text').length;
+  });
+  return out;
+}"""
+
+
+#: Viewport coordinates of the centre of the longest bar in "Series by collection".
+_LONGEST_COLLECTION_BAR = """() => {
+  const group = Array.from(document.querySelectorAll('svg g.mark-group.role-scope')).find(g => {
+    const t = g.querySelector('.role-title-text');
+    return t && t.textContent.startsWith('Series by collection');
+  });
+  let best = null;
+  group.querySelectorAll('g.mark-rect.role-mark > path').forEach(p => {
+    const r = p.getBoundingClientRect();
+    if (!best || r.width > best.width) best = r;
+  });
+  return {x: best.x + best.width / 2, y: best.y + best.height / 2};  // viewport coordinates, as mouse.click takes
+}"""
+
+
+def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
+    from idc_qc.provenance import SYNTHETIC_NOTICE
+    from idc_qc.reports.dashboard import render_dashboard
+
+    result = render_dashboard(synthetic_db, tmp_path / "dashboard.html")
+    assert result.bytes < 10_000_000
+    text = result.html.read_text()
+    assert "https://cdn" not in text.split("<body>")[-1][:2000]
+    expected_series = query(synthetic_db, "select count(*) from series")[0][0]
+    assert result.totals["series"] == expected_series
+    with open_page(result.html, width=1500, height=1100) as view:
+        view.page.wait_for_selector("svg g.role-mark", timeout=20_000)
+        assert view.console_errors == [], view.console_errors
+        assert view.failed_requests == []
+        marks = view.page.evaluate(_MARKS_PER_VIEW)
+        for chart in result.charts:
+            drawn = [n for title, n in marks.items() if title.lower().startswith(chart)]
+            assert drawn and drawn[0] > 0, f"{chart}: no marks drawn ({marks})"
+        # the banner and every chart's subtitle say the input was synthetic
+        assert SYNTHETIC_NOTICE in view.page.inner_text("#synthetic-banner")
+        subtitles = view.page.evaluate(
+            "() => Array.from(document.querySelectorAll('.role-title-subtitle')).map(e => e.textContent)")
+        assert sum(SYNTHETIC_NOTICE in s for s in subtitles) >= len(result.charts)
+        view.screenshot(SCREENSHOT_DIR / "dashboard.png", full_page=True)
+        # clicking the largest collection's bar filters the modality chart to its modalities
+        largest, modalities = query(synthetic_db, """
+            select c.collection_id, count(*) from rpt_archive_collections c
+            join rpt_archive_collection_modality m using (collection_id)
+            group by c.collection_id, c.series_count order by c.series_count desc limit 1""")[0]
+        box = view.page.evaluate(_LONGEST_COLLECTION_BAR)
+        view.page.mouse.click(box["x"], box["y"])
+        view.page.wait_for_timeout(500)
+        clicked = view.page.evaluate(_MARKS_PER_VIEW)
+        assert clicked["Series by modality"] == 2 * modalities, (largest, clicked)  # a bar and a label each
+        view.page.mouse.dblclick(box["x"], box["y"])
+        view.page.wait_for_timeout(300)
+        # one collection in the drop-down: the collection bars shrink to one
+        nlst_series = query(synthetic_db, "select series_count from rpt_archive_collections where collection_id = 'nlst'")
+        assert nlst_series, "the synthetic sample holds NLST series"
+        view.page.select_option("select", "nlst")
+        view.page.wait_for_timeout(500)
+        after = view.page.evaluate(_MARKS_PER_VIEW)
+        def collection_marks(found):
+            return next(n for t, n in found.items() if t.lower().startswith("series by collection"))
+
+        assert 0 < collection_marks(after) <= collection_marks(marks) / 5, (marks, after)  # one bar left
+        assert view.console_errors == []
+        view.screenshot(SCREENSHOT_DIR / "dashboard_nlst.png", full_page=True)
+
+
+def test_dashboard_of_real_headers_is_not_called_synthetic(real_headers_db, tmp_path):
+    from idc_qc.reports.dashboard import render_dashboard
+
+    result = render_dashboard(real_headers_db, tmp_path / "dashboard.html")
+    assert result.input_kind == "dicom" and result.notice is None
+    assert "synthetic-banner" not in result.html.read_text()
