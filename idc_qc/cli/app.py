@@ -54,11 +54,14 @@ def _root(
 
 def _register() -> None:
     from . import build, demo, export, synth
+    from . import diff, release
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
+    app.add_typer(release.release_app)
+    app.command()(diff.diff)
 
 
 _register()
