@@ -43,6 +43,7 @@ def update_manifest(db: Path, **sections: Any) -> Path:
         with os.fdopen(fd, "w") as handle:
             json.dump(current, handle, indent=2, sort_keys=False, default=str)
             handle.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a manifest is read by whoever reads the results
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
