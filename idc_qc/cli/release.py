@@ -57,10 +57,13 @@ def fetch(
 @release_app.command("list")
 def list_releases(
     offline: Annotated[bool, typer.Option("--offline", help="Only what the cache holds; do not ask the package index.")] = False,
+    latest: Annotated[bool, typer.Option("--latest", help="Print only the newest release, e.g. `v25` (for scripts and cron).")] = False,
 ) -> None:
     """List IDC releases on the package index (newest version of each) and which are cached.
 
     Example: idc-qc release list
+
+    In a script: idc-qc release run "$(idc-qc release list --latest)"
     """
     from rich.console import Console
     from rich.table import Table
@@ -68,7 +71,21 @@ def list_releases(
     from ..releases.cache import available_releases, cached_releases
 
     cached = {r.release: r.version for r in cached_releases()}
+    try:
+        import idc_index_data
+
+        installed = idc_index_data.__version__
+        cached.setdefault(int(installed.split(".")[0]), f"{installed} (installed)")
+    except (ImportError, ValueError):
+        pass
     known = cached_releases() if offline else available_releases()
+    if latest:
+        if not known:
+            from ..errors import IdcQcError
+
+            raise IdcQcError("no IDC release known (nothing cached; drop --offline to ask the package index)")
+        print(f"v{known[-1].release}")
+        return
     table = Table(title="IDC releases (idc-index-data)")
     table.add_column("release")
     table.add_column("version")

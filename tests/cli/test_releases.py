@@ -93,3 +93,17 @@ def test_no_network_and_nothing_cached_is_one_line_saying_how_to_give_a_wheel(tm
     errors = [line for line in fetched.stderr.splitlines() if line.startswith("Error:")]
     assert fetched.returncode == 2 and len(errors) == 1 and "--wheel" in fetched.stderr
     assert "Traceback" not in fetched.stderr
+
+
+def test_exports_name_the_manifest_they_came_from(releases_run, tmp_path):
+    import pyarrow.parquet as pq
+
+    work, _ = releases_run
+    db = work / "build" / "releases" / "v20" / "idc_qc.duckdb"
+    result = cli("export", "series", "-o", str(tmp_path / "s.parquet"), "--db", str(db))
+    assert result.returncode == 0, result.stderr
+    assert "idc_qc.manifest.json" in result.stderr
+    metadata = pq.read_schema(tmp_path / "s.parquet").metadata
+    named = metadata[b"idc_qc_manifest"].decode()
+    assert named == str((db.parent / "idc_qc.manifest.json").resolve())
+    assert json.loads(open(named).read())["idc"]["release"] == 20

@@ -126,3 +126,14 @@ def test_a_parquet_that_is_not_an_index_is_refused(monkeypatch, tmp_path):
     duckdb.connect().execute(f"copy (select 1 as SeriesInstanceUID) to '{bogus}' (format parquet)")
     with pytest.raises(cache.IdcQcError, match="not an IDC series index: column"):
         cache.fetch_release(30, parquet=bogus)
+
+
+@pytest.mark.parametrize("command", [["release", "fetch"], ["release", "run"], ["release", "list"], ["diff"]])
+def test_release_commands_teach_with_an_example(command):
+    from typer.testing import CliRunner
+
+    from idc_qc.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example: idc-qc " + " ".join(command) in " ".join(result.output.split())
