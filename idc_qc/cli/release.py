@@ -78,7 +78,7 @@ def list_releases(
         cached.setdefault(int(installed.split(".")[0]), f"{installed} (installed)")
     except (ImportError, ValueError):
         pass
-    known = cached_releases() if offline else available_releases()
+    known = available_releases(offline=offline)
     if latest:
         if not known:
             from ..errors import IdcQcError

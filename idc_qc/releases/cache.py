@@ -242,11 +242,22 @@ def _unreachable(release: int | None, output: str) -> PackageIndexUnreachable:
         f"the package index cannot be reached (pip: {why[:160]}); " + NO_NETWORK_HINT.format(release=shown, next=nxt))
 
 
-def available_releases() -> list[ReleaseInfo]:
+def available_releases(offline: bool = False) -> list[ReleaseInfo]:
     """Every IDC release on the package index (newest idc-index-data version of each), oldest first.
 
     Raises PackageIndexUnreachable (saying how to give a local wheel) when pip cannot reach it.
+    ``offline``: do not ask; the releases at hand (cached, and the installed idc-index-data).
     """
+    if offline:
+        known = {r.release: r for r in cached_releases()}
+        try:
+            import idc_index_data
+
+            version = idc_index_data.__version__
+            known.setdefault(int(version.split(".")[0]), ReleaseInfo(int(version.split(".")[0]), version))
+        except (ImportError, ValueError):
+            pass
+        return [known[r] for r in sorted(known)]
     result = _pip(["index", "versions", PACKAGE])
     versions = _versions_from_pip_output(result.stdout + "\n" + result.stderr)
     if not versions:

@@ -173,8 +173,9 @@ def diff_releases(release_a: int | str, release_b: int | str, *, db_a: Path | No
         cols_a, cols_b = _columns(con, path_a), _columns(con, path_b)
         if prior_b.is_file():
             con.execute(f"create view prior_b as select * from read_parquet({_lit(prior_b)})")
-            revised_sql = (f"exists (select 1 from prior_b p where p.SeriesInstanceUID = a.SeriesInstanceUID "
-                           f"and p.max_idc_version >= {ra} and p.max_idc_version < {rb})")
+            con.execute(f"""create table replaced as select distinct SeriesInstanceUID from prior_b
+                            where max_idc_version >= {ra} and max_idc_version < {rb}""")
+            revised_sql = "r.SeriesInstanceUID is not null"
             method = f"v{rb} prior_versions_index: a version last published in v{ra}..v{rb - 1}"
         elif "crdc_series_uuid" in cols_a and "crdc_series_uuid" in cols_b:
             revised_sql = "a.crdc_series_uuid is distinct from b.crdc_series_uuid"
@@ -183,6 +184,9 @@ def diff_releases(release_a: int | str, release_b: int | str, *, db_a: Path | No
             revised_sql = "null"
             method = f"unknown: v{rb} has no prior_versions_index and the indices no crdc_series_uuid"
 
+        revised_join = ("left join replaced as r on r.SeriesInstanceUID = a.SeriesInstanceUID"
+                        if revised_sql.startswith("r.") else "")
+        # One pass over each file: every later figure is read from this table.
         con.execute(f"""
             create table series_cmp as
             select
@@ -192,9 +196,15 @@ def diff_releases(release_a: int | str, release_b: int | str, *, db_a: Path | No
                      when b.SeriesInstanceUID is null then 'removed'
                      else 'kept' end as status,
                 case when a.SeriesInstanceUID is not null and b.SeriesInstanceUID is not null
-                     then {revised_sql} end as revised
+                     then {revised_sql} end as revised,
+                a.SeriesInstanceUID is not null as in_a, b.SeriesInstanceUID is not null as in_b,
+                a.collection_id as collection_a, b.collection_id as collection_b,
+                a.PatientID as patient_a, b.PatientID as patient_b,
+                a.instanceCount as instances_a, b.instanceCount as instances_b,
+                a.series_size_MB as size_a, b.series_size_MB as size_b
             from idx_a as a
             full outer join idx_b as b on a.SeriesInstanceUID = b.SeriesInstanceUID
+            {revised_join}
         """)
         totals = con.execute("""
             select count(*) filter (where status = 'added'), count(*) filter (where status = 'removed'),
@@ -203,31 +213,31 @@ def diff_releases(release_a: int | str, release_b: int | str, *, db_a: Path | No
         """).fetchone()
         added, removed, kept, revised = (int(x or 0) for x in totals)
 
-        def side(view: str, number: int, version: str, index: Path, qc: Path | None) -> ReleaseSide:
+        def side(s: str, number: int, version: str, index: Path, qc: Path | None) -> ReleaseSide:
             row = con.execute(f"""
-                select count(distinct collection_id), count(*), count(distinct PatientID),
-                       coalesce(sum(instanceCount), 0), coalesce(sum(series_size_MB), 0)
-                from {view}
+                select count(distinct collection_{s}), count(*), count(distinct patient_{s}),
+                       coalesce(sum(instances_{s}), 0), coalesce(sum(size_{s}), 0)
+                from series_cmp where in_{s}
             """).fetchone()
             return ReleaseSide(number, version, index, int(row[0]), int(row[1]), int(row[2]), int(row[3]),
                                float(row[4]), qc)
 
         qc_a = qc_failures_path(db_a) if db_a is not None else None
         qc_b = qc_failures_path(db_b) if db_b is not None else None
-        a = side("idx_a", ra, version_a, path_a, qc_a if qc_a and qc_a.is_file() else None)
-        b = side("idx_b", rb, version_b, path_b, qc_b if qc_b and qc_b.is_file() else None)
+        a = side("a", ra, version_a, path_a, qc_a if qc_a and qc_a.is_file() else None)
+        b = side("b", rb, version_b, path_b, qc_b if qc_b and qc_b.is_file() else None)
 
         con.execute("""
             create table collection_cmp as
             with per_a as (
-                select collection_id, count(*) as series, count(distinct PatientID) as patients,
-                       coalesce(sum(instanceCount), 0) as instances, coalesce(sum(series_size_MB), 0) as size_mb
-                from idx_a group by collection_id
+                select collection_a as collection_id, count(*) as series, count(distinct patient_a) as patients,
+                       coalesce(sum(instances_a), 0) as instances, coalesce(sum(size_a), 0) as size_mb
+                from series_cmp where in_a group by collection_a
             ),
             per_b as (
-                select collection_id, count(*) as series, count(distinct PatientID) as patients,
-                       coalesce(sum(instanceCount), 0) as instances, coalesce(sum(series_size_MB), 0) as size_mb
-                from idx_b group by collection_id
+                select collection_b as collection_id, count(*) as series, count(distinct patient_b) as patients,
+                       coalesce(sum(instances_b), 0) as instances, coalesce(sum(size_b), 0) as size_mb
+                from series_cmp where in_b group by collection_b
             ),
             moves as (
                 select collection_id,
