@@ -518,4 +518,5 @@ def index_vars(folder: Path, release: int | None) -> dict[str, Any]:
     }
     if release is not None:
         values["idc_index_release"] = str(release)
+        values["idc_release"] = str(release)  # the one release concept: BigQuery's idc_v<N> var agrees
     return values
