@@ -4,6 +4,7 @@ replaces the previous database only when the build succeeded (see workspace.py).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ class BuildResult:
     planned: tuple[str, ...] = ()
     row_counts: dict[str, int] | None = None
     leftover: str | None = None
+    release: int | None = None  # the IDC release whose index was read
+    manifest: Path | None = None  # the run manifest written beside the database
 
 
 def empty_instances_file(folder: Path) -> Path:
@@ -42,7 +45,8 @@ def empty_instances_file(folder: Path) -> Path:
     return path
 
 
-def _record_start(file: Path, build_id: str, instances: str | None, selection: str | None) -> None:
+def _record_start(file: Path, build_id: str, instances: str | None, selection: str | None,
+                  index_version: str | None = None) -> None:
     import duckdb
 
     from . import __version__
@@ -53,7 +57,7 @@ def _record_start(file: Path, build_id: str, instances: str | None, selection: s
         con.execute(
             f"insert into {BUILD_TABLE} (build_id, started_at, status, instances, selection, toolkit_version, "
             "idc_index_version) values (?, now(), 'building', ?, ?, ?, ?)",
-            [build_id, instances, selection, __version__, idc_index_version()],
+            [build_id, instances, selection, __version__, index_version or idc_index_version()],
         )
 
 
@@ -85,6 +89,7 @@ def build(
     on_progress: ProgressCallback | None = None,
     extra_vars: dict | None = None,
     whole_index: bool = False,
+    release: int | str | None = None,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
@@ -98,8 +103,16 @@ def build(
     marked ``checks_failed``, and ChecksFailed (exit 1) is raised with the result.
     A partial build (``select``/``exclude``) starts from a copy of the previous file.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
+
+    ``release`` (e.g. 20 or ``"v20"``) reads that IDC release's index (fetched into the cache
+    by idc_qc.releases.cache) instead of the installed one; a database that holds another
+    release's results is refused. Every build writes its run manifest beside the database
+    (idc_qc/releases/manifest.py).
     """
+    from .releases.build_info import BuildInputs, guard_release, write_build_manifest
+
     db_path = Path(db_path)
+    started = time.time()
 
     def emit(event: Progress) -> None:
         if on_progress is not None:
@@ -120,8 +133,10 @@ def build(
     # Where the input came from (synthetic, dicom, index_only): kept in rpt_build_context so
     # that every summary, plot and page of a synthetic build says so (idc_qc/provenance.py).
     provenance = detect_input(None if contract is None else contract.files)
+    inputs = BuildInputs.resolve(release, instances=None if instances is None else contract.files, on_progress=emit)
+    guard_release(db_path, inputs.release)
     vars = dbt_vars(instances=source, absent_columns=absent,
-                    **{"series_scope": scope, **provenance.dbt_vars(), **(extra_vars or {})})
+                    **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
     with sigint_releases_pauses(), BuildLock(db_path) as lock:
@@ -143,7 +158,8 @@ def build(
         staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
         try:
             build_id = uuid.uuid4().hex[:12]
-            _record_start(staging.file, build_id, None if instances is None else source, selection)
+            _record_start(staging.file, build_id, None if instances is None else source, selection,
+                          index_version=inputs.index_version)
             pause_for_tests("before_dbt")
             emit(Progress("planned", names=tuple(planned)))
             emit(Progress("stage", text="building"))
@@ -166,8 +182,11 @@ def build(
         except BaseException:
             staging.discard()
             raise
-    result = BuildResult(db_path=db_path, instances=source, contract=contract, dbt=run, build_id=build_id,
-                         status=status, planned=tuple(planned), row_counts=counts, leftover=leftover)
+        result = BuildResult(db_path=db_path, instances=source, contract=contract, dbt=run, build_id=build_id,
+                             status=status, planned=tuple(planned), row_counts=counts, leftover=leftover,
+                             release=inputs.release)
+        result.manifest = write_build_manifest(result, inputs, vars=vars, selection=selection,
+                                               started=started, whole_index=whole_index)
     if run.failed_tests:
         error = failure_error("build", run)
         assert isinstance(error, ChecksFailed)

@@ -17,6 +17,7 @@ class ExportResult:
     rows: int
     out: Path
     warnings: list[str] = field(default_factory=list)
+    manifest: Path | None = None  # the run manifest of the build the table came from, if any
 
     def __int__(self) -> int:  # callers that predate the result type used the row count
         return self.rows
@@ -48,6 +49,9 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
         raise IdcQcError(f"cannot export to {out.name!r}: the file name must end in .parquet or .csv")
     if out.is_dir():
         raise IdcQcError(f"cannot export to {out}: it is a folder")
+    from .releases.manifest import manifest_path
+
+    manifest = manifest_path(db_path) if manifest_path(db_path).is_file() else None
     with open_warehouse(db_path) as wh:
         models = wh.tables()
         if model not in models:
@@ -55,6 +59,10 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
         con = wh.con
         out.parent.mkdir(parents=True, exist_ok=True)
         options = "(format parquet)" if suffix == ".parquet" else "(format csv, header true)"
+        if suffix == ".parquet" and manifest is not None:
+            # The parquet file names its manifest itself (key-value metadata); CSV has no place for it.
+            named = str(manifest.resolve()).replace("'", "''")
+            options = f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}'}})"
         if suffix == ".csv":
             # CSV has no lists: write arrays as JSON text so they survive a round trip.
             columns = con.execute(
@@ -80,7 +88,7 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
             except OSError:
                 pass
         count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
-        return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings))
+        return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings), manifest=manifest)
 
 
 def _io_reason(exc: Exception) -> str:

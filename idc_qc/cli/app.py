@@ -53,7 +53,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, cohort, dashboard, demo, export, query, synth, upset
+    from . import build, cohort, dashboard, demo, diff, export, query, release, synth, upset
 
     app.command()(build.build)
     app.command()(export.export)
@@ -63,6 +63,8 @@ def _register() -> None:
     app.add_typer(cohort.app, name="cohort")
     app.command()(upset.upset)
     app.command()(dashboard.dashboard)
+    app.add_typer(release.release_app)
+    app.command()(diff.diff)
 
 
 _register()

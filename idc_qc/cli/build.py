@@ -16,6 +16,7 @@ from .options import DEFAULT_DB_PATH, DbOption, InstancesOption
 
 
 def build(
+    ctx: typer.Context,
     instances: InstancesOption = None,
     db: DbOption = DEFAULT_DB_PATH,
     select: Annotated[
@@ -36,11 +37,16 @@ def build(
         typer.Option("--dry-run", help="BigQuery only: report the bytes each model would scan; run nothing.",
                      rich_help_panel="BigQuery"),
     ] = False,
+    release: Annotated[
+        Optional[str],
+        typer.Option("--release", "-r", envvar="IDC_QC_RELEASE",
+                     help="IDC release to build, e.g. `v20`. DuckDB: that release's index (fetched into the cache, "
+                          "see `idc-qc release fetch`) into its own folder build/releases/v20/ unless --db is given. "
+                          "BigQuery: bigquery-public-data.idc_v20 (`current` for idc_current; default 25)."),
+    ] = None,
     idc_release: Annotated[
-        str,
-        typer.Option(help="BigQuery only: IDC release to read, a number (bigquery-public-data.idc_v25) or `current`.",
-                     rich_help_panel="BigQuery"),
-    ] = "25",
+        Optional[str], typer.Option("--idc-release", hidden=True, help="Old name of --release (BigQuery)."),
+    ] = None,
 ) -> None:
     """Build the harmonized series and geometry tables with dbt.
 
@@ -49,10 +55,14 @@ def build(
 
     Example: idc-qc build --instances build/synth/instances --db build/idc_qc.duckdb
 
+    Another IDC release's index, in its own folder: idc-qc build --release v20
+
     On BigQuery (IDC_QC_BQ_PROJECT set): idc-qc build --target bigquery --dry-run
     """
+    release = release or idc_release
     if target == "bigquery":
-        _build_bigquery(select=select, dry_run=dry_run, idc_release=idc_release)
+        bq_release = "25" if release is None else (release if release == "current" else str(_release_number(release)))
+        _build_bigquery(select=select, dry_run=dry_run, idc_release=bq_release)
         return
     if target != "duckdb":
         raise IdcQcError(f"unknown --target {target!r}: use duckdb or bigquery")
@@ -61,18 +71,39 @@ def build(
     from ..build import build as run_build
     from .display import BuildDisplay
 
-    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(instances or 'the IDC index alone')}")
+    number = None if release is None else _release_number(release)
+    if number is not None and _is_default(ctx, "db"):
+        from ..releases.build_info import release_db
+
+        db = release_db(number)
+
+    index = "the IDC index" if number is None else f"IDC release v{number}'s index"
+    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(instances or index + ' alone')}"
+                  + ("" if number is None or not instances else f" (with IDC release v{number}'s index)"))
     started = time.perf_counter()
     display = BuildDisplay(console)
     try:
         with display:
-            result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index)
+            result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index,
+                               release=number)
     except ChecksFailed as exc:
         result = getattr(exc, "result", None)
         if result is not None:
             show_build_summary(result, display, time.perf_counter() - started)
         raise
     show_build_summary(result, display, time.perf_counter() - started)
+
+
+def _is_default(ctx: typer.Context, name: str) -> bool:
+    """True when option ``name`` was not given (neither on the command line nor by its env var)."""
+    source = ctx.get_parameter_source(name)
+    return source is None or getattr(source, "name", "") in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _release_number(text: str) -> int:
+    from ..releases.cache import parse_release
+
+    return parse_release(text)
 
 
 def show_build_summary(result, display, seconds: float) -> None:
@@ -93,6 +124,8 @@ def show_build_summary(result, display, seconds: float) -> None:
             console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
     if summary.unusable_instances is not None:
         console.print(f"  {summary.unusable_instances:,} unusable instances (table unusable_instances)")
+    if getattr(result, "manifest", None) is not None:
+        console.print(f"  run manifest: {escape(str(result.manifest))}")
     console.print(next_steps(db, summary.tables))
 
 

@@ -29,3 +29,5 @@ def export(
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     console.print(f"Wrote {result.rows:,} rows of {escape(model)} to [bold]{escape(str(out))}[/]")
+    if result.manifest is not None:
+        console.print(f"  from the build described in {escape(str(result.manifest))}")
