@@ -84,6 +84,7 @@ def build(
     on_progress: ProgressCallback | None = None,
     extra_vars: dict | None = None,
     whole_index: bool = False,
+    clinical_dir: Path | None = None,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
@@ -96,6 +97,8 @@ def build(
     data tests fail the new file is installed (so the failing rows can be inspected),
     marked ``checks_failed``, and ChecksFailed (exit 1) is raised with the result.
     A partial build (``select``/``exclude``) starts from a copy of the previous file.
+    Clinical data comes from ``clinical_dir``, else the store beside the database
+    (``<db folder>/clinical``, written by ``idc-qc clinical add``) when there is one.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
     """
     db_path = Path(db_path)
@@ -116,7 +119,11 @@ def build(
         source = dbt_instances_var(contract.files)  # exactly the files checked, each read literally
         absent = contract.absent_optional
     scope = "index" if whole_index or instances is None else "input"
-    vars = dbt_vars(instances=source, absent_columns=absent, **{"series_scope": scope, **(extra_vars or {})})
+    from .clinical import clinical_dbt_vars, default_store_for
+
+    clinical = clinical_dbt_vars(Path(clinical_dir) if clinical_dir else default_store_for(db_path))
+    vars = dbt_vars(instances=source, absent_columns=absent,
+                    **{"series_scope": scope, **clinical, **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
     with sigint_releases_pauses(), BuildLock(db_path) as lock:
