@@ -53,12 +53,14 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, demo, export, synth
+    from . import bias, build, clinical, demo, export, synth
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
+    app.add_typer(clinical.app, name="clinical")
+    app.command()(bias.bias)
 
 
 _register()
