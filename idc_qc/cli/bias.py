@@ -61,7 +61,7 @@ def bias(
     patients = distances[distances["unit"] == "patients"].groupby("group_value")["group_total"].max()
     table = Table(title=f"Jensen-Shannon distance from {escape(result.reference_name)} "
                         f"({escape(selection.describe())}; 0 same, 1 disjoint)")
-    table.add_column("group")
+    table.add_column("group", no_wrap=True)
     table.add_column("patients", justify="right")
     for column in pivot.columns:
         table.add_column(column, justify="right")

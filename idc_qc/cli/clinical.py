@@ -59,9 +59,10 @@ def add(
     rejected_rows.parquet with the reason. Registering the same table again replaces it.
     Then `idc-qc build` builds patient_clinical and the coverage and bias tables from it.
 
-    Example (TCGA Pan-Cancer clinical data; the acronym says the collection):
+    Example: idc-qc clinical add tcga_pancan_clinical.csv -p bcr_patient_barcode --collection-column acronym --collection-prefix tcga_ --collection-from-index
 
-      idc-qc clinical add tcga_pancan_clinical.csv -p bcr_patient_barcode --collection-column acronym --collection-prefix tcga_ --collection-from-index
+    (TCGA Pan-Cancer clinical data: the acronym says the collection, BRCA -> tcga_brca; the
+    index places the rows without one.)
     """
     from ..clinical import default_store_for, register
 
@@ -119,7 +120,8 @@ def coverage(
               "patients_with_duplicate_clinical_rows": "duplicated", "sex_conflicts": "sex conflicts",
               "age_conflicts": "age conflicts"}
     for column in labels:
-        table.add_column(labels[column], justify="left" if column == "collection_id" else "right")
+        table.add_column(labels[column], justify="left" if column == "collection_id" else "right",
+                         no_wrap=column == "collection_id")
     for row in frame.itertuples(index=False):
         values = row._asdict()
         table.add_row(*[escape(str(values[c])) if c == "collection_id" else f"{int(values[c]):,}" for c in labels],
