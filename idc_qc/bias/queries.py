@@ -34,7 +34,7 @@ def distribution_sql(*, where: str | None, by: str | None, cohort_filter: str | 
     for attribute in attributes:
         if attribute in PATIENT_ATTRIBUTES:
             parts.append(f"select group_value, '{attribute}' as attribute, {PATIENT_ATTRIBUTES[attribute]} as category, "
-                         f"'patients' as unit, count(distinct patient_key) as n from grouped "
+                         f"'patients' as unit, count(distinct patient_key) as n from grouped where patient_key is not null "
                          f"group by group_value, {PATIENT_ATTRIBUTES[attribute]}")
         elif attribute in SERIES_ATTRIBUTES:
             parts.append(f"select group_value, '{attribute}' as attribute, {SERIES_ATTRIBUTES[attribute]} as category, "
@@ -42,15 +42,16 @@ def distribution_sql(*, where: str | None, by: str | None, cohort_filter: str | 
     union = "\n    union all\n    ".join(parts)
     return f"""
 with joined as (
+    -- a left join: series without a usable PatientID still count for manufacturer and model
     select series.*, patient_clinical.* exclude (collection_id)
     from series
-    inner join patient_clinical
+    left join patient_clinical
         on patient_clinical.collection_id = series.collection_id
         and patient_clinical.patient_id = series.PatientID
 ),
 selected as (
     select * from joined
-    where {' and '.join(conditions)}
+    where collection_id is not null and {' and '.join(conditions)}
 ),
 grouped as (
     select {group} as group_value, * from selected

@@ -140,3 +140,28 @@ def test_cohort_manifest_selects_the_same_as_where(db, tmp_path):
                             attributes=["sex", "model"]).distributions
     assert len(by_cohort) > 0
     assert by_cohort.reset_index(drop=True).equals(by_where.reset_index(drop=True))
+
+
+def test_user_reference_table_in_midrcs_shape_gives_the_census_distances(db):
+    """The shared census CSV given as a user reference (MIDRC's attribute names and percent
+    column) gives the same distances as the shipped census reference."""
+    from idc_qc.bias import Selection, compute_bias
+
+    selection = Selection(where="collection_id like 'tcga_%'")
+    shipped = compute_bias(db, selection, reference="census", age_scheme="census",
+                           attributes=["sex", "race", "age_group"]).distances
+    user = compute_bias(db, selection, reference=tc.require_shared(tc.CENSUS_SHARED), age_scheme="census",
+                        attributes=["sex", "race", "age_group"]).distances
+    assert set(shipped["attribute"]) == {"sex", "race", "age_group_census"}
+    assert shipped["jsd"].notna().all()
+    merged = shipped.merge(user, on=["group_value", "attribute"], suffixes=("_shipped", "_user"))
+    assert len(merged) == len(shipped)
+    assert ((merged["jsd_shipped"] - merged["jsd_user"]).abs() < 1e-12).all()
+
+
+def test_archive_reference_distance_of_the_archive_is_zero(db):
+    from idc_qc.bias import Selection, compute_bias
+
+    whole = compute_bias(db, Selection(by=None), reference="archive").distances
+    assert len(whole) == 6
+    assert (whole["jsd"].abs() < 1e-7).all()
