@@ -128,8 +128,9 @@ def _is_null(value: Any) -> bool:
         return False
 
 
-def _index_patients(index_dir: Path | None):
-    """PatientID -> sorted collection ids, and the set of collection ids, from IDC's index."""
+def _index_patients(index_dir: Path | None, patient_ids: list[str] | None):
+    """The set of IDC's collection ids, and (when ``patient_ids`` are given) PatientID -> its
+    sorted collection ids for those patients only, from IDC's index."""
     import duckdb
 
     from ..paths import idc_index_dir
@@ -138,8 +139,14 @@ def _index_patients(index_dir: Path | None):
     path = str(folder / "idc_index.parquet").replace("'", "''")
     with duckdb.connect() as con:
         collections = {r[0] for r in con.execute(f"select distinct collection_id from read_parquet('{path}')").fetchall()}
-        pairs = con.execute(f"select PatientID, list(distinct collection_id order by collection_id) "
-                            f"from read_parquet('{path}') group by PatientID").fetchall()
+        pairs = []
+        if patient_ids:
+            import pyarrow as pa
+
+            con.register("wanted", pa.table({"PatientID": sorted(set(patient_ids))}))
+            pairs = con.execute(f"select PatientID, list(distinct collection_id order by collection_id) "
+                                f"from read_parquet('{path}') where PatientID in (select PatientID from wanted) "
+                                f"group by PatientID").fetchall()
     return {p: list(c) for p, c in pairs}, collections
 
 
@@ -209,7 +216,8 @@ def register(
     id_at = column_index(patient_id_column, "--patient-id-column")
     collection_at = column_index(collection_column, "--collection-column") if collection_column else None
 
-    patients_index, known_collections = _index_patients(index_dir)
+    wanted = [fields[id_at].strip() for _, fields in records] if collection_from_index else None
+    patients_index, known_collections = _index_patients(index_dir, wanted)
     if collection and collection not in known_collections and not allow_unknown_collection:
         raise ClinicalInputError(f"--collection {collection!r} is not a collection of IDC's index{_close(collection, known_collections)}"
                                  " (pass --allow-unknown-collection for a collection of your own)")
