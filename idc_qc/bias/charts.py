@@ -22,7 +22,12 @@ def bias_chart(result):
     title = f"Bias analysis: {result.selection.describe()}; reference: {result.reference_name}"
     if result.input_kind == "synthetic":
         title += " (SYNTHETIC input)"
+    # each group's label carries its size: a distance over 3 patients says little
+    sizes = {}
+    for row in result.distances.sort_values("unit").itertuples():  # patients before series
+        sizes.setdefault(row.group_value, f"{row.group_value} (n={row.group_total:,} {row.unit})")
     distances = result.distances.dropna(subset=["jsd"]).copy()
+    distances["group_value"] = distances["group_value"].map(sizes)
     distances["jsd_label"] = distances["jsd"].map(lambda v: f"{v:.2f}")
     heat_base = alt.Chart(distances).encode(
         x=alt.X("attribute:N", title=None, axis=alt.Axis(labelAngle=0)),
@@ -43,7 +48,8 @@ def bias_chart(result):
     ref = result.reference.assign(group_value=f"reference: {result.reference_name}")
     for attribute in [a for a in CHART_ATTRIBUTES if a in result.attributes]:
         part = result.distributions[result.distributions["attribute"] == attribute][
-            ["group_value", "category", "share", "n"]]
+            ["group_value", "category", "share", "n"]].copy()
+        part["group_value"] = part["group_value"].map(sizes)
         if part.empty:
             continue
         ref_part = ref[ref["attribute"] == attribute][["group_value", "category", "share"]]

@@ -30,7 +30,7 @@ aggregated as (
         collection_id,
         PatientID,
         count(*) as series_count,
-        sum(case when Modality in ('CT', 'MR', 'PT') then 1 else 0 end) as ct_mr_pt_series_count,
+        cast(sum(case when Modality in ('CT', 'MR', 'PT') then 1 else 0 end) as {{ dbt.type_bigint() }}) as ct_mr_pt_series_count,
         count(distinct patient_sex) as dicom_sex_values,
         min(patient_sex) as any_dicom_sex,
         min(case when patient_age_status = 'valid' then patient_age_years end) as dicom_age_years

@@ -72,7 +72,7 @@ final as (
         category,
         unit,
         n,
-        sum(n) over (partition by group_by, group_value, attribute) as group_total,
+        cast(sum(n) over (partition by group_by, group_value, attribute) as {{ dbt.type_bigint() }}) as group_total,
         cast(n as {{ idc_qc.type_double() }}) / sum(n) over (partition by group_by, group_value, attribute) as share
     from counted
 )
