@@ -121,7 +121,10 @@ def build(
     scope = "index" if whole_index or instances is None else "input"
     from .clinical import clinical_dbt_vars, default_store_for
 
-    clinical = clinical_dbt_vars(Path(clinical_dir) if clinical_dir else default_store_for(db_path))
+    store = Path(clinical_dir) if clinical_dir else default_store_for(db_path)
+    clinical = clinical_dbt_vars(store)
+    if clinical["clinical_tables"]:
+        emit(Progress("notice", text=f"clinical data: {len(clinical['clinical_tables'])} table(s) from {store}"))
     vars = dbt_vars(instances=source, absent_columns=absent,
                     **{"series_scope": scope, **clinical, **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
