@@ -90,6 +90,7 @@ def build(
     extra_vars: dict | None = None,
     whole_index: bool = False,
     release: int | str | None = None,
+    clinical_dir: Path | None = None,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
@@ -102,6 +103,8 @@ def build(
     data tests fail the new file is installed (so the failing rows can be inspected),
     marked ``checks_failed``, and ChecksFailed (exit 1) is raised with the result.
     A partial build (``select``/``exclude``) starts from a copy of the previous file.
+    Clinical data comes from ``clinical_dir``, else the store beside the database
+    (``<db folder>/clinical``, written by ``idc-qc clinical add``) when there is one.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
 
     ``release`` (e.g. 20 or ``"v20"``) reads that IDC release's index (fetched into the cache
@@ -135,8 +138,15 @@ def build(
     provenance = detect_input(None if contract is None else contract.files)
     inputs = BuildInputs.resolve(release, instances=None if instances is None else contract.files, on_progress=emit)
     guard_release(db_path, inputs.release)
+    from .clinical import clinical_dbt_vars, default_store_for
+
+    store = Path(clinical_dir) if clinical_dir else default_store_for(db_path)
+    clinical = clinical_dbt_vars(store)
+    if clinical["clinical_tables"]:
+        emit(Progress("notice", text=f"clinical data: {len(clinical['clinical_tables'])} table(s) from {store}"))
     vars = dbt_vars(instances=source, absent_columns=absent,
-                    **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **(extra_vars or {})})
+                    **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical,
+                       **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
     with sigint_releases_pauses(), BuildLock(db_path) as lock:

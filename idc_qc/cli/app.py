@@ -53,7 +53,7 @@ def _root(
 
 
 def _register() -> None:
-    from . import build, cohort, dashboard, demo, diff, export, query, release, synth, upset
+    from . import bias, build, clinical, cohort, dashboard, demo, diff, export, query, release, synth, upset
 
     app.command()(build.build)
     app.command()(export.export)
@@ -65,6 +65,8 @@ def _register() -> None:
     app.command()(dashboard.dashboard)
     app.add_typer(release.release_app)
     app.command()(diff.diff)
+    app.add_typer(clinical.app, name="clinical")
+    app.command()(bias.bias)
 
 
 _register()
