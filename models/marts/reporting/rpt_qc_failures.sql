@@ -1,0 +1,247 @@
+-- One row per series and quality check it fails: what `idc-qc check` writes to
+-- <db>.qc_failures.parquet and the curators' QC report lists, with the offending value, how
+-- many instances of the series offend, one of them, and a link to look at the series.
+--
+-- Four kinds of checks, all pushed down here so that the ~49M instance rows are read by the
+-- engine, never by Python:
+--   * DICOM value rules on every instance row (macros/reporting/qc_instance_rules.sql: UIDs
+--     well-formed, Modality and SOP Class UID in the known sets of the seeds, Age String,
+--     PatientSex, positions, orientations, pixel spacing, matrix size). One pass flags the
+--     rows; only the failing ones (a few per cent at most) are grouped per series and rule.
+--   * consistency: a series' instances agree on patient and study (min <> max per series).
+--   * completeness: every input series reaches `series` and has a geometry verdict.
+--   * geometry: each failure reason of a series whose category is a fault a curator fixes
+--     (macro qc_failing_geometry_categories), with the numbers behind it.
+-- rpt_qc_rule_counts turns these rows into one row per check, which Great Expectations
+-- validates against the thresholds (docs/quality.md).
+
+{%- set rules = idc_qc.qc_instance_rules() %}
+{%- set failing_categories = idc_qc.qc_failing_geometry_categories() %}
+
+with instances as (
+    select * from {{ ref('stg_dicom__instances') }}
+    -- rows without a series or instance UID are listed by unusable_instances instead
+    where {{ idc_qc.geometry_usable_instance() }}
+),
+
+sop_classes as (
+    select SOPClassUID from {{ ref('sop_classes') }}
+),
+
+modalities as (
+    select Modality from {{ ref('dicom_modalities') }}
+),
+
+series as (
+    select SeriesInstanceUID, PatientID, StudyInstanceUID, Modality, viewer_url
+    from {{ ref('series') }}
+),
+
+series_geometry as (
+    select * from {{ ref('series_geometry') }}
+),
+
+instance_geometry as (
+    select SeriesInstanceUID, SOPInstanceUID from {{ ref('instance_geometry') }}
+),
+
+vocabulary as (
+    select label, curator_hint from {{ ref('geometry_reasons') }}
+    where level = 'series'
+),
+
+-- every instance with whether its SOP class and modality are known (two tiny hash joins)
+checked as (
+    select
+        instances.*,
+        sop_classes.SOPClassUID is not null as known_sop_class,
+        modalities.Modality is not null as known_modality
+    from instances
+    left join sop_classes
+        on instances.SOPClassUID = sop_classes.SOPClassUID
+    left join modalities
+        on trim(instances.Modality) = modalities.Modality
+),
+
+-- the rows that fail any value rule: the only rows grouped below
+failing_rows as {{ idc_qc.materialized_cte() }} (
+    select * from checked
+    where {% for rule in rules %}coalesce({{ rule.condition }}, false){% if not loop.last %}
+        or {% endif %}{% endfor %}
+),
+
+value_failures as (
+    {%- for rule in rules %}
+    select
+        'instances' as suite,
+        '{{ rule.check_name }}' as check_name,
+        '{{ rule.attribute }}' as attribute,
+        '{{ rule.error_kind }}' as error_kind,
+        SeriesInstanceUID,
+        min(collection_id) as collection_id,
+        -- two of the offending values (the smallest and the largest) when they differ
+        case when min({{ rule.observed }}) = max({{ rule.observed }}) then min({{ rule.observed }})
+            else {{ dbt.concat(['min(' ~ rule.observed ~ ')', "' ... '", 'max(' ~ rule.observed ~ ')']) }} end as observed,
+        count(*) as failing_instance_count,
+        min(SOPInstanceUID) as sample_SOPInstanceUID
+    from failing_rows
+    where coalesce({{ rule.condition }}, false)
+    group by SeriesInstanceUID
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+),
+
+-- one row per input series: who and what its instances say (a second pass, min/max only)
+identities as (
+    select
+        SeriesInstanceUID,
+        min(collection_id) as collection_id,
+        min(PatientID) as min_patient,
+        max(PatientID) as max_patient,
+        min(StudyInstanceUID) as min_study,
+        max(StudyInstanceUID) as max_study
+    from instances
+    group by SeriesInstanceUID
+),
+
+consistency_failures as (
+    select
+        'instances' as suite,
+        'series instances agree on PatientID' as check_name,
+        'PatientID' as attribute,
+        'inconsistent' as error_kind,
+        SeriesInstanceUID,
+        collection_id,
+        {{ dbt.concat(['min_patient', "' vs '", 'max_patient']) }} as observed,
+        cast(null as {{ dbt.type_bigint() }}) as failing_instance_count,
+        cast(null as {{ dbt.type_string() }}) as sample_SOPInstanceUID
+    from identities
+    where min_patient <> max_patient
+    union all
+    select
+        'instances', 'series instances agree on StudyInstanceUID', 'StudyInstanceUID', 'inconsistent',
+        SeriesInstanceUID, collection_id,
+        {{ dbt.concat(['min_study', "' vs '", 'max_study']) }},
+        cast(null as {{ dbt.type_bigint() }}),
+        cast(null as {{ dbt.type_string() }})
+    from identities
+    where min_study <> max_study
+),
+
+completeness_failures as (
+    select
+        'completeness' as suite,
+        'input series present in series' as check_name,
+        'SeriesInstanceUID' as attribute,
+        'missing' as error_kind,
+        identities.SeriesInstanceUID,
+        identities.collection_id,
+        'not in series' as observed,
+        cast(null as {{ dbt.type_bigint() }}) as failing_instance_count,
+        cast(null as {{ dbt.type_string() }}) as sample_SOPInstanceUID
+    from identities
+    left join series
+        on identities.SeriesInstanceUID = series.SeriesInstanceUID
+    where series.SeriesInstanceUID is null
+    union all
+    select
+        'completeness', 'input series has a geometry verdict', 'geometry_category', 'missing',
+        identities.SeriesInstanceUID, identities.collection_id,
+        case when series_geometry.SeriesInstanceUID is null then 'not in series_geometry' else 'geometry_category is NULL' end,
+        cast(null as {{ dbt.type_bigint() }}),
+        cast(null as {{ dbt.type_string() }})
+    from identities
+    left join series_geometry
+        on identities.SeriesInstanceUID = series_geometry.SeriesInstanceUID
+    where series_geometry.geometry_category is null
+),
+
+offending_instances as (
+    select
+        SeriesInstanceUID,
+        count(distinct SOPInstanceUID) as offending_instance_count,
+        min(SOPInstanceUID) as sample_SOPInstanceUID
+    from instance_geometry
+    group by SeriesInstanceUID
+),
+
+geometry_reasons as (
+    select
+        series_geometry.*,
+        reason
+    from series_geometry
+    {{ idc_qc.cross_join_unnest('series_geometry.failure_reasons', 'reason') }}
+    where series_geometry.geometry_category in ('{{ failing_categories | join("', '") }}')
+),
+
+-- the number behind each reason (docs/geometry.md), as text
+geometry_failures as (
+    select
+        'geometry' as suite,
+        {{ dbt.concat(["'geometry: '", 'reason']) }} as check_name,
+        'geometry_category' as attribute,
+        geometry_category as error_kind,
+        geometry_reasons.SeriesInstanceUID,
+        collection_id,
+        case reason
+            when 'missing slices' then {{ dbt.concat(["'missing_slice_count='", dbt.safe_cast('missing_slice_count', dbt.type_string())]) }}
+            when 'duplicate slice positions' then {{ dbt.concat(["'duplicate_position_count='", dbt.safe_cast('duplicate_position_count', dbt.type_string())]) }}
+            when 'non-uniform slice spacing' then {{ dbt.concat(["'largest_gap_ratio='", dbt.safe_cast('round(largest_gap_ratio, 3)', dbt.type_string())]) }}
+            when 'gantry tilt' then {{ dbt.concat(["'estimated_gantry_tilt_degrees='", dbt.safe_cast('round(estimated_gantry_tilt_degrees, 2)', dbt.type_string())]) }}
+            when 'multiple orientations' then {{ dbt.concat(["'orientation_count='", dbt.safe_cast('orientation_count', dbt.type_string())]) }}
+            when 'several stacks in one series' then {{ dbt.concat(["'stack_count='", dbt.safe_cast('stack_count', dbt.type_string())]) }}
+            when 'incomplete stack' then {{ dbt.concat(["'stack_count='", dbt.safe_cast('stack_count', dbt.type_string())]) }}
+            when 'slices shifted in plane' then {{ dbt.concat(["'in_plane_row_range_mm='", dbt.safe_cast('round(in_plane_row_range_mm, 3)', dbt.type_string())]) }}
+            when 'malformed ImagePositionPatient' then {{ dbt.concat(["'ipp_malformed_count='", dbt.safe_cast('ipp_malformed_count', dbt.type_string())]) }}
+            when 'missing ImagePositionPatient' then {{ dbt.concat(["'ipp_missing_count='", dbt.safe_cast('ipp_missing_count', dbt.type_string())]) }}
+            else geometry_category
+        end as observed,
+        offending_instances.offending_instance_count as failing_instance_count,
+        offending_instances.sample_SOPInstanceUID
+    from geometry_reasons
+    left join offending_instances
+        on geometry_reasons.SeriesInstanceUID = offending_instances.SeriesInstanceUID
+),
+
+unioned as (
+    select * from value_failures
+    union all
+    select * from consistency_failures
+    union all
+    select * from completeness_failures
+    union all
+    select * from geometry_failures
+),
+
+final as (
+    select
+        unioned.suite,
+        unioned.check_name,
+        unioned.attribute,
+        unioned.error_kind,
+        unioned.collection_id,
+        series.PatientID,
+        series.StudyInstanceUID,
+        unioned.SeriesInstanceUID,
+        series.Modality,
+        unioned.observed,
+        unioned.failing_instance_count,
+        unioned.sample_SOPInstanceUID,
+        coalesce(vocabulary.curator_hint, case unioned.error_kind
+            when 'invalid value' then {{ dbt.concat(["'The value as written does not follow the DICOM value representation of '", 'unioned.attribute', "': fix the export or the header.'"]) }}
+            when 'value not allowed' then {{ dbt.concat(["'The value is not one DICOM allows for '", 'unioned.attribute', "' (enumerated values or defined terms): map it to the standard term.'"]) }}
+            when 'missing' then {{ dbt.concat(['unioned.attribute', "' is absent where it is required: re-extract the header or find where the row was lost.'"]) }}
+            when 'inconsistent' then {{ dbt.concat(["'Instances of one series disagree on '", 'unioned.attribute', "': files of two patients or studies share a SeriesInstanceUID.'"]) }}
+        end) as hint,
+        series.viewer_url
+    from unioned
+    left join series
+        on unioned.SeriesInstanceUID = series.SeriesInstanceUID
+    left join vocabulary
+        on unioned.suite = 'geometry'
+        and unioned.check_name = {{ dbt.concat(["'geometry: '", 'vocabulary.label']) }}
+)
+
+select * from final
