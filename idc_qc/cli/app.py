@@ -54,11 +54,14 @@ def _root(
 
 def _register() -> None:
     from . import build, demo, export, synth
+    from . import check, report
 
     app.command()(build.build)
     app.command()(export.export)
     app.command()(synth.synth)
     app.command()(demo.demo)
+    app.command()(check.check)
+    app.command()(report.report)
 
 
 _register()

@@ -334,6 +334,7 @@ def _write_json(path: Path, data: dict) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=1, default=str)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -382,6 +383,7 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
     try:
         con.execute(f"copy (select * from ({query}) order by collection_id, suite, check_name, SeriesInstanceUID) "
                     f"to '{tmp}' (format parquet)")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
