@@ -25,7 +25,7 @@ def report(
     with sample rows and the SQL that returns all of them, and the failing series per
     collection with the offending values, the instances involved, a hint and a viewer link.
 
-    Example: idc-qc check --db build/idc_qc.duckdb; idc-qc report --db build/idc_qc.duckdb -o qc.html
+    Example: idc-qc report --db build/idc_qc.duckdb -o qc.html   (after idc-qc check --db build/idc_qc.duckdb)
     """
     from ..reports.qc_report import build_report
 
