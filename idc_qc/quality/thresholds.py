@@ -90,6 +90,6 @@ def parse_set_options(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise IdcQcError(f"--set {item!r}: write it as NAME=VALUE, e.g. max_malformed_share=0.01")
+            raise IdcQcError(f"--set {item!r}: write it as NAME=VALUE, NAME a threshold of expectations/thresholds.yml")
         parsed[name.strip()] = value.strip()
     return parsed

@@ -16,7 +16,7 @@
 -- validates against the thresholds (docs/quality.md).
 
 {%- set rules = idc_qc.qc_instance_rules() %}
-{%- set failing_categories = idc_qc.qc_failing_geometry_categories() %}
+{%- set failing_categories = "('" ~ idc_qc.qc_failing_geometry_categories() | join("', '") ~ "')" %}
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
@@ -173,7 +173,7 @@ geometry_reasons as (
         reason
     from series_geometry
     {{ idc_qc.cross_join_unnest('series_geometry.failure_reasons', 'reason') }}
-    where series_geometry.geometry_category in ('{{ failing_categories | join("', '") }}')
+    where series_geometry.geometry_category in {{ failing_categories }}
 ),
 
 -- the number behind each reason (docs/geometry.md), as text

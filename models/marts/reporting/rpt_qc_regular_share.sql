@@ -5,7 +5,7 @@
 -- expectations/thresholds.yml. Single slices, pairs, localizers, mosaics and series without
 -- geometry say what a series is, not that it is broken: they are not counted.
 
-{%- set failing_categories = idc_qc.qc_failing_geometry_categories() %}
+{%- set failing_categories = "('" ~ idc_qc.qc_failing_geometry_categories() | join("', '") ~ "')" %}
 
 with series_geometry as (
     select * from {{ ref('series_geometry') }}
@@ -17,7 +17,7 @@ candidates as (
         coalesce(Modality, 'unknown') as Modality,
         geometry_category
     from series_geometry
-    where geometry_category in ('regular_volume', '{{ failing_categories | join("', '") }}')
+    where geometry_category = 'regular_volume' or geometry_category in {{ failing_categories }}
 ),
 
 counted as (

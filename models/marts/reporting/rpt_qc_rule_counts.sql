@@ -7,7 +7,7 @@
 
 {%- set rules = idc_qc.qc_instance_rules() %}
 {%- set series_rules = idc_qc.qc_series_rules() %}
-{%- set failing_categories = idc_qc.qc_failing_geometry_categories() %}
+{%- set failing_categories = "('" ~ idc_qc.qc_failing_geometry_categories() | join("', '") ~ "')" %}
 
 with failures as (
     select * from {{ ref('rpt_qc_failures') }}
@@ -25,7 +25,7 @@ series_geometry as (
 vocabulary as (
     select label, geometry_category from {{ ref('geometry_reasons') }}
     where level = 'series'
-        and geometry_category in ('{{ failing_categories | join("', '") }}')
+        and geometry_category in {{ failing_categories }}
 ),
 
 -- what each kind of check looks at: instance rows, input series, judged series
