@@ -78,14 +78,14 @@ def load_thresholds(file: Path | None = None, overrides: dict[str, object] | Non
                 raise IdcQcError(f"unknown threshold {name!r} ({where}); known: {', '.join(sorted(values))}")
             values[name] = _number(name, value, where)
             sources[name] = where
-    for name in ("min_regular_share",):
-        if name in values and values[name] > 1:
+    for name in values:   # a share (the name says so) is a fraction
+        if name.endswith("_share") and values[name] > 1:
             raise IdcQcError(f"threshold {name} ({sources[name]}): a share is at most 1, found {values[name]:g}")
     return Thresholds(values=values, sources=sources)
 
 
 def parse_set_options(items: list[str] | None) -> dict[str, str]:
-    """``["max_malformed_share=0.01"]`` -> ``{"max_malformed_share": "0.01"}``."""
+    """``["NAME=0.01"]`` -> ``{"NAME": "0.01"}``."""
     parsed: dict[str, str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")
