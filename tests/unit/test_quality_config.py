@@ -19,7 +19,7 @@ from support.data import REPO
 
 def test_thresholds_come_from_the_yaml_and_overrides_layer_on_top(tmp_path):
     defaults = load_thresholds()
-    assert set(defaults.values) >= {"min_regular_share", "max_malformed_share", "min_series_for_regular_share",
+    assert set(defaults.values) >= {"min_regular_share", "max_malformed_share", "min_series_per_group",
                                     "max_inconsistent_series"}
     file = tmp_path / "t.yml"
     file.write_text("max_malformed_share: 0.05\n")
