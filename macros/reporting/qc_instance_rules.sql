@@ -5,12 +5,14 @@
                  and <db>.qc_failures.parquet use
      attribute   the DICOM keyword checked
      error_kind  dicom-validator's kinds: missing | empty | value not allowed | invalid value
-     condition   SQL over one instance row (columns of stg_dicom__instances, plus
-                 known_sop_class / known_modality from the seeds): TRUE when the row fails
+     condition   SQL over one combination of values (SeriesInstanceUID, StudyInstanceUID,
+                 PatientID, collection_id, Modality, SOPClassUID, PatientAge, PatientSex,
+                 plus known_sop_class / known_modality from the seeds): TRUE when it fails
      observed    SQL: the offending value as written, as a string
 
-   A rule that does not apply to a row (an optional attribute left empty, a position on an
-   instance without a pixel matrix) is FALSE there, not a failure. The list is returned by a
+   A rule that does not apply (an optional attribute left empty) is FALSE, not a failure.
+   SOPInstanceUID (different on every row) is checked per row in rpt_qc_failures; the
+   geometry attributes come from the geometry models (qc_geometry_value_checks). The list is returned by a
    macro, not read from a seed, because the column list of the models depends on it at
    compile time. #}
 
@@ -19,28 +21,13 @@
     or length({{ column }}) > 64)
 {%- endmacro %}
 
-{% macro qc_decimals_invalid(column, count, positive=false) -%}
-({{ idc_qc.array_length(column) }} <> {{ count }}
-{%- for i in range(count) %}
-    or {{ idc_qc.dicom_decimal(idc_qc.array_element(column, i)) }} is null
-    {%- if positive %} or {{ idc_qc.dicom_decimal(idc_qc.array_element(column, i)) }} <= 0{% endif %}
-{%- endfor %})
-{%- endmacro %}
-
-{# An image instance whose plane is in the top-level header: it has a pixel matrix and is
-   single-frame (multi-frame objects keep positions per frame in functional groups). #}
-{% macro qc_single_frame_image() -%}
-({{ adapter.quote('Rows') }} is not null and (NumberOfFrames is null or trim(NumberOfFrames) in ('', '1')))
-{%- endmacro %}
-
 {% macro qc_blank(column) -%}
 ({{ column }} is null or trim({{ column }}) = '')
 {%- endmacro %}
 
 {% macro qc_instance_rules() %}
-    {%- set decimals = "coalesce(" ~ idc_qc.array_join('{col}', "'|'") ~ ", '(null)')" %}
     {%- set rules = [] %}
-    {%- for uid in ['SOPInstanceUID', 'SeriesInstanceUID', 'StudyInstanceUID', 'SOPClassUID'] %}
+    {%- for uid in ['SeriesInstanceUID', 'StudyInstanceUID', 'SOPClassUID'] %}
         {%- do rules.append({
             'check_name': uid ~ ': invalid value', 'attribute': uid, 'error_kind': 'invalid value',
             'condition': 'not ' ~ idc_qc.qc_blank(uid) ~ ' and ' ~ idc_qc.qc_uid_invalid(uid),
@@ -70,20 +57,6 @@
         'check_name': 'PatientSex: value not allowed', 'attribute': 'PatientSex', 'error_kind': 'value not allowed',
         'condition': "not " ~ idc_qc.qc_blank('PatientSex') ~ " and trim(PatientSex) not in ('M', 'F', 'O')",
         'observed': 'PatientSex'}) %}
-    {%- for attr, count, positive in [('ImagePositionPatient', 3, false), ('ImageOrientationPatient', 6, false), ('PixelSpacing', 2, true)] %}
-        {%- do rules.append({
-            'check_name': attr ~ ': missing', 'attribute': attr, 'error_kind': 'missing',
-            'condition': idc_qc.qc_single_frame_image() ~ ' and ' ~ attr ~ ' is null', 'observed': "'(null)'"}) %}
-        {%- do rules.append({
-            'check_name': attr ~ ': invalid value', 'attribute': attr, 'error_kind': 'invalid value',
-            'condition': attr ~ ' is not null and ' ~ idc_qc.qc_decimals_invalid(attr, count, positive),
-            'observed': decimals.replace('{col}', attr)}) %}
-    {%- endfor %}
-    {%- for attr in ['Rows', 'Columns'] %}
-        {%- do rules.append({
-            'check_name': attr ~ ': invalid value', 'attribute': attr, 'error_kind': 'invalid value',
-            'condition': adapter.quote(attr) ~ ' <= 0', 'observed': dbt.safe_cast(adapter.quote(attr), dbt.type_string())}) %}
-    {%- endfor %}
     {{ return(rules) }}
 {% endmacro %}
 
@@ -103,4 +76,16 @@
    localizer, a report, a mosaic), not that something is wrong with it. #}
 {% macro qc_failing_geometry_categories() %}
     {{ return(['irregular_volume', 'malformed_geometry', 'multi_stack']) }}
+{% endmacro %}
+
+{# Value rules the geometry models already evaluate (their parse statuses): rpt_qc_failures
+   reads series_geometry's counts and instance_geometry's written values for them. #}
+{% macro qc_geometry_value_checks() %}
+    {%- set checks = [{'check_name': 'SOPInstanceUID: invalid value', 'attribute': 'SOPInstanceUID', 'error_kind': 'invalid value'}] %}
+    {%- for attr in ['ImagePositionPatient', 'ImageOrientationPatient', 'PixelSpacing'] %}
+        {%- do checks.append({'check_name': attr ~ ': missing', 'attribute': attr, 'error_kind': 'missing'}) %}
+        {%- do checks.append({'check_name': attr ~ ': invalid value', 'attribute': attr, 'error_kind': 'invalid value'}) %}
+    {%- endfor %}
+    {%- do checks.append({'check_name': 'Rows or Columns: invalid value', 'attribute': 'Rows', 'error_kind': 'invalid value'}) %}
+    {{ return(checks) }}
 {% endmacro %}

@@ -6,8 +6,11 @@
 -- engine, never by Python:
 --   * DICOM value rules on every instance row (macros/reporting/qc_instance_rules.sql: UIDs
 --     well-formed, Modality and SOP Class UID in the known sets of the seeds, Age String,
---     PatientSex, positions, orientations, pixel spacing, matrix size). One pass flags the
---     rows; only the failing ones (a few per cent at most) are grouped per series and rule.
+--     PatientSex). One pass groups the instances by series and the values the rules read
+--     (one group per series, as a rule), so each rule runs on ~400k groups, not 49M rows.
+--     Positions, orientations, pixel spacing and matrix size were parsed by the geometry
+--     models: their per-series counts (series_geometry) and written values
+--     (instance_geometry) are reused, not parsed again.
 --   * consistency: a series' instances agree on patient and study (min <> max per series).
 --   * completeness: every input series reaches `series` and has a geometry verdict.
 --   * geometry: each failure reason of a series whose category is a fault a curator fixes
@@ -42,7 +45,8 @@ series_geometry as (
 ),
 
 instance_geometry as (
-    select SeriesInstanceUID, SOPInstanceUID from {{ ref('instance_geometry') }}
+    select SeriesInstanceUID, SOPInstanceUID, reason, ImagePositionPatient, ImageOrientationPatient, PixelSpacing
+    from {{ ref('instance_geometry') }}
 ),
 
 vocabulary as (
@@ -50,50 +54,135 @@ vocabulary as (
     where level = 'series'
 ),
 
--- every instance with whether its SOP class and modality are known (two tiny hash joins)
-checked as (
+-- The one pass over the instance rows: one row per series and combination of the
+-- attributes the value rules read (almost always one combination per series), with how many
+-- instances carry it. Only SOPInstanceUID differs on every row: its rule is evaluated here,
+-- per row; every other rule below runs on these few hundred thousand rows, not on 49M.
+combinations as (
     select
-        instances.*,
-        sop_classes.SOPClassUID is not null as known_sop_class,
-        modalities.Modality is not null as known_modality
+        SeriesInstanceUID,
+        StudyInstanceUID,
+        PatientID,
+        collection_id,
+        Modality,
+        SOPClassUID,
+        PatientAge,
+        PatientSex,
+        count(*) as instance_count,
+        count(case when {{ idc_qc.qc_uid_invalid('SOPInstanceUID') }} then 1 end) as bad_sop_uid_count,
+        min(case when {{ idc_qc.qc_uid_invalid('SOPInstanceUID') }} then SOPInstanceUID end) as bad_sop_uid,
+        min(SOPInstanceUID) as sample_SOPInstanceUID
     from instances
-    left join sop_classes
-        on instances.SOPClassUID = sop_classes.SOPClassUID
-    left join modalities
-        on trim(instances.Modality) = modalities.Modality
+    group by SeriesInstanceUID, StudyInstanceUID, PatientID, collection_id, Modality, SOPClassUID, PatientAge, PatientSex
 ),
 
--- the rows that fail any value rule: the only rows grouped below
-failing_rows as {{ idc_qc.materialized_cte() }} (
-    select * from checked
-    where {% for rule in rules %}coalesce({{ rule.condition }}, false){% if not loop.last %}
-        or {% endif %}{% endfor %}
+checked as {{ idc_qc.materialized_cte() }} (
+    select
+        combinations.*,
+        sop_classes.SOPClassUID is not null as known_sop_class,
+        modalities.Modality is not null as known_modality
+    from combinations
+    left join sop_classes
+        on combinations.SOPClassUID = sop_classes.SOPClassUID
+    left join modalities
+        on trim(combinations.Modality) = modalities.Modality
 ),
 
 value_failures as (
-    {%- for rule in rules %}
     select
         'instances' as suite,
-        '{{ rule.check_name }}' as check_name,
-        '{{ rule.attribute }}' as attribute,
-        '{{ rule.error_kind }}' as error_kind,
+        'SOPInstanceUID: invalid value' as check_name,
+        'SOPInstanceUID' as attribute,
+        'invalid value' as error_kind,
         SeriesInstanceUID,
         min(collection_id) as collection_id,
+        min(bad_sop_uid) as observed,
+        cast(sum(bad_sop_uid_count) as {{ dbt.type_bigint() }}) as failing_instance_count,
+        min(bad_sop_uid) as sample_SOPInstanceUID
+    from checked
+    where bad_sop_uid_count > 0
+    group by SeriesInstanceUID
+    {%- for rule in rules %}
+    union all
+    select
+        'instances',
+        '{{ rule.check_name }}',
+        '{{ rule.attribute }}',
+        '{{ rule.error_kind }}',
+        SeriesInstanceUID,
+        min(collection_id),
         -- two of the offending values (the smallest and the largest) when they differ
         case when min({{ rule.observed }}) = max({{ rule.observed }}) then min({{ rule.observed }})
-            else {{ dbt.concat(['min(' ~ rule.observed ~ ')', "' ... '", 'max(' ~ rule.observed ~ ')']) }} end as observed,
-        count(*) as failing_instance_count,
-        min(SOPInstanceUID) as sample_SOPInstanceUID
-    from failing_rows
+            else {{ dbt.concat(['min(' ~ rule.observed ~ ')', "' ... '", 'max(' ~ rule.observed ~ ')']) }} end,
+        cast(sum(instance_count) as {{ dbt.type_bigint() }}),
+        min(sample_SOPInstanceUID)
+    from checked
     where coalesce({{ rule.condition }}, false)
     group by SeriesInstanceUID
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
     {%- endfor %}
 ),
 
--- one row per input series: who and what its instances say (a second pass, min/max only)
+-- The geometry attributes were parsed once, by the geometry models: their counts per series
+-- (series_geometry, among the volumetric instances) and the values as written
+-- (instance_geometry) are read here instead of parsing 49M positions a second time.
+geometry_values as (
+    select
+        SeriesInstanceUID,
+        reason,
+        min({{ dbt.concat(["coalesce(" ~ idc_qc.array_join('ImagePositionPatient', "'|'") ~ ", '(null)')"]) }}) as ipp_written,
+        min({{ dbt.concat(["coalesce(" ~ idc_qc.array_join('ImageOrientationPatient', "'|'") ~ ", '(null)')"]) }}) as iop_written,
+        min({{ dbt.concat(["coalesce(" ~ idc_qc.array_join('PixelSpacing', "'|'") ~ ", '(null)')"]) }}) as pixel_spacing_written,
+        min(SOPInstanceUID) as sample_SOPInstanceUID
+    from instance_geometry
+    where reason in ('missing ImagePositionPatient', 'malformed ImagePositionPatient',
+        'missing ImageOrientationPatient', 'malformed ImageOrientationPatient',
+        'missing PixelSpacing', 'malformed PixelSpacing', 'malformed Rows or Columns')
+    group by SeriesInstanceUID, reason
+),
+
+geometry_value_failures as (
+    {%- for attr, prefix, written in [('ImagePositionPatient', 'ipp', 'ipp_written'), ('ImageOrientationPatient', 'iop', 'iop_written'), ('PixelSpacing', 'pixel_spacing', 'pixel_spacing_written')] %}
+    {%- for kind, column in [('missing', prefix ~ '_missing_count'), ('invalid value', prefix ~ '_malformed_count')] %}
+    select
+        'instances' as suite,
+        '{{ attr }}: {{ kind }}' as check_name,
+        '{{ attr }}' as attribute,
+        '{{ kind }}' as error_kind,
+        series_geometry.SeriesInstanceUID,
+        series_geometry.collection_id,
+        coalesce(geometry_values.{{ written }}, '{{ '(null)' if kind == 'missing' else column }}') as observed,
+        cast(series_geometry.{{ column }} as {{ dbt.type_bigint() }}) as failing_instance_count,
+        geometry_values.sample_SOPInstanceUID
+    from series_geometry
+    left join geometry_values
+        on series_geometry.SeriesInstanceUID = geometry_values.SeriesInstanceUID
+        and geometry_values.reason = '{{ 'missing' if kind == 'missing' else 'malformed' }} {{ attr }}'
+    where series_geometry.{{ column }} > 0
+        {%- if kind == 'missing' %}
+        -- a series without any position (SR, SEG, ...) is no image stack: nothing is missing
+        and series_geometry.geometry_category <> 'missing_geometry'
+        {%- endif %}
+    union all
+    {%- endfor %}
+    {%- endfor %}
+    select
+        'instances',
+        'Rows or Columns: invalid value',
+        'Rows',
+        'invalid value',
+        series_geometry.SeriesInstanceUID,
+        series_geometry.collection_id,
+        {{ dbt.concat(["'dimensions_malformed_count='", dbt.safe_cast('series_geometry.dimensions_malformed_count', dbt.type_string())]) }},
+        cast(series_geometry.dimensions_malformed_count as {{ dbt.type_bigint() }}),
+        geometry_values.sample_SOPInstanceUID
+    from series_geometry
+    left join geometry_values
+        on series_geometry.SeriesInstanceUID = geometry_values.SeriesInstanceUID
+        and geometry_values.reason = 'malformed Rows or Columns'
+    where series_geometry.dimensions_malformed_count > 0
+),
+
+-- one row per input series: who and what its instances say
 identities as (
     select
         SeriesInstanceUID,
@@ -102,7 +191,7 @@ identities as (
         max(PatientID) as max_patient,
         min(StudyInstanceUID) as min_study,
         max(StudyInstanceUID) as max_study
-    from instances
+    from checked
     group by SeriesInstanceUID
 ),
 
@@ -207,6 +296,8 @@ geometry_failures as (
 
 unioned as (
     select * from value_failures
+    union all
+    select * from geometry_value_failures
     union all
     select * from consistency_failures
     union all

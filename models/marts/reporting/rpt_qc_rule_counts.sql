@@ -5,7 +5,7 @@
 -- absence. The list of checks is the macros' (value, consistency and completeness rules) and
 -- the seed's (the series-level geometry reasons of the failing categories).
 
-{%- set rules = idc_qc.qc_instance_rules() %}
+{%- set rules = idc_qc.qc_geometry_value_checks() + idc_qc.qc_instance_rules() %}
 {%- set series_rules = idc_qc.qc_series_rules() %}
 {%- set failing_categories = "('" ~ idc_qc.qc_failing_geometry_categories() | join("', '") ~ "')" %}
 
@@ -13,9 +13,10 @@ with failures as (
     select * from {{ ref('rpt_qc_failures') }}
 ),
 
-instances as (
-    select SeriesInstanceUID from {{ ref('stg_dicom__instances') }}
-    where {{ idc_qc.geometry_usable_instance() }}
+-- the input as the series mart counts it (rows with a SeriesInstanceUID): no second pass
+series as (
+    select SeriesInstanceUID, metadata_instance_count from {{ ref('series') }}
+    where has_instance_metadata
 ),
 
 series_geometry as (
@@ -35,7 +36,10 @@ denominators as (
         counted_instances.input_series,
         counted_series.judged_series
     from (
-        select count(*) as instance_rows, count(distinct SeriesInstanceUID) as input_series from instances
+        select
+            cast(sum(metadata_instance_count) as {{ dbt.type_bigint() }}) as instance_rows,
+            count(*) as input_series
+        from series
     ) as counted_instances
     cross join (
         select count(*) as judged_series from series_geometry
