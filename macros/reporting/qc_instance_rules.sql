@@ -4,7 +4,8 @@
      check_name  '<attribute>: <error kind>', the name the report, the GX suite `instances`
                  and <db>.qc_failures.parquet use
      attribute   the DICOM keyword checked
-     error_kind  dicom-validator's kinds: missing | empty | value not allowed | invalid value
+     error_kind  dicom-validator's kinds: missing (NULL) | empty (blank; these three attributes
+                 are Type 1) | value not allowed | invalid value
      condition   SQL over one combination of values (SeriesInstanceUID, StudyInstanceUID,
                  PatientID, collection_id, Modality, SOPClassUID, PatientAge, PatientSex,
                  plus known_sop_class / known_modality from the seeds): TRUE when it fails
@@ -35,17 +36,26 @@
     {%- endfor %}
     {%- do rules.append({
         'check_name': 'StudyInstanceUID: missing', 'attribute': 'StudyInstanceUID', 'error_kind': 'missing',
-        'condition': idc_qc.qc_blank('StudyInstanceUID'), 'observed': "coalesce(StudyInstanceUID, '(null)')"}) %}
+        'condition': 'StudyInstanceUID is null', 'observed': "'(null)'"}) %}
+    {%- do rules.append({
+        'check_name': 'StudyInstanceUID: empty', 'attribute': 'StudyInstanceUID', 'error_kind': 'empty',
+        'condition': "trim(StudyInstanceUID) = ''", 'observed': "'(empty)'"}) %}
     {%- do rules.append({
         'check_name': 'SOPClassUID: missing', 'attribute': 'SOPClassUID', 'error_kind': 'missing',
-        'condition': idc_qc.qc_blank('SOPClassUID'), 'observed': "coalesce(SOPClassUID, '(null)')"}) %}
+        'condition': 'SOPClassUID is null', 'observed': "'(null)'"}) %}
+    {%- do rules.append({
+        'check_name': 'SOPClassUID: empty', 'attribute': 'SOPClassUID', 'error_kind': 'empty',
+        'condition': "trim(SOPClassUID) = ''", 'observed': "'(empty)'"}) %}
     {%- do rules.append({
         'check_name': 'SOPClassUID: value not allowed', 'attribute': 'SOPClassUID', 'error_kind': 'value not allowed',
         'condition': 'not ' ~ idc_qc.qc_blank('SOPClassUID') ~ ' and not ' ~ idc_qc.qc_uid_invalid('SOPClassUID') ~ ' and not known_sop_class',
         'observed': 'SOPClassUID'}) %}
     {%- do rules.append({
         'check_name': 'Modality: missing', 'attribute': 'Modality', 'error_kind': 'missing',
-        'condition': idc_qc.qc_blank('Modality'), 'observed': "coalesce(Modality, '(null)')"}) %}
+        'condition': 'Modality is null', 'observed': "'(null)'"}) %}
+    {%- do rules.append({
+        'check_name': 'Modality: empty', 'attribute': 'Modality', 'error_kind': 'empty',
+        'condition': "trim(Modality) = ''", 'observed': "'(empty)'"}) %}
     {%- do rules.append({
         'check_name': 'Modality: value not allowed', 'attribute': 'Modality', 'error_kind': 'value not allowed',
         'condition': 'not ' ~ idc_qc.qc_blank('Modality') ~ ' and not known_modality', 'observed': 'Modality'}) %}

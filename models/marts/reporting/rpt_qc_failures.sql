@@ -324,6 +324,7 @@ final as (
             when 'invalid value' then {{ dbt.concat(["'The value as written does not follow the DICOM value representation of '", 'unioned.attribute', "': fix the export or the header.'"]) }}
             when 'value not allowed' then {{ dbt.concat(["'The value is not one DICOM allows for '", 'unioned.attribute', "' (enumerated values or defined terms): map it to the standard term.'"]) }}
             when 'missing' then {{ dbt.concat(['unioned.attribute', "' is absent where it is required: re-extract the header or find where the row was lost.'"]) }}
+            when 'empty' then {{ dbt.concat(['unioned.attribute', "' is present but empty; it is Type 1 (a value is required): fill it in the export.'"]) }}
             when 'inconsistent' then {{ dbt.concat(["'Instances of one series disagree on '", 'unioned.attribute', "': files of two patients or studies share a SeriesInstanceUID.'"]) }}
         end) as hint,
         series.viewer_url
