@@ -43,6 +43,8 @@ def check(
                             progress=lambda text: status.update(text + " ..."))
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    if result.input_kind == "synthetic":
+        console.print("[yellow]Note:[/] synthetic input (idc-qc synth): its faults and malformed values are injected")
     for suite in result.suites:
         mine = [e for e in result.expectations if e.suite == suite.name]
         counts = ", ".join(f"{sum(e.status == s for e in mine)} {s}" for s in ("passed", "failed", "errored")

@@ -96,6 +96,7 @@ class CheckResult:
     series_affected: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    input_kind: str = "unknown"
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.expectations if e.status == status)
@@ -121,10 +122,22 @@ class CheckResult:
             "failing_rows": self.failing_rows,
             "series_affected": self.series_affected,
             "thresholds": self.thresholds.as_manifest(),
+            "input_kind": self.input_kind,
             "results": self.validation_path.name,
             "failures": self.failures_path.name,
             "seconds": round(self.seconds, 2),
         }
+
+
+def _input_kind(con, tables: set[str]) -> str:
+    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown); unknown when absent."""
+    if "rpt_build_context" not in tables:
+        return "unknown"
+    try:
+        row = con.execute("select input_kind from rpt_build_context limit 1").fetchone()
+    except Exception:  # noqa: BLE001 - a table of another shape: unknown, never a crash
+        return "unknown"
+    return str(row[0]) if row and row[0] else "unknown"
 
 
 def _quiet_gx() -> None:
@@ -244,6 +257,7 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_gx_") as tmp:
         warnings = list(wh.warnings)
         tables = set(wh.tables())
+        input_kind = _input_kind(wh.con, tables)
         context = open_context(Path(tmp), suites, parameters)
         for suite in suites:
             t0 = time.perf_counter()
@@ -317,7 +331,8 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     result = CheckResult(
         db=db, validation_path=validation_path(db), failures_path=failures_path(db), manifest_path=manifest_path(db),
         thresholds=thresholds, suites=suite_outcomes, expectations=outcomes, failing_rows=failing_rows,
-        series_affected=series_affected, seconds=time.perf_counter() - started, warnings=warnings)
+        series_affected=series_affected, seconds=time.perf_counter() - started, warnings=warnings,
+        input_kind=input_kind)
     _write_json(result.validation_path, {
         "database": str(db), "manifest": manifest_path(db).name,
         "summary": result.summary(),

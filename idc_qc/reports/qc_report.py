@@ -79,7 +79,8 @@ class SummarySection:
         s = ctx.summary
         cards = [
             ("suites", s["suites"]), ("expectations run", s["expectations"]), ("passed", s["passed"]),
-            ("failed", s["failed"]), ("errored", s["errored"]), ("failing checks", s["failing_checks"]),
+            ("failed", s["failed"]), ("errored", s["errored"]), ("SQL checks run", s["sql_checks"]),
+            ("with failing rows", s["sql_checks_failing"]), ("failing checks", s["failing_checks"]),
             ("series affected", s["series_affected"]), ("collections affected", s["collections_affected"]),
         ]
         card_html = "".join(
@@ -123,8 +124,8 @@ class ChecksSection:
             sql = f'<pre class="sql">{esc(c["sql"])}</pre>' if c.get("sql") else ""
             error = f'<p class="err">{esc(c["error"])}</p>' if c.get("error") else ""
             parts.append(f"""
-<details class="check {esc(c['status'])}" data-check="{esc(c['name'])}">
-  <summary><span class="badge {esc(c['status'])}">{esc(c['status'])}</span> <b>{esc(c['name'])}</b>
+<details class="check {esc(c['status'].split()[0])}" data-check="{esc(c['name'])}">
+  <summary><span class="badge {esc(c['status'].split()[0])}">{esc(c['status'])}</span> <b>{esc(c['name'])}</b>
     <span class="small">{esc(c['suite'])} · {esc(c['detail'])}</span></summary>
   {error}{table}{sql}
 </details>""")
@@ -192,13 +193,9 @@ class ReportResult:
 
 
 def _input_kind(con, tables: list[str]) -> str:
-    if "rpt_build_context" not in tables:
-        return "unknown"
-    try:
-        row = con.execute("select input_kind from rpt_build_context limit 1").fetchone()
-    except Exception:  # noqa: BLE001 - a table of another shape: unknown, never a crash
-        return "unknown"
-    return str(row[0]) if row and row[0] else "unknown"
+    from ..quality.check import _input_kind as read_input_kind
+
+    return read_input_kind(con, set(tables))
 
 
 def _dicts(cursor) -> list[dict]:
@@ -231,7 +228,7 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
         sql = (f"select * from rpt_qc_failures where suite = '{r['suite']}' and check_name = '{name}' "
                f"order by collection_id, SeriesInstanceUID")
         checks.append({"name": r["check_name"], "suite": r["suite"],
-                       "status": "failed" if r["gate_failed"] else "below threshold",
+                       "status": "failed" if r["gate_failed"] else "within threshold",
                        "detail": f"{r['series']:,} series in {r['collections']:,} collections"
                                  + ("" if r["gate_failed"] else " (within the thresholds of this run)"),
                        "sample": sample, "sql": sql, "error": None})
@@ -308,7 +305,10 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
             order by page.collection_id, page.k""", [failures, rows_per_collection]))
         checks = _checks(validation, con, failures)
         s = validation.get("summary", {})
-        summary = {**s, "failing_checks": len([c for c in checks if c["status"] in ("failed", "errored")]),
+        sql_checks = con.execute(
+            "select count(*), count(*) filter (where failing_rows > 0) from rpt_qc_rule_counts").fetchone() \
+            if "rpt_qc_rule_counts" in tables else (0, 0)
+        summary = {**s, "sql_checks": int(sql_checks[0]), "sql_checks_failing": int(sql_checks[1]), "failing_checks": len([c for c in checks if c["status"] in ("failed", "errored")]),
                    "series_affected": int(totals[1]), "collections_affected": int(totals[2]),
                    "verdict": {0: "All quality checks passed.", 1: "Quality checks FAILED: see the failing checks below.",
                                2: "Some checks could not run (errored): the verdict is incomplete."}.get(s.get("exit_code"), "")}
