@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED, IdcQcError
+from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED
 from .sql import expectation_sql
 from .suites import Suite, load_suites, open_context
 from .thresholds import Thresholds, load_thresholds
@@ -252,7 +252,6 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
 
     say("loading Great Expectations")
     _quiet_gx()
-    import great_expectations as gx  # noqa: F401 - heavy import, here only
 
     with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_gx_") as tmp:
         warnings = list(wh.warnings)
@@ -396,8 +395,9 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
     os.close(fd)
     try:
+        target = tmp.replace("'", "''")
         con.execute(f"copy (select * from ({query}) order by collection_id, suite, check_name, SeriesInstanceUID) "
-                    f"to '{tmp}' (format parquet)")
+                    f"to '{target}' (format parquet)")
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
@@ -406,10 +406,3 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
     rows, series = con.execute("select count(*), count(distinct SeriesInstanceUID) from read_parquet(?)",
                                [str(out)]).fetchone()
     return int(rows), int(series)
-
-
-def check_database(db: Path, **kwargs) -> CheckResult:
-    """Alias kept for readers of the docs: :func:`run_checks`."""
-    if not Path(db).exists():
-        raise IdcQcError(f"no database at {db}: run `idc-qc build` first (or pass --db)")
-    return run_checks(db, **kwargs)

@@ -376,7 +376,7 @@ def _write_csv(con, failures: str, out: Path, has_ig: bool) -> None:
                    {col} as instances, f.Modality, f.PatientID, f.StudyInstanceUID, f.hint, f.viewer_url, f.gate_failed
             from read_parquet('{failures.replace("'", "''")}') as f {instances}
             order by f.collection_id, f.gate_failed desc, f.suite, f.check_name, f.SeriesInstanceUID
-        ) to '{tmp}' (format csv, header true)""")
+        ) to '{tmp.replace("'", "''")}' (format csv, header true)""")
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
