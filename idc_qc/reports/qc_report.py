@@ -94,8 +94,9 @@ class SummarySection:
             f'<td>{esc(c["top_checks"])}</td></tr>'
             for c in ctx.collections)
         return f"""
-<div class="cards">{card_html}</div>
 <p class="verdict {'bad' if s['exit_code'] else 'good'}">{esc(s['verdict'])}</p>
+<div class="cards">{card_html}</div>
+{_bar_chart(ctx.checks)}
 <div class="two">
   <div><h3>Series affected by collection (largest first)</h3>
     <table id="collections-table" class="sortable"><thead><tr><th>collection</th><th>series</th><th>failing rows</th>
@@ -103,6 +104,28 @@ class SummarySection:
   <div><h3>Thresholds of this run</h3><table><tbody>{trs}</tbody></table>
     <p class="small">From expectations/thresholds.yml unless overridden; recorded in {esc(ctx.manifest_name)}.</p></div>
 </div>"""
+
+
+def _bar_chart(checks: list[dict], top: int = 15) -> str:
+    """Failing series per check as an inline SVG bar chart (no script, no CDN): the largest first."""
+    bars = sorted((c for c in checks if c.get("series")), key=lambda c: (-c["series"], c["name"]))[:top]
+    if not bars:
+        return ""
+    width, label_w, row_h = 900, 330, 20
+    largest = max(c["series"] for c in bars)
+    rows = []
+    for i, c in enumerate(bars):
+        y = i * row_h
+        w = max(1.0, (width - label_w - 80) * c["series"] / largest)
+        color = "#b3261e" if c["status"] == "failed" else "#9aa3af"
+        rows.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(c["name"])}</text>'
+                    f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{color}">'
+                    f'<title>{esc(c["name"])}: {c["series"]:,} series</title></rect>'
+                    f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{c["series"]:,}</text>')
+    height = row_h * len(bars)
+    return (f'<h3>Failing series per check (largest {len(bars)}; red: the gate failed, grey: within the thresholds)</h3>'
+            f'<svg id="checks-chart" role="img" aria-label="failing series per check" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-size="12" font-family="system-ui, sans-serif">{"".join(rows)}</svg>')
 
 
 class ChecksSection:
@@ -227,7 +250,7 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
         name = r["check_name"].replace("'", "''")
         sql = (f"select * from rpt_qc_failures where suite = '{r['suite']}' and check_name = '{name}' "
                f"order by collection_id, SeriesInstanceUID")
-        checks.append({"name": r["check_name"], "suite": r["suite"],
+        checks.append({"name": r["check_name"], "suite": r["suite"], "series": int(r["series"]),
                        "status": "failed" if r["gate_failed"] else "within threshold",
                        "detail": f"{r['series']:,} series in {r['collections']:,} collections"
                                  + ("" if r["gate_failed"] else " (within the thresholds of this run)"),
