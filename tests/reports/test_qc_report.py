@@ -8,6 +8,7 @@ so in a banner, and tens of thousands of failing series stay a bounded page.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
@@ -56,6 +57,9 @@ def test_page_renders_offline_filters_and_sorts(report):
         body = page.locator("#failures-table tbody tr")
         assert body.count() == min(len(rows), 500)
         assert page.locator("#collections-table tbody tr").count() == report.collections
+        with open(report.csv, newline="") as handle:
+            checks_in_csv = {row["check_name"] for row in csv.DictReader(handle)}
+        assert page.locator("#checks-chart rect").count() == min(15, len(checks_in_csv))
 
         collection = max({r["collection_id"] for r in rows}, key=lambda c: sum(r["collection_id"] == c for r in rows))
         page.select_option("#collection-filter", collection)
