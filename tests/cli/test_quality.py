@@ -127,3 +127,26 @@ def test_report_before_check_says_what_to_run(tmp_path, clean):
     reported = run_cli("report", "--db", str(db))
     assert reported.returncode == 2
     assert "run `idc-qc check --db" in reported.stderr
+
+
+@pytest.mark.shared_data
+def test_real_headers_run_without_errors_and_flag_exactly_the_unknown_sop_classes(real_headers_db, real_headers):
+    """Real DICOM headers (shared data): every suite runs (nothing errored), and the SOP classes
+    reported as not allowed are exactly the input's classes missing from seeds/sop_classes.csv."""
+    import duckdb
+
+    from support.data import REPO
+
+    checked = run_cli("check", "--db", str(real_headers_db))
+    assert checked.returncode in (0, 1), checked.stderr
+    summary = json.loads(real_headers_db.with_name(real_headers_db.stem + ".validation.json").read_text())["summary"]
+    assert summary["errored"] == 0
+    con = duckdb.connect()
+    reported = {r[0] for r in con.execute(
+        "select distinct observed from read_parquet(?) where check_name = 'SOPClassUID: value not allowed'",
+        [str(real_headers_db.with_name(real_headers_db.stem + ".qc_failures.parquet"))]).fetchall()}
+    unknown = {r[0] for r in con.execute(
+        "select distinct SOPClassUID from read_parquet(?) where SOPClassUID not in "
+        "(select SOPClassUID from read_csv(?, all_varchar = true)) and trim(SeriesInstanceUID) <> ''",
+        [str(real_headers), str(REPO / "seeds" / "sop_classes.csv")]).fetchall()}
+    assert reported == unknown

@@ -320,7 +320,9 @@ final as (
         unioned.observed,
         unioned.failing_instance_count,
         unioned.sample_SOPInstanceUID,
-        coalesce(vocabulary.curator_hint, case unioned.error_kind
+        coalesce(vocabulary.curator_hint, case when unioned.check_name = 'SOPClassUID: value not allowed'
+            then 'Not a SOP class of seeds/sop_classes.csv (the classes IDC holds): a retired or private class, or a standard one the seed lacks.'
+        end, case unioned.error_kind
             when 'invalid value' then {{ dbt.concat(["'The value as written does not follow the DICOM value representation of '", 'unioned.attribute', "': fix the export or the header.'"]) }}
             when 'value not allowed' then {{ dbt.concat(["'The value is not one DICOM allows for '", 'unioned.attribute', "' (enumerated values or defined terms): map it to the standard term.'"]) }}
             when 'missing' then {{ dbt.concat(['unioned.attribute', "' is absent where it is required: re-extract the header or find where the row was lost.'"]) }}
