@@ -53,20 +53,24 @@ def _root(
 
 
 def _register() -> None:
-    from . import bias, build, clinical, cohort, dashboard, demo, diff, export, query, release, synth, upset
+    # The order of `idc-qc --help`: the main job, then a curator's release, then analysis.
+    from . import (bias, build, check, clinical, cohort, dashboard, demo, diff, export, query, release, report,
+                   synth, upset)
 
-    app.command()(build.build)
-    app.command()(export.export)
-    app.command()(synth.synth)
     app.command()(demo.demo)
-    app.command()(query.query)
-    app.add_typer(cohort.app, name="cohort")
-    app.command()(upset.upset)
-    app.command()(dashboard.dashboard)
+    app.command()(synth.synth)
+    app.command()(build.build)
+    app.command()(check.check)
+    app.command()(report.report)
     app.add_typer(release.release_app)
     app.command()(diff.diff)
+    app.command()(upset.upset)
+    app.command()(dashboard.dashboard)
+    app.command()(query.query)
+    app.add_typer(cohort.app, name="cohort")
     app.add_typer(clinical.app, name="clinical")
     app.command()(bias.bias)
+    app.command()(export.export)
 
 
 _register()

@@ -14,7 +14,7 @@ from idc_qc.errors import IdcQcError
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", ["build", "export", "synth", "demo"])
+@pytest.mark.parametrize("command", ["build", "export", "synth", "demo", "check", "report"])
 def test_every_command_help_has_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,39 @@
+"""`idc-qc report`: the curators' QC failure report (HTML that works offline, and CSV)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from .app import console
+from .options import DEFAULT_DB_PATH, DbOption
+
+
+def report(
+    db: DbOption = DEFAULT_DB_PATH,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write; default <db stem>.qc_report.html beside the database.")] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="CSV of every failing row; default the HTML's name with .csv.")] = None,
+    rows_per_collection: Annotated[int, typer.Option(help="Failing rows per collection embedded in the page (the CSV has all).")] = 100,
+) -> None:
+    """Write the QC failure report of a checked database: one offline HTML page and the same rows as CSV.
+
+    Reads what `idc-qc check` wrote beside the database (run it first): a summary (checks
+    run, failed, errored; series affected by collection, largest first), each failing check
+    with sample rows and the SQL that returns all of them, and the failing series per
+    collection with the offending values, the instances involved, a hint and a viewer link.
+
+    Example: idc-qc report --db build/idc_qc.duckdb -o qc.html   (after idc-qc check --db build/idc_qc.duckdb)
+    """
+    from ..reports.qc_report import build_report
+
+    with console.status("writing the report ...", spinner="dots") as status:
+        result = build_report(db, out=out, csv_out=csv, rows_per_collection=rows_per_collection,
+                              progress=lambda text: status.update(text + " ..."))
+    if result.input_kind == "synthetic":
+        console.print("[yellow]Note:[/] synthetic input: the failures are injected faults")
+    console.print(f"{result.rows_total:,} failing rows in {result.series_affected:,} series of "
+                  f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; from {escape(result.manifest)})")
+    console.print(f"Wrote [bold]{escape(str(result.html))}[/] and [bold]{escape(str(result.csv))}[/]")
