@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED
+from ..releases.manifest import output_mode
 from .sql import expectation_sql
 from .suites import Suite, load_suites, open_context
 from .thresholds import Thresholds, load_thresholds
@@ -348,7 +349,7 @@ def _write_json(path: Path, data: dict) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=1, default=str)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -398,7 +399,7 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
         target = tmp.replace("'", "''")
         con.execute(f"copy (select * from ({query}) order by collection_id, suite, check_name, SeriesInstanceUID) "
                     f"to '{target}' (format parquet)")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

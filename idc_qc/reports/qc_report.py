@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..errors import IdcQcError
+from ..releases.manifest import output_mode
 
 TEMPLATE = Path(__file__).with_name("qc_report.html")
 #: Failing rows embedded in the page per collection (the CSV has all of them).
@@ -377,7 +378,7 @@ def _atomic_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -400,7 +401,7 @@ def _write_csv(con, failures: str, out: Path, has_ig: bool) -> None:
             from read_parquet('{failures.replace("'", "''")}') as f {instances}
             order by f.collection_id, f.gate_failed desc, f.suite, f.check_name, f.SeriesInstanceUID
         ) to '{tmp.replace("'", "''")}' (format csv, header true)""")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
