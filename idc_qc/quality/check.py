@@ -13,7 +13,7 @@ Outcomes are kept apart: an expectation *failed* when it ran and found rows brea
 ``requires_instances`` on an index-only build (rpt_build_context.input_kind = index_only: the
 geometry and DICOM value checks have no instance rows, and passing them over empty tables
 would claim what was never checked), or a suite marked ``skip_when_empty`` whose rows are
-none (the clinical suite when no clinical data was registered). Exit codes: 0 all passed or
+none or whose table was not built (the clinical suite when no clinical data was registered). Exit codes: 0 all passed or
 skipped, 1 an expectation failed, 2 none failed but some errored (the verdict is incomplete)
 or the tool itself could not run.
 
@@ -139,9 +139,13 @@ class CheckResult:
         }
 
 
-def _input_kind(con, tables: set[str]) -> str:
-    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown); unknown when absent."""
+def _input_kind(con, tables: set[str], record=None) -> str:
+    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown). When a partial
+    build left that table out, the build record says whether instances were given: a build
+    without instances is index_only (``idc-qc release run vNN -s +series``); else unknown."""
     if "rpt_build_context" not in tables:
+        if record is not None and not getattr(record, "instances", None):
+            return "index_only"
         return "unknown"
     try:
         row = con.execute("select input_kind from rpt_build_context limit 1").fetchone()
@@ -276,7 +280,7 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_gx_") as tmp:
         warnings = list(wh.warnings)
         tables = set(wh.tables())
-        input_kind = _input_kind(wh.con, tables)
+        input_kind = _input_kind(wh.con, tables, wh.record)
         context = open_context(Path(tmp), suites, parameters)
         for suite in suites:
             t0 = time.perf_counter()
@@ -284,6 +288,12 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
             if suite.requires_instances and input_kind == "index_only":
                 note = (f"index-only build: no instance metadata, so {suite.table} has nothing to check "
                         "(build with instances to run this suite)")
+                outcomes += _skipped(suite, note, parameters)
+                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
+                                                   time.perf_counter() - t0, "skipped", note=note))
+                continue
+            if suite.table not in tables and suite.skip_when_empty:
+                note = f"{suite.table} is not in {db.name} (not built): {suite.skip_when_empty}"
                 outcomes += _skipped(suite, note, parameters)
                 suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
                                                    time.perf_counter() - t0, "skipped", note=note))

@@ -7,8 +7,8 @@
   query that loads it) and ``key_columns`` (what identifies a failing row: a series, a check);
   optionally ``requires_instances`` (true: the suite checks what only instance metadata gives,
   so on an index-only build it is *skipped* with a note, not passed over empty tables) and
-  ``skip_when_empty`` (a note: when the filtered table has no rows the suite is *skipped*
-  with that note, e.g. the clinical suite of a build with no clinical data registered);
+  ``skip_when_empty`` (a note: when the filtered table has no rows, or was not built, the
+  suite is *skipped* with that note, e.g. the clinical suite of a build with no clinical data registered);
 * ``validation_definitions/<suite>.json``: the suite on the pandas data source ``idc_qc``,
   asset ``<suite>``, the whole DataFrame as batch;
 * ``checkpoints/idc_qc.json``: every validation definition;
