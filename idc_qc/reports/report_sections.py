@@ -119,12 +119,14 @@ class ClinicalCoverageSection:
             select collection_id, rule, patient_id, value, threshold, n from ranked where k <= {limit}
             order by collection_id, rule, patient_id""").fetchall()
         total = con.execute(f"select count(*) from ({union})").fetchone()[0]
-        body = "".join(
-            f'<tr data-collection="{esc(r[0])}" data-rule="{esc(r[1])}"'
-            f'{" class=gate-failed" if r[4] and failed.get((r[0], r[4])) else ""}>'
-            f"<td>{esc(r[0])}</td><td>{esc(r[1])}</td><td>{esc(r[2])}</td><td>{esc(r[3])}</td>"
-            f"<td>{'gate failed' if r[4] and failed.get((r[0], r[4])) else ('within threshold' if r[4] else 'reported')}</td></tr>"
-            for r in patients)
+        def patient_row(r) -> str:
+            gate_failed = bool(r[4] and failed.get((r[0], r[4])))
+            gate = "gate failed" if gate_failed else ("within threshold" if r[4] else "reported")
+            return (f'<tr data-collection="{esc(r[0])}" data-rule="{esc(r[1])}"'
+                    f'{" class=gate-failed" if gate_failed else ""}><td>{esc(r[0])}</td><td>{esc(r[1])}</td>'
+                    f"<td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{gate}</td></tr>")
+
+        body = "".join(patient_row(r) for r in patients)
         shown = len(patients)
         more = (f" This page lists {shown:,} of the {total:,} findings (at most {limit:,} per collection); "
                 "<code>select * from rpt_clinical_coverage</code> has all of them.") if shown < total else ""
