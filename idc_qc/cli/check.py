@@ -31,7 +31,9 @@ def check(
     release-level thresholds of expectations/thresholds.yml). Writes beside the database
     <stem>.validation.json, <stem>.qc_failures.parquet (one row per failing series and check) and
     the "validation" section of <stem>.manifest.json. An expectation that could not run is
-    "errored", not "failed".
+    "errored", not "failed". A suite with nothing to judge is "skipped" with a note (exit code
+    unchanged): the instance suites on an index-only build, the clinical coverage suite when no
+    clinical data was registered (idc-qc clinical add).
 
     Example: idc-qc check --db build/idc_qc.duckdb --set min_regular_share=0.7
     """
