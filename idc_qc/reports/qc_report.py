@@ -296,7 +296,13 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     csv_out = Path(csv_out) if csv_out else out.with_suffix(".csv")
     failures = str(fpath)
     say("comparing with the previous release")
-    release_diff = report_sections.release_diff_for(db, against)
+    release_diff, release_diff_note = None, None
+    try:
+        release_diff = report_sections.release_diff_for(db, against)
+    except IdcQcError as exc:
+        if against is not None:   # asked for: its error is the command's
+            raise
+        release_diff_note = f"the run manifest's diff could not be shown: {exc}"
 
     with open_warehouse(db) as wh:
         con = wh.con
@@ -356,7 +362,8 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
         ctx = ReportContext(db=db, con=con, validation=validation, failures_path=fpath, manifest_name=manifest_name,
                             input_kind=input_kind, summary=summary, collections=collections, checks=checks, rows=rows,
                             rows_total=int(totals[0]), rows_per_collection=rows_per_collection, csv_name=csv_out.name,
-                            extra={"tables": tables, "release_diff": release_diff})
+                            extra={"tables": tables, "release_diff": release_diff,
+                                   "release_diff_note": release_diff_note})
         say("writing the page")
         page = _render(ctx)
         _atomic_text(out, page)

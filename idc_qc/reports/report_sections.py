@@ -195,7 +195,10 @@ def release_diff_for(db: Path, against: str | None):
     if other > this:
         raise IdcQcError(f"--against {against}: v{other} is newer than this database's v{this}; the report "
                          f"shows what changed since an older release (run the report of v{other} --against v{this})")
-    return diff_releases(other, this, db_a=other_db if other_db.is_file() else None, db_b=db)
+    try:
+        return diff_releases(other, this, db_a=other_db if other_db.is_file() else None, db_b=db)
+    except IdcQcError as exc:
+        raise IdcQcError(f"comparing v{other} with v{this}: {exc}") from None
 
 
 class ReleaseDiffSection:
@@ -205,7 +208,8 @@ class ReleaseDiffSection:
     def render(self, ctx: ReportContext) -> str:
         diff = ctx.extra.get("release_diff")
         if diff is None:
-            return ""
+            note = ctx.extra.get("release_diff_note")
+            return f'<p id="release-diff-note" class="err">{esc(note)}</p>' if note else ""
         a, b = diff.a.release, diff.b.release
         summary = "".join(f"<tr><td>{esc(m)}</td><td class=num>{esc(_fmt(x))}</td><td class=num>{esc(_fmt(y))}</td>"
                           f"<td class=num>{esc(_fmt(d))}</td></tr>" for m, x, y, d in diff.summary_rows())

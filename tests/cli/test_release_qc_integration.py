@@ -220,3 +220,20 @@ def test_report_against_shows_qc_failures_new_fixed_unchanged(runs, tmp_path):
     missing = cli("report", "--db", str(db), "--against", str(tmp_path / "nope.duckdb"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr + missing.stdout
     assert "Traceback" not in missing.stderr + newer.stderr
+
+
+def test_a_manifest_diff_that_cannot_be_shown_is_a_note_not_a_failed_report(runs, tmp_path):
+    from support.browser import open_page
+    from support.releases import offline_pip_env
+
+    folder = tmp_path / "releases" / "v25"
+    shutil.copytree(runs["root"] / "v25", folder, ignore=shutil.ignore_patterns("clinical"))
+    manifest = json.loads((folder / "idc_qc.manifest.json").read_text())
+    manifest["diff"]["against"] = 22          # not cached here, and no package index to fetch it from
+    (folder / "idc_qc.manifest.json").write_text(json.dumps(manifest))
+    env = offline_pip_env(IDC_QC_CACHE_DIR=str(tmp_path / "empty_cache"))
+    result = cli("report", "--db", str(folder / "idc_qc.duckdb"), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open_page(folder / "idc_qc.qc_report.html") as view:
+        note = view.page.inner_text("#release-diff-note")
+    assert "could not be shown" in note and "v22" in note
