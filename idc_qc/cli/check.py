@@ -11,7 +11,8 @@ from rich.markup import escape
 from .app import console
 from .options import DEFAULT_DB_PATH, DbOption
 
-_MARKS = {"passed": "[green]passed [/]", "failed": "[red]FAILED [/]", "errored": "[yellow]ERRORED[/]"}
+_MARKS = {"passed": "[green]passed [/]", "failed": "[red]FAILED [/]", "errored": "[yellow]ERRORED[/]",
+          "skipped": "[dim]skipped[/]"}
 
 
 def check(
@@ -30,7 +31,9 @@ def check(
     release-level thresholds of expectations/thresholds.yml). Writes beside the database
     <stem>.validation.json, <stem>.qc_failures.parquet (one row per failing series and check) and
     the "validation" section of <stem>.manifest.json. An expectation that could not run is
-    "errored", not "failed".
+    "errored", not "failed". A suite with nothing to judge is "skipped" with a note (exit code
+    unchanged): the instance suites on an index-only build, the clinical coverage suite when no
+    clinical data was registered (idc-qc clinical add).
 
     Example: idc-qc check --db build/idc_qc.duckdb --set min_regular_share=0.7
     """
@@ -47,10 +50,12 @@ def check(
         console.print("[yellow]Note:[/] synthetic input (idc-qc synth): its faults and malformed values are injected")
     for suite in result.suites:
         mine = [e for e in result.expectations if e.suite == suite.name]
-        counts = ", ".join(f"{sum(e.status == s for e in mine)} {s}" for s in ("passed", "failed", "errored")
+        counts = ", ".join(f"{sum(e.status == s for e in mine)} {s}" for s in ("passed", "failed", "errored", "skipped")
                            if any(e.status == s for e in mine))
         rows = f"{suite.rows:,} rows" if suite.rows is not None else "not run"
         console.print(f"  {_MARKS[suite.status]}  {escape(suite.name)}  [dim]{escape(suite.table)}, {rows}: {counts}[/]")
+        if suite.status == "skipped" and suite.note:
+            console.print(f"        [dim]skipped: {escape(suite.note)}[/]")
         for e in mine:
             if e.status == "failed":
                 n = f" ({e.unexpected_count:,} rows)" if e.unexpected_count else ""
@@ -59,7 +64,8 @@ def check(
                 console.print(f"        [yellow]errored[/] {escape(e.description)}: {escape(e.error or '')}")
     values = ", ".join(f"{k}={v:g}" for k, v in result.thresholds.values.items())
     console.print(f"{len(result.suites)} suites; expectations: [green]{result.count('passed')} passed[/], "
-                  f"[red]{result.count('failed')} failed[/], [yellow]{result.count('errored')} errored[/] "
+                  f"[red]{result.count('failed')} failed[/], [yellow]{result.count('errored')} errored[/]"
+                  + (f", {result.count('skipped')} skipped" if result.count('skipped') else "") + " "
                   f"in {result.seconds:.1f}s  [dim](thresholds: {escape(values)})[/]")
     console.print(f"{result.failing_rows:,} failing rows in {result.series_affected:,} series: "
                   f"[bold]{escape(str(result.failures_path))}[/]")

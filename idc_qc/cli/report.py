@@ -17,6 +17,7 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write; default <db stem>.qc_report.html beside the database.")] = None,
     csv: Annotated[Optional[Path], typer.Option("--csv", help="CSV of every failing row; default the HTML's name with .csv.")] = None,
     rows_per_collection: Annotated[int, typer.Option(help="Failing rows per collection embedded in the page (the CSV has all).")] = 100,
+    against: Annotated[Optional[str], typer.Option("--against", help="Add a release diff section: an older release (v20, built under the releases folder) or its database file. Default: the run manifest's diff (written by idc-qc release run).")] = None,
 ) -> None:
     """Write the QC failure report of a checked database: one offline HTML page and the same rows as CSV.
 
@@ -25,15 +26,25 @@ def report(
     with sample rows and the SQL that returns all of them, and the failing series per
     collection with the offending values, the instances involved, a hint and a viewer link.
 
+    With clinical data registered it has a Clinical coverage section (failing patients per
+    collection, rule and values); after `idc-qc release run`, or with --against, a section on
+    what changed since the older release (series added/removed/revised, QC failures new/fixed).
+
     Example: idc-qc report --db build/idc_qc.duckdb -o qc.html   (after idc-qc check --db build/idc_qc.duckdb)
+    Example: idc-qc report --db build/releases/v25/idc_qc.duckdb --against v20
     """
     from ..reports.qc_report import build_report
 
     with console.status("writing the report ...", spinner="dots") as status:
         result = build_report(db, out=out, csv_out=csv, rows_per_collection=rows_per_collection,
-                              progress=lambda text: status.update(text + " ..."))
+                              progress=lambda text: status.update(text + " ..."), against=against)
     if result.input_kind == "synthetic":
         console.print("[yellow]Note:[/] synthetic input: the failures are injected faults")
     console.print(f"{result.rows_total:,} failing rows in {result.series_affected:,} series of "
                   f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; from {escape(result.manifest)})")
+    if result.release_diff is not None:
+        d = result.release_diff
+        console.print(f"Release diff v{d.a.release} -> v{d.b.release}: +{d.series_added:,} / -{d.series_removed:,} series"
+                      + ("" if d.qc is None else ", QC failures {new:,} new / {fixed:,} fixed / {unchanged:,} unchanged"
+                         .format(**d.qc_totals())))
     console.print(f"Wrote [bold]{escape(str(result.html))}[/] and [bold]{escape(str(result.csv))}[/]")

@@ -8,9 +8,14 @@ own columns (a million series at most, only the columns a suite names). Nothing 
 instance rows into Python.
 
 Outcomes are kept apart: an expectation *failed* when it ran and found rows breaking it; it
-*errored* when it could not run (its table or column is missing, GX raised). Exit codes: 0
-all passed, 1 an expectation failed, 2 none failed but some errored (the verdict is
-incomplete) or the tool itself could not run.
+*errored* when it could not run (its table or column is missing, GX raised); it was
+*skipped*, with a note, when its suite has nothing to judge in this build: a suite marked
+``requires_instances`` on an index-only build (rpt_build_context.input_kind = index_only: the
+geometry and DICOM value checks have no instance rows, and passing them over empty tables
+would claim what was never checked), or a suite marked ``skip_when_empty`` whose rows are
+none or whose table was not built (the clinical suite when no clinical data was registered). Exit codes: 0 all passed or
+skipped, 1 an expectation failed, 2 none failed but some errored (the verdict is incomplete)
+or the tool itself could not run.
 
 Outputs beside the database ``<dir>/<stem>.duckdb``:
 ``<stem>.validation.json`` (summary, thresholds, every expectation with its outcome, a sample
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED
+from ..releases.manifest import output_mode
 from .sql import expectation_sql
 from .suites import Suite, load_suites, open_context
 from .thresholds import Thresholds, load_thresholds
@@ -63,13 +69,14 @@ class ExpectationOutcome:
     expectation_type: str
     description: str
     column: str | None
-    status: str                      # passed | failed | errored
+    status: str                      # passed | failed | errored | skipped
     element_count: int | None = None
     unexpected_count: int | None = None
     observed: str | None = None
     failing_keys: list[dict] = field(default_factory=list)   # a sample: key columns + value
     sql: str | None = None
     error: str | None = None
+    note: str | None = None          # why it was skipped
 
 
 @dataclass
@@ -79,8 +86,9 @@ class SuiteOutcome:
     description: str
     rows: int | None
     seconds: float
-    status: str                      # passed | failed | errored
+    status: str                      # passed | failed | errored | skipped
     error: str | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -118,6 +126,8 @@ class CheckResult:
             "passed": self.count("passed"),
             "failed": self.count("failed"),
             "errored": self.count("errored"),
+            "skipped": self.count("skipped"),
+            "skipped_suites": {s.name: s.note for s in self.suites if s.status == "skipped"},
             "exit_code": self.exit_code,
             "failing_rows": self.failing_rows,
             "series_affected": self.series_affected,
@@ -129,9 +139,13 @@ class CheckResult:
         }
 
 
-def _input_kind(con, tables: set[str]) -> str:
-    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown); unknown when absent."""
+def _input_kind(con, tables: set[str], record=None) -> str:
+    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown). When a partial
+    build left that table out, the build record says whether instances were given: a build
+    without instances is index_only (``idc-qc release run vNN -s +series``); else unknown."""
     if "rpt_build_context" not in tables:
+        if record is not None and not getattr(record, "instances", None):
+            return "index_only"
         return "unknown"
     try:
         row = con.execute("select input_kind from rpt_build_context limit 1").fetchone()
@@ -224,6 +238,16 @@ def _errored(suite: Suite, reason: str, parameters: dict) -> list[ExpectationOut
         for e in suite.expectations]
 
 
+def _skipped(suite: Suite, note: str, parameters: dict) -> list[ExpectationOutcome]:
+    return [ExpectationOutcome(
+        suite=suite.name, table=suite.table, expectation_type=e.get("type", "?"),
+        description=e.get("description") or e.get("type", "?"), column=(e.get("kwargs") or {}).get("column"),
+        status="skipped", note=note,
+        sql=expectation_sql(suite.table, suite.where, e.get("type", ""), e.get("kwargs") or {}, parameters,
+                            suite.key_columns))
+        for e in suite.expectations]
+
+
 def _failing_index_rows(result: dict) -> list[dict]:
     res = result.get("result") or {}
     return [r for r in (res.get("unexpected_index_list") or []) if isinstance(r, dict)]
@@ -256,11 +280,24 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_gx_") as tmp:
         warnings = list(wh.warnings)
         tables = set(wh.tables())
-        input_kind = _input_kind(wh.con, tables)
+        input_kind = _input_kind(wh.con, tables, wh.record)
         context = open_context(Path(tmp), suites, parameters)
         for suite in suites:
             t0 = time.perf_counter()
             say(f"suite {suite.name} ({suite.table})")
+            if suite.requires_instances and input_kind == "index_only":
+                note = (f"index-only build: no instance metadata, so {suite.table} has nothing to check "
+                        "(build with instances to run this suite)")
+                outcomes += _skipped(suite, note, parameters)
+                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
+                                                   time.perf_counter() - t0, "skipped", note=note))
+                continue
+            if suite.table not in tables and suite.skip_when_empty:
+                note = f"{suite.table} is not in {db.name} (not built): {suite.skip_when_empty}"
+                outcomes += _skipped(suite, note, parameters)
+                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
+                                                   time.perf_counter() - t0, "skipped", note=note))
+                continue
             if suite.table not in tables:
                 reason = f"table {suite.table} is not in {db.name}: build it (idc-qc build) to run this suite"
                 outcomes += _errored(suite, reason, parameters)
@@ -275,6 +312,11 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
                 outcomes += _errored(suite, reason, parameters)
                 suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
                                                    time.perf_counter() - t0, "errored", reason))
+                continue
+            if suite.skip_when_empty and len(frame) == 0:
+                outcomes += _skipped(suite, suite.skip_when_empty, parameters)
+                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, 0,
+                                                   time.perf_counter() - t0, "skipped", note=suite.skip_when_empty))
                 continue
             keys = [k for k in suite.key_columns if k in frame.columns]
             definition = context.validation_definitions.get(suite.name)
@@ -348,7 +390,7 @@ def _write_json(path: Path, data: dict) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=1, default=str)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -398,7 +440,7 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
         target = tmp.replace("'", "''")
         con.execute(f"copy (select * from ({query}) order by collection_id, suite, check_name, SeriesInstanceUID) "
                     f"to '{target}' (format parquet)")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

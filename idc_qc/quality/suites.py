@@ -5,6 +5,10 @@
 * ``expectations/<suite>.json``: one suite per table, each with ``meta.idc_qc``:
   ``table`` (the built table it validates), ``where`` (an optional SQL filter pushed into the
   query that loads it) and ``key_columns`` (what identifies a failing row: a series, a check);
+  optionally ``requires_instances`` (true: the suite checks what only instance metadata gives,
+  so on an index-only build it is *skipped* with a note, not passed over empty tables) and
+  ``skip_when_empty`` (a note: when the filtered table has no rows, or was not built, the
+  suite is *skipped* with that note, e.g. the clinical suite of a build with no clinical data registered);
 * ``validation_definitions/<suite>.json``: the suite on the pandas data source ``idc_qc``,
   asset ``<suite>``, the whole DataFrame as batch;
 * ``checkpoints/idc_qc.json``: every validation definition;
@@ -53,6 +57,8 @@ class Suite:
     key_columns: list[str]
     description: str
     data: dict = field(repr=False, default_factory=dict)
+    requires_instances: bool = False
+    skip_when_empty: str | None = None
 
     @property
     def expectations(self) -> list[dict]:
@@ -93,8 +99,15 @@ def load_suites(directory: Path | None = None) -> list[Suite]:
         keys = meta.get("key_columns") or []
         if not all(isinstance(k, str) and _IDENTIFIER.match(k) for k in keys):
             raise IdcQcError(f"suite {path}: meta.idc_qc.key_columns must be column names, found {keys!r}")
+        requires = meta.get("requires_instances", False)
+        if not isinstance(requires, bool):
+            raise IdcQcError(f"suite {path}: meta.idc_qc.requires_instances must be true or false, found {requires!r}")
+        when_empty = meta.get("skip_when_empty")
+        if when_empty is not None and not (isinstance(when_empty, str) and when_empty.strip()):
+            raise IdcQcError(f"suite {path}: meta.idc_qc.skip_when_empty must be a note (text), found {when_empty!r}")
         suites.append(Suite(name=name, path=path, table=table, where=meta.get("where"), key_columns=list(keys),
-                            description=meta.get("description") or "", data=data))
+                            description=meta.get("description") or "", data=data, requires_instances=requires,
+                            skip_when_empty=when_empty))
     if not suites:
         raise IdcQcError(f"no GX suites in {directory}")
     return suites

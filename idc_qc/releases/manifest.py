@@ -32,6 +32,17 @@ def read_manifest(db: Path) -> dict[str, Any] | None:
         return None
 
 
+def output_mode() -> int:
+    """The mode of a new ordinary file under the process umask (0644 under the usual 022).
+
+    Outputs are written to a temporary file and renamed; ``mkstemp`` creates it 0600, so the
+    writers set this mode before the rename: a manifest, a results JSON or a report is read
+    by whoever reads the database, as a plain ``open(..., "w")`` would have allowed."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def update_manifest(db: Path, **sections: Any) -> Path:
     """Set top-level ``sections`` in the manifest beside ``db`` (created if absent); atomic."""
     path = manifest_path(db)
@@ -43,7 +54,7 @@ def update_manifest(db: Path, **sections: Any) -> Path:
         with os.fdopen(fd, "w") as handle:
             json.dump(current, handle, indent=2, sort_keys=False, default=str)
             handle.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a manifest is read by whoever reads the results
+        os.chmod(tmp, output_mode())  # mkstemp makes it private; a manifest is read by whoever reads the results
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -7,9 +7,11 @@ Steps, each recorded (status, seconds, detail) in the release's run manifest und
 2. **build** it into ``<releases dir>/v<N>/idc_qc.duckdb`` (the index alone, or with instances);
 3. **check**: ``idc-qc check --db <that db>`` when the installed idc-qc has a ``check`` command
    (idc_qc.quality); skipped with a note when it has none;
-4. **report**: ``idc-qc report --db <that db>`` likewise (idc_qc.reports);
-5. **diff** against the newest release below N built in the same releases folder: CSV files
-   beside the database and a ``diff`` section in the manifest.
+4. **diff** against the newest release below N built in the same releases folder: CSV files
+   beside the database and a ``diff`` section in the manifest (after check: it compares the
+   two releases' QC failures);
+5. **report**: ``idc-qc report --db <that db>`` likewise (idc_qc.reports); the report shows the
+   diff of step 4 as a section (it reads the manifest's ``diff``).
 
 Exit code: 2 when a step could not run (the steps after a failed fetch or build are skipped),
 else 1 when checks failed (dbt data tests or ``check``), else 0.
@@ -105,8 +107,6 @@ def release_run(release: int | str, *, root: Path | None = None, instances: str 
     """Fetch, build, check, report and diff one release; never raises for a failed step."""
     from ..build import build
     from .cache import fetch_release, parse_release
-    from .diff import diff_releases, write_csv
-
     say = on_stage or (lambda _text: None)
     number = parse_release(release)
     root = Path(root or RELEASES_DIR)
@@ -151,16 +151,30 @@ def release_run(release: int | str, *, root: Path | None = None, instances: str 
         _record(result)
         return result
 
-    # 3, 4. check and report, through their commands when the app has them
+    # 3. check, 4. diff (it reads check's failures), 5. report (it shows the diff): check and
+    # report through their commands when the app has them
     commands = registered_commands()
-    for step, command, provider in OPTIONAL_STEPS:
+
+    def optional(step: str, command: str, provider: str) -> None:
         if command not in commands:
             result.steps.append(StepResult(step, "skipped", detail=f"this idc-qc has no `{command}` command "
                                                                    f"({provider} not installed)"))
-            continue
-        result.steps.append(_run_command(step, command, db, say))
+        else:
+            result.steps.append(_run_command(step, command, db, say))
 
-    # 5. diff against the newest built release below this one
+    optional(*OPTIONAL_STEPS[0])
+    _diff_step(result, root, number, say)
+    optional(*OPTIONAL_STEPS[1])
+    _record(result)
+    return result
+
+
+def _diff_step(result: ReleaseRunResult, root: Path, number: int, say: Callable[[str], None]) -> None:
+    """Diff against the newest release below ``number`` built under ``root``; CSVs and the manifest's ``diff``."""
+    from .diff import diff_releases, write_csv
+
+    db = result.db
+    # diff against the newest built release below this one
     started = time.perf_counter()
     earlier = [r for r in built_releases(root) if r < number]
     if not earlier:
@@ -183,8 +197,6 @@ def release_run(release: int | str, *, root: Path | None = None, instances: str 
                                            f"-{diff.series_removed:,} series", [str(f) for f in files]))
         except IdcQcError as exc:
             result.steps.append(StepResult("diff", "failed", time.perf_counter() - started, str(exc)))
-    _record(result)
-    return result
 
 
 def _record(result: ReleaseRunResult) -> None:

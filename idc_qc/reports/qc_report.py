@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..errors import IdcQcError
+from ..releases.manifest import output_mode
 
 TEMPLATE = Path(__file__).with_name("qc_report.html")
 #: Failing rows embedded in the page per collection (the CSV has all of them).
@@ -79,7 +80,7 @@ class SummarySection:
         s = ctx.summary
         cards = [
             ("suites", s["suites"]), ("expectations run", s["expectations"]), ("passed", s["passed"]),
-            ("failed", s["failed"]), ("errored", s["errored"]), ("SQL checks run", s["sql_checks"]),
+            ("failed", s["failed"]), ("errored", s["errored"]), ("skipped", s.get("skipped", 0)), ("SQL checks run", s["sql_checks"]),
             ("with failing rows", s["sql_checks_failing"]), ("failing checks", s["failing_checks"]),
             ("series affected", s["series_affected"]), ("collections affected", s["collections_affected"]),
         ]
@@ -103,7 +104,16 @@ class SummarySection:
     <th>checks</th><th>commonest checks</th></tr></thead><tbody>{rows or '<tr><td colspan="5">no failing series</td></tr>'}</tbody></table></div>
   <div><h3>Thresholds of this run</h3><table><tbody>{trs}</tbody></table>
     <p class="small">From expectations/thresholds.yml unless overridden; recorded in {esc(ctx.manifest_name)}.</p></div>
-</div>"""
+</div>{_skipped(s)}"""
+
+
+def _skipped(summary: dict) -> str:
+    """The suites `idc-qc check` skipped, each with its note (index-only build, no clinical data)."""
+    skipped = summary.get("skipped_suites") or {}
+    if not skipped:
+        return ""
+    items = "".join(f"<li><b>{esc(name)}</b>: {esc(note)}</li>" for name, note in sorted(skipped.items()))
+    return f'<h3>Skipped suites (nothing to judge in this build)</h3><ul id="skipped-suites">{items}</ul>'
 
 
 def _bar_chart(checks: list[dict], top: int = 15) -> str:
@@ -213,6 +223,7 @@ class ReportResult:
     collections: int
     input_kind: str
     manifest: str
+    release_diff: Any = None   # idc_qc.releases.diff.ReleaseDiff shown in the page, if any
 
 
 def _input_kind(con, tables: list[str]) -> str:
@@ -230,7 +241,7 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
     """Failed or errored expectations, then rules with failing rows whose gate passed."""
     checks = []
     for e in validation.get("expectations", []):
-        if e["status"] == "passed":
+        if e["status"] in ("passed", "skipped"):
             continue
         detail = (f"{e['unexpected_count']:,} of {e['element_count']:,} rows break it" if e.get("unexpected_count")
                   else f"observed {e['observed']}" if e.get("observed") else e["expectation_type"])
@@ -260,8 +271,12 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
 
 def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = None,
                  rows_per_collection: int = DEFAULT_ROWS_PER_COLLECTION,
-                 progress: Callable[[str], None] | None = None) -> ReportResult:
-    """Write the QC report of ``db`` (``<stem>.qc_report.html`` and ``.csv`` beside it by default)."""
+                 progress: Callable[[str], None] | None = None, against: str | None = None) -> ReportResult:
+    """Write the QC report of ``db`` (``<stem>.qc_report.html`` and ``.csv`` beside it by default).
+
+    ``against``: an older release (``v20``) or database to show a release diff section with; by
+    default the run manifest's ``diff`` section (written by `idc-qc release run`) names it."""
+    from . import report_sections
     from ..quality.check import failures_path, validation_path
     from ..releases.manifest import manifest_path
     from ..warehouse import open_warehouse
@@ -280,6 +295,14 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     out = Path(out) if out else db.with_name(db.stem + ".qc_report.html")
     csv_out = Path(csv_out) if csv_out else out.with_suffix(".csv")
     failures = str(fpath)
+    say("comparing with the previous release")
+    release_diff, release_diff_note = None, None
+    try:
+        release_diff = report_sections.release_diff_for(db, against)
+    except IdcQcError as exc:
+        if against is not None:   # asked for: its error is the command's
+            raise
+        release_diff_note = f"the run manifest's diff could not be shown: {exc}"
 
     with open_warehouse(db) as wh:
         con = wh.con
@@ -338,7 +361,9 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
         manifest_name = validation.get("manifest") or manifest_path(db).name
         ctx = ReportContext(db=db, con=con, validation=validation, failures_path=fpath, manifest_name=manifest_name,
                             input_kind=input_kind, summary=summary, collections=collections, checks=checks, rows=rows,
-                            rows_total=int(totals[0]), rows_per_collection=rows_per_collection, csv_name=csv_out.name)
+                            rows_total=int(totals[0]), rows_per_collection=rows_per_collection, csv_name=csv_out.name,
+                            extra={"tables": tables, "release_diff": release_diff,
+                                   "release_diff_note": release_diff_note})
         say("writing the page")
         page = _render(ctx)
         _atomic_text(out, page)
@@ -346,13 +371,15 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
         _write_csv(con, failures, csv_out, has_ig)
     return ReportResult(html=out, csv=csv_out, rows_total=int(totals[0]), rows_in_page=len(rows),
                         series_affected=int(totals[1]), collections=int(totals[2]), input_kind=input_kind,
-                        manifest=manifest_name)
+                        manifest=manifest_name, release_diff=release_diff)
 
 
 def _render(ctx: ReportContext) -> str:
     template = TEMPLATE.read_text()
-    nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in SECTIONS)
-    body = "".join(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>{s.render(ctx)}</section>' for s in SECTIONS)
+    rendered = [(s, s.render(ctx)) for s in SECTIONS]
+    rendered = [(s, html_) for s, html_ in rendered if html_]   # a section with nothing to say is left out
+    nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s, _ in rendered)
+    body = "".join(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>{h}</section>' for s, h in rendered)
     banner = ""
     if ctx.input_kind == "synthetic":
         banner = ('<div class="banner" id="synthetic-banner">Synthetic input: this build was made from '
@@ -377,7 +404,7 @@ def _atomic_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -400,7 +427,7 @@ def _write_csv(con, failures: str, out: Path, has_ig: bool) -> None:
             from read_parquet('{failures.replace("'", "''")}') as f {instances}
             order by f.collection_id, f.gate_failed desc, f.suite, f.check_name, f.SeriesInstanceUID
         ) to '{tmp.replace("'", "''")}' (format csv, header true)""")
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, output_mode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -32,7 +32,7 @@ def report(tmp_path_factory):
     db = tmp_path_factory.mktemp("qc_report") / "idc_qc.duckdb"
     shutil.copy(faulty.db, db)
     with duckdb.connect(str(db)) as con:
-        con.execute("create table rpt_build_context as select 'synthetic' as input_kind")
+        con.execute("create or replace table rpt_build_context as select 'synthetic' as input_kind")
     run_checks(db)
     result = build_report(db, rows_per_collection=5)
     return result

@@ -1,6 +1,11 @@
 -- Coverage counts per collection with clinical data, and one row '(all)' over them: what
 -- `idc-qc clinical coverage` prints and the curators' report shows. Patients are counted
 -- once per collection (a patient in two collections counts in each).
+-- The shares are what `idc-qc check`'s clinical suite (expectations/gx/expectations/
+-- rpt_clinical_coverage_summary.json) holds against expectations/thresholds.yml:
+--   imaging_only_share = imaging_only / patients_with_imaging (null when no patient has images)
+--   conflict_share     = patients_with_conflicts / imaging_and_clinical (a conflict needs both
+--                        sides; null when no patient has both)
 
 with coverage as (
     select * from {{ ref('rpt_clinical_coverage') }}
@@ -19,7 +24,8 @@ per_collection as (
         cast(sum(case when matches_only_in_other_collection then 1 else 0 end) as {{ dbt.type_bigint() }}) as clinical_only_matching_other_collection,
         cast(sum(case when has_duplicate_clinical_rows then 1 else 0 end) as {{ dbt.type_bigint() }}) as patients_with_duplicate_clinical_rows,
         cast(sum(case when sex_conflict then 1 else 0 end) as {{ dbt.type_bigint() }}) as sex_conflicts,
-        cast(sum(case when age_conflict then 1 else 0 end) as {{ dbt.type_bigint() }}) as age_conflicts
+        cast(sum(case when age_conflict then 1 else 0 end) as {{ dbt.type_bigint() }}) as age_conflicts,
+        cast(sum(case when sex_conflict or age_conflict then 1 else 0 end) as {{ dbt.type_bigint() }}) as patients_with_conflicts
     from coverage
     group by collection_id
 ),
@@ -37,14 +43,23 @@ overall as (
         cast(sum(clinical_only_matching_other_collection) as {{ dbt.type_bigint() }}) as clinical_only_matching_other_collection,
         cast(sum(patients_with_duplicate_clinical_rows) as {{ dbt.type_bigint() }}) as patients_with_duplicate_clinical_rows,
         cast(sum(sex_conflicts) as {{ dbt.type_bigint() }}) as sex_conflicts,
-        cast(sum(age_conflicts) as {{ dbt.type_bigint() }}) as age_conflicts
+        cast(sum(age_conflicts) as {{ dbt.type_bigint() }}) as age_conflicts,
+        cast(sum(patients_with_conflicts) as {{ dbt.type_bigint() }}) as patients_with_conflicts
     from per_collection
 ),
 
-final as (
+unioned as (
     select * from per_collection
     union all
     select * from overall
+),
+
+final as (
+    select
+        *,
+        cast(imaging_only as {{ dbt.type_float() }}) / nullif(patients_with_imaging, 0) as imaging_only_share,
+        cast(patients_with_conflicts as {{ dbt.type_float() }}) / nullif(imaging_and_clinical, 0) as conflict_share
+    from unioned
 )
 
 select * from final
