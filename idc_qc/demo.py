@@ -134,10 +134,10 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
     outputs: dict[str, Path] = {}
     result = DemoResult(out=out, db=db, input_kind="unknown", notice=None, steps=steps, outputs=outputs, seconds=0.0)
 
-    def begin(name: str) -> float:
+    def begin(name: str, more: str = "") -> float:
         number = next(i for i, (n, _) in enumerate(STEPS, start=1) if n == name)
         if on_step is not None:
-            on_step(number, len(STEPS), name, dict(STEPS)[name])
+            on_step(number, len(STEPS), name, dict(STEPS)[name] + more)
         return time.perf_counter()
 
     def done(name: str, t0: float, detail: str, status: str = "ok") -> None:
@@ -147,13 +147,13 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
 
     # 1. synth. The demo folder is the demo's own: rerunning replaces its earlier synth run
     # (only the files synth's manifest lists; a foreign file in it is refused, not deleted).
-    t0 = begin("synth")
+    t0 = begin("synth", f" ({series:,} series, seed {seed})")
     result.synth = synthesize(out / "synth", series_limit=series, seed=seed, overwrite=True, progress=on_synth)
     done("synth", t0, f"{result.synth.instances:,} instances of {result.synth.series:,} series (seed {seed})")
 
     # 2. build. Failed dbt data tests install the database anyway (ChecksFailed carries the
     # result): the demo goes on, and the summary says which tests failed.
-    t0 = begin("build")
+    t0 = begin("build", f" into {db}")
     instances = str(out / "synth" / "instances")
     try:
         if on_progress is not None and hasattr(on_progress, "__enter__"):
