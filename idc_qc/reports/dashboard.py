@@ -9,8 +9,10 @@ values shown as categories of their own.
 Every number comes from an ``rpt_*`` model (models/marts/reporting): the SQL here only reads
 those rows (a few thousand at IDC scale), so the file stays small (~2 MB, most of it the
 inlined Vega JavaScript). A drop-down picks one collection for every chart; clicking a
-collection's bar filters the modality chart beside it. A synthetic build says so in a banner
-and in every chart's subtitle.
+collection's bar filters the modality chart beside it. The totals at the top (collections,
+patients, studies, series, instances, size) follow the drop-down too: they are a Vega chart
+over rpt_archive_collections, not fixed HTML. A synthetic build says so in a banner and in
+every chart's subtitle.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> Dashbo
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     chart.save(str(out), inline=True, embed_options={"renderer": "svg", "actions": False})
-    _add_header(out, title or "IDC archive dashboard", totals, context, Path(db))
+    _add_header(out, title or "IDC archive dashboard", context, Path(db))
     return DashboardResult(html=out, bytes=out.stat().st_size, input_kind=context.input_kind, notice=context.notice,
                            totals=totals, collections=totals["collections"], charts=names,
                            rows_embedded=sum(len(f) for f in frames.values() if f is not None))
@@ -132,6 +134,11 @@ def _chart(frames: dict, notice: str | None):
         subtitle = [s for s in (sub, notice) if s]
         return alt.TitleParams(text, subtitle=subtitle or None, subtitleColor="#b22222" if notice else None,
                                anchor="start")
+
+    # 0. the totals of what is in view: they follow the drop-down (all collections, or one)
+    totals = _totals_in_view(alt, collections, in_view).properties(
+        title=titled("Totals in view", "pick a collection in the drop-down above and these follow"))
+    names.append("totals in view")
 
     # 1. series by collection (top N), with shares beside counts; click links to 2.
     top = collections.head(TOP_COLLECTIONS)
@@ -290,7 +297,7 @@ def _chart(frames: dict, notice: str | None):
                      height=alt.Step(16)))
         names.append(heading.lower())
 
-    rows = [alt.hconcat(by_collection, by_modality), alt.hconcat(growth_chart, *demo_charts)]
+    rows = [totals, alt.hconcat(by_collection, by_modality), alt.hconcat(growth_chart, *demo_charts)]
     if charts_row3:
         rows.append(alt.hconcat(*charts_row3))
     if reasons_chart is not None:
@@ -300,8 +307,42 @@ def _chart(frames: dict, notice: str | None):
     return chart, names
 
 
-def _add_header(path: Path, title: str, totals: dict, context, db: Path) -> None:
-    """A plain-HTML header above the charts: title, totals, and the synthetic banner."""
+#: The totals row: (field of the aggregate, label under the figure), left to right.
+_KPIS = (("collections", "collections"), ("patients", "patients"), ("studies", "studies"), ("series", "series"),
+         ("instances", "instances"), ("size_gb", "size"))
+
+
+def _totals_in_view(alt, collections, in_view: str):
+    """One row of big figures (the sums of rpt_archive_collections' rows in view) under the
+    drop-down, with what is in view written above them: they change with the collection picked."""
+    kpi_names = [name for name, _ in _KPIS]
+    labels = dict(_KPIS)
+    label_expr = " : ".join(f"datum.key == '{k}' ? '{labels[k]}'" for k in kpi_names) + " : datum.key"
+    base = alt.Chart(collections).transform_filter(in_view).transform_aggregate(
+        collections="count()", patients="sum(patient_count)", studies="sum(study_count)",
+        series="sum(series_count)", instances="sum(instance_count)", size_gb="sum(size_gb)",
+    ).transform_fold(kpi_names, as_=["key", "value"]).transform_calculate(
+        figure="datum.key == 'size_gb' ? (datum.value >= 1024 ? format(datum.value / 1024, ',.1f') + ' TB' "
+               ": format(datum.value, ',.1f') + ' GB') : format(datum.value, ',')",
+        label=label_expr,
+        order=f"indexof({kpi_names!r}, datum.key)".replace('"', "'"))
+    # left-aligned columns, one per figure: a linear scale over their order (0 .. 5)
+    x = alt.X("order:Q", axis=None, title=None, scale=alt.Scale(domain=[0, len(kpi_names)], nice=False, zero=True))
+    figures = base.mark_text(fontSize=22, fontWeight="bold", align="left", baseline="bottom").encode(
+        x=x, y=alt.value(30), text="figure:N")
+    captions = base.mark_text(fontSize=12, color="#666666", align="left", baseline="top").encode(
+        x=x, y=alt.value(34), text="label:N")
+    # what the figures are of: the drop-down's value, in words
+    in_view_text = alt.Chart(collections.head(1)).mark_text(
+        fontSize=12, align="left", baseline="bottom", color="#333333").transform_calculate(
+        what=f"collection == '{ALL}' ? 'Totals of every collection in this build' : 'Totals of collection ' + collection"
+    ).encode(x=alt.value(0), y=alt.value(8), text="what:N")
+    return (in_view_text + figures + captions).properties(width=6 * 130, height=52)
+
+
+def _add_header(path: Path, title: str, context, db: Path) -> None:
+    """A plain-HTML header above the charts: title, source, and the synthetic banner. The totals
+    are not here: fixed HTML could not follow the drop-down (see _totals_in_view)."""
     esc = html_lib.escape
     banner = ""
     if context.notice:
@@ -309,17 +350,12 @@ def _add_header(path: Path, title: str, totals: dict, context, db: Path) -> None
                   f'font-weight:bold;margin-bottom:8px">{esc(context.notice)}'
                   f'<div style="font-weight:normal;font-size:12px">{esc(context.input_detail)}. Archive counts, '
                   'releases and demographics come from IDC\'s index; geometry from the synthetic instances.</div></div>')
-    kpis = "".join(
-        f'<div class="kpi"><div class="v">{value}</div><div class="k">{esc(key)}</div></div>'
-        for key, value in (("collections", f"{totals['collections']:,}"), ("patients", f"{totals['patients']:,}"),
-                           ("studies", f"{totals['studies']:,}"), ("series", f"{totals['series']:,}"),
-                           ("instances", f"{totals['instances']:,}"), ("size", _size(totals["size_tb"]))))
     header = (f'<header id="dashboard-header" style="font-family:sans-serif;margin:8px">{banner}'
               f'<h1 style="margin:4px 0">{esc(title)}</h1>'
               f'<div style="color:#555;font-size:12px">{esc(str(db.name))} · input: {esc(context.label)} · '
-              'every number from the rpt_* models; pick a collection below to filter every chart</div>'
-              f'<div style="display:flex;gap:18px;margin:8px 0">{kpis}</div></header>'
-              '<style>.kpi .v{font-size:22px;font-weight:bold}.kpi .k{color:#666;font-size:12px}'
+              'every number from the rpt_* models; pick a collection below and every chart, the totals '
+              'too, shows that collection</div></header>'
+              '<style>'
               # the collection drop-down above the charts, not beside them
               '#vis.vega-embed{flex-direction:column-reverse;align-items:flex-start}'
               '.vega-bindings{font-family:sans-serif;font-size:14px;margin:6px 8px 10px}</style>')
@@ -335,8 +371,3 @@ def _add_header(path: Path, title: str, totals: dict, context, db: Path) -> None
     text = text.replace("<head>", f"<head>\n{page_title}", 1)
     path.write_text(text)
 
-
-def _size(terabytes: float) -> str:
-    if terabytes >= 1:
-        return f"{terabytes:,.1f} TB"
-    return f"{terabytes * 1024:,.1f} GB"

@@ -40,6 +40,16 @@ _LONGEST_COLLECTION_BAR = """() => {
 }"""
 
 
+#: The texts drawn in the "Totals in view" chart (figures, captions, what is in view).
+_TOTALS_TEXT = """() => {
+  const group = Array.from(document.querySelectorAll('svg g.mark-group.role-scope')).find(g => {
+    const t = g.querySelector('.role-title-text');
+    return t && t.textContent.startsWith('Totals in view');
+  });
+  return Array.from(group.querySelectorAll('g.role-mark > text')).map(t => t.textContent);
+}"""
+
+
 def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
     from idc_qc.provenance import SYNTHETIC_NOTICE
     from idc_qc.reports.dashboard import render_dashboard
@@ -64,6 +74,10 @@ def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
             "() => Array.from(document.querySelectorAll('.role-title-subtitle')).map(e => e.textContent)")
         assert sum(SYNTHETIC_NOTICE in s for s in subtitles) >= len(result.charts)
         view.screenshot(SCREENSHOT_DIR / "dashboard.png", full_page=True)
+        # the totals at the top are the whole build's while every collection is in view
+        totals_all = view.page.evaluate(_TOTALS_TEXT)
+        assert f"{result.totals['series']:,}" in totals_all and f"{result.totals['collections']:,}" in totals_all
+        assert "Totals of every collection in this build" in totals_all
         # clicking the largest collection's bar filters the modality chart to its modalities
         largest, modalities = query(synthetic_db, """
             select c.collection_id, count(*) from rpt_archive_collections c
@@ -86,6 +100,13 @@ def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
             return next(n for t, n in found.items() if t.lower().startswith("series by collection"))
 
         assert 0 < collection_marks(after) <= collection_marks(marks) / 5, (marks, after)  # one bar left
+        # the totals follow the drop-down: nlst's own figures, not the whole build's
+        nlst_series, nlst_patients = query(
+            synthetic_db, "select series_count, patient_count from rpt_archive_collections where collection_id = 'nlst'")[0]
+        totals_nlst = view.page.evaluate(_TOTALS_TEXT)
+        assert f"{nlst_series:,}" in totals_nlst and f"{nlst_patients:,}" in totals_nlst, totals_nlst
+        assert "Totals of collection nlst" in totals_nlst and "1" in totals_nlst  # one collection
+        assert f"{result.totals['series']:,}" not in totals_nlst  # the build's total is gone
         assert view.console_errors == []
         view.screenshot(SCREENSHOT_DIR / "dashboard_nlst.png", full_page=True)
 

@@ -18,7 +18,9 @@ final as (
         series_geometry.SeriesInstanceUID,
         series_geometry.collection_id,
         series_geometry.Modality,
-        series.manufacturer_harmonized as manufacturer,
+        -- 'unknown' when absent or a placeholder, as in every rpt_* count (so a filter
+        -- or a group by on manufacturer finds those series too)
+        coalesce(series.manufacturer_harmonized, 'unknown') as manufacturer,
         series_geometry.geometry_category,
         series_geometry.failure_reasons,
         {%- for check in idc_qc.idc_geometry_checks() %}

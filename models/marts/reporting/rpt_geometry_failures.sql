@@ -57,7 +57,9 @@ final as (
         failing.StudyInstanceUID,
         failing.SeriesInstanceUID,
         failing.Modality,
-        series.manufacturer_harmonized as manufacturer,
+        -- 'unknown' when absent or a placeholder, as in every rpt_* count (so a filter
+        -- or a group by on manufacturer finds those series too)
+        coalesce(series.manufacturer_harmonized, 'unknown') as manufacturer,
         failing.SeriesDescription,
         failing.geometry_category,
         failing.failure_reasons,
