@@ -228,24 +228,24 @@ def _outcome(suite: Suite, result: dict, parameters: dict, key_columns: list[str
     )
 
 
-def _errored(suite: Suite, reason: str, parameters: dict) -> list[ExpectationOutcome]:
+def _not_run(suite: Suite, status: str, parameters: dict, *, error: str | None = None,
+             note: str | None = None) -> list[ExpectationOutcome]:
+    """Every expectation of ``suite`` as not run: ``errored`` (with the error) or ``skipped`` (with the note)."""
     return [ExpectationOutcome(
         suite=suite.name, table=suite.table, expectation_type=e.get("type", "?"),
         description=e.get("description") or e.get("type", "?"), column=(e.get("kwargs") or {}).get("column"),
-        status="errored", error=reason,
+        status=status, error=error, note=note,
         sql=expectation_sql(suite.table, suite.where, e.get("type", ""), e.get("kwargs") or {}, parameters,
                             suite.key_columns))
         for e in suite.expectations]
+
+
+def _errored(suite: Suite, reason: str, parameters: dict) -> list[ExpectationOutcome]:
+    return _not_run(suite, "errored", parameters, error=reason)
 
 
 def _skipped(suite: Suite, note: str, parameters: dict) -> list[ExpectationOutcome]:
-    return [ExpectationOutcome(
-        suite=suite.name, table=suite.table, expectation_type=e.get("type", "?"),
-        description=e.get("description") or e.get("type", "?"), column=(e.get("kwargs") or {}).get("column"),
-        status="skipped", note=note,
-        sql=expectation_sql(suite.table, suite.where, e.get("type", ""), e.get("kwargs") or {}, parameters,
-                            suite.key_columns))
-        for e in suite.expectations]
+    return _not_run(suite, "skipped", parameters, note=note)
 
 
 def _failing_index_rows(result: dict) -> list[dict]:
