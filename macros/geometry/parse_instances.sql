@@ -1,8 +1,8 @@
 {# The per-instance geometry of int_instances_geometry_parsed as CTEs over `source_cte` (a CTE
-   holding stg_dicom__instances rows): parsed -> classified -> projected. A macro so that the
+   holding stg_dicom__instances rows): texts -> parsed -> classified -> projected. A macro so that the
    instance-level review (int_instances_slice_positions) parses only the instances of the
    series it looks into, with exactly the same arithmetic. `carry`: further columns of
-   `source_cte` to pass through unchanged; `prefix`: put before the three CTE names, for a
+   `source_cte` to pass through unchanged; `prefix`: put before the four CTE names, for a
    model that parses two sets of rows. #}
 {# A decimal string of the geometry as a double: a DICOM DS (macro dicom_decimal), or NaN /
    +-Infinity when it spells one. No DS, NaN and Infinity make the instance malformed all the
@@ -10,10 +10,25 @@
    keeps its checks (unique positions, in-plane ranges) what IDC computes. Text that is no DS
    and no NaN/Infinity (`1_000`, `n/a`) is NULL. #}
 {% macro geometry_decimal(expression) -%}
-{{ idc_qc.dicom_decimal(expression, non_finite=true) }}
+{{ idc_qc.dicom_decimal(expression, non_finite=true, plain='decimal_text_is_plain') }}
 {%- endmacro %}
 
 {% macro geometry_parse_instances(source_cte, carry=[], prefix='') %}
+-- the decimal strings of each row joined once: IDC compares orientations and pixel spacings
+-- as these strings, and one test of all of them together tells whether the engine's cast
+-- alone reads them by the DS grammar (macro dicom_decimal_text_is_plain)
+{{ prefix }}texts as (
+    select
+        *,
+        {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
+        {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
+        {{ idc_qc.dicom_decimal_text_is_plain(
+            "coalesce(" ~ idc_qc.array_join('ImagePositionPatient', "'/'") ~ ", '') || '/' || coalesce("
+            ~ idc_qc.array_join('ImageOrientationPatient', "'/'") ~ ", '') || '/' || coalesce("
+            ~ idc_qc.array_join('PixelSpacing', "'/'") ~ ", '') || '/' || coalesce(GantryDetectorTilt, '')") }} as decimal_text_is_plain
+    from {{ source_cte }}
+),
+
 {{ prefix }}parsed as (
     select
         {%- for column in carry %}
@@ -55,8 +70,9 @@
         {{ idc_qc.geometry_decimal(idc_qc.array_element('ImageOrientationPatient', 5)) }} as column_cosine_z,
 
         -- IDC compares orientations and pixel spacings as the written strings
-        {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
-        {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
+        orientation_text,
+        pixel_spacing_text,
+        decimal_text_is_plain,
         {{ idc_qc.geometry_decimal(idc_qc.array_element('PixelSpacing', 0)) }} as pixel_spacing_row_mm,
         {{ idc_qc.geometry_decimal(idc_qc.array_element('PixelSpacing', 1)) }} as pixel_spacing_column_mm,
 
@@ -68,7 +84,7 @@
         EchoTime,
         AcquisitionNumber,
         DiffusionBValue
-    from {{ source_cte }}
+    from {{ prefix }}texts
 ),
 
 {{ prefix }}classified as (

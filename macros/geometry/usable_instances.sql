@@ -5,13 +5,19 @@
    lists the others with this reason, so every input row is accounted for. #}
 {% macro geometry_unusable_reason() -%}
 case
-    when SeriesInstanceUID is null or trim(SeriesInstanceUID) = '' then 'missing SeriesInstanceUID'
-    when SOPInstanceUID is null or trim(SOPInstanceUID) = '' then 'missing SOPInstanceUID'
+    when {{ idc_qc.lacks_text('SeriesInstanceUID') }} then 'missing SeriesInstanceUID'
+    when {{ idc_qc.lacks_text('SOPInstanceUID') }} then 'missing SOPInstanceUID'
 end
 {%- endmacro %}
 
 {# The condition a usable row meets (the exact negation of geometry_unusable_reason: a NULL
-   UID makes trim(...) <> '' NULL, which WHERE treats as false). #}
+   UID makes has_text NULL, which WHERE treats as false). #}
 {% macro geometry_usable_instance() -%}
-(trim(SeriesInstanceUID) <> '' and trim(SOPInstanceUID) <> '')
+({{ idc_qc.has_text('SeriesInstanceUID') }} and {{ idc_qc.has_text('SOPInstanceUID') }})
+{%- endmacro %}
+
+{# The condition an unusable row meets (geometry_unusable_reason is not NULL), as a filter
+   that reads only the UIDs: the unusable rows are selected before anything else is read. #}
+{% macro geometry_unusable_instance() -%}
+({{ idc_qc.lacks_text('SeriesInstanceUID') }} or {{ idc_qc.lacks_text('SOPInstanceUID') }})
 {%- endmacro %}

@@ -64,7 +64,7 @@ instances_to_review as (
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
     -- the series UID is usable (joined to a judged series); the instance UID must be too
-    where trim(instances.SOPInstanceUID) <> ''
+    where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
         and not series_to_review.lists_an_instance_twice
 ),
 
@@ -81,7 +81,7 @@ duplicated_to_review as (
     from {{ ref('stg_dicom__instances') }} as instances
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
-    where trim(instances.SOPInstanceUID) <> ''
+    where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
         and series_to_review.lists_an_instance_twice
 ),
 

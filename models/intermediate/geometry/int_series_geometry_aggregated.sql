@@ -49,7 +49,7 @@ duplicated_source as (
     from {{ ref('stg_dicom__instances') }} as instances
     inner join series_with_duplicates
         on instances.SeriesInstanceUID = series_with_duplicates.SeriesInstanceUID
-    where trim(instances.SOPInstanceUID) <> ''
+    where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
 ),
 
 {{ idc_qc.geometry_parse_instances('duplicated_source') }},

@@ -5,7 +5,7 @@
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
     -- a row without a SeriesInstanceUID belongs to no series (unusable_instances lists it)
-    where trim(SeriesInstanceUID) <> ''
+    where {{ idc_qc.has_text('SeriesInstanceUID') }}
 ),
 
 aggregated as (

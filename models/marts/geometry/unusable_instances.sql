@@ -28,6 +28,8 @@ classified as (
         InstanceNumber,
         SeriesDescription
     from instances
+    -- the few unusable rows first (a test of the two UIDs), then their reason
+    where {{ idc_qc.geometry_unusable_instance() }}
 ),
 
 final as (
