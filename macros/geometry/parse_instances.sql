@@ -1,8 +1,8 @@
 {# The per-instance geometry of int_instances_geometry_parsed as CTEs over `source_cte` (a CTE
-   holding stg_dicom__instances rows): texts -> parsed -> classified -> projected. A macro so that the
+   holding stg_dicom__instances rows): texts -> checked -> parsed -> classified -> projected. A macro so that the
    instance-level review (int_instances_slice_positions) parses only the instances of the
    series it looks into, with exactly the same arithmetic. `carry`: further columns of
-   `source_cte` to pass through unchanged; `prefix`: put before the four CTE names, for a
+   `source_cte` to pass through unchanged; `prefix`: put before the five CTE names, for a
    model that parses two sets of rows. #}
 {# A decimal string of the geometry as a double: a DICOM DS (macro dicom_decimal), or NaN /
    +-Infinity when it spells one. No DS, NaN and Infinity make the instance malformed all the
@@ -22,11 +22,15 @@
         *,
         {{ idc_qc.array_join('ImageOrientationPatient', "'/'") }} as orientation_text,
         {{ idc_qc.array_join('PixelSpacing', "'/'") }} as pixel_spacing_text,
-        {{ idc_qc.dicom_decimal_text_is_plain(
-            "coalesce(" ~ idc_qc.array_join('ImagePositionPatient', "'/'") ~ ", '') || '/' || coalesce("
-            ~ idc_qc.array_join('ImageOrientationPatient', "'/'") ~ ", '') || '/' || coalesce("
-            ~ idc_qc.array_join('PixelSpacing', "'/'") ~ ", '') || '/' || coalesce(GantryDetectorTilt, '')") }} as decimal_text_is_plain
+        {{ idc_qc.array_join('ImagePositionPatient', "'/'") }} as position_text
     from {{ source_cte }}
+),
+
+{{ prefix }}checked as (
+    select
+        *,
+        {{ idc_qc.dicom_decimal_text_is_plain(['position_text', 'orientation_text', 'pixel_spacing_text', 'GantryDetectorTilt']) }} as decimal_text_is_plain
+    from {{ prefix }}texts
 ),
 
 {{ prefix }}parsed as (
@@ -84,7 +88,7 @@
         EchoTime,
         AcquisitionNumber,
         DiffusionBValue
-    from {{ prefix }}texts
+    from {{ prefix }}checked
 ),
 
 {{ prefix }}classified as (

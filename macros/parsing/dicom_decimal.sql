@@ -47,19 +47,22 @@
 {{ idc_qc.regex_matches('lower(trim(' ~ expression ~ '))', '[+-]?(nan|inf|infinity)') }}
 {%- endmacro %}
 
-{# TRUE when a text (e.g. every decimal string of a row joined with '/') holds none of the
-   characters by which DuckDB's cast reads strings the DS grammar rejects: '_' (`1_000`),
-   'n' or 'N' (NaN, Inf, Infinity), '+' (`+-8`; a DS may have it, it only sends the row to
-   the grammar) and the whitespace other than the space (`\t1`). On such text DuckDB's cast
-   succeeds exactly on the DS values (tests/dbt/test_dicom_decimal.py compares the two on
-   random strings). NULL text is plain. BigQuery: FALSE, so dicom_decimal keeps the grammar. #}
-{% macro dicom_decimal_text_is_plain(expression) %}{{ return(adapter.dispatch('dicom_decimal_text_is_plain', 'idc_qc')(expression)) }}{% endmacro %}
+{# TRUE when the strings `texts` (SQL expressions: the decimal strings of a row, or arrays of
+   them joined) hold none of the characters by which DuckDB's cast reads strings the DS
+   grammar rejects: '_' (`1_000`), 'n' or 'N' (NaN, Inf, Infinity), '+' (`+-8`; a DS may have
+   it, it only sends the row to the grammar) and the whitespace other than the space (`\t1`).
+   On such strings DuckDB's cast succeeds exactly on the DS values
+   (tests/dbt/test_dicom_decimal.py compares the two on random strings). NULLs are skipped.
+   The strings are joined once (concat_ws) and searched for each character: a search of one
+   string per row, not of each value. BigQuery: FALSE, so dicom_decimal keeps the grammar. #}
+{% macro dicom_decimal_text_is_plain(texts) %}{{ return(adapter.dispatch('dicom_decimal_text_is_plain', 'idc_qc')(texts)) }}{% endmacro %}
 
-{% macro default__dicom_decimal_text_is_plain(expression) -%}
+{% macro default__dicom_decimal_text_is_plain(texts) -%}
+{%- set joined = "concat_ws('/', " ~ texts | join(', ') ~ ")" -%}
 coalesce(not (
     {%- for needle in ["'_'", "'n'", "'N'", "'+'", 'chr(9)', 'chr(10)', 'chr(11)', 'chr(12)', 'chr(13)'] %}
-    contains({{ expression }}, {{ needle }}){{ ' or' if not loop.last }}
+    contains({{ joined }}, {{ needle }}){{ ' or' if not loop.last }}
     {%- endfor %}), true)
 {%- endmacro %}
 
-{% macro bigquery__dicom_decimal_text_is_plain(expression) %}false{% endmacro %}
+{% macro bigquery__dicom_decimal_text_is_plain(texts) %}false{% endmacro %}
