@@ -54,7 +54,8 @@
    On such strings DuckDB's cast succeeds exactly on the DS values
    (tests/dbt/test_dicom_decimal.py compares the two on random strings). NULLs are skipped.
    The strings are joined once (concat_ws) and searched for each character: a search of one
-   string per row, not of each value. BigQuery: FALSE, so dicom_decimal keeps the grammar. #}
+   string per row, not of each value. BigQuery computes the same column (one regular
+   expression per string), but its dicom_decimal keeps the grammar whatever it says. #}
 {% macro dicom_decimal_text_is_plain(texts) %}{{ return(adapter.dispatch('dicom_decimal_text_is_plain', 'idc_qc')(texts)) }}{% endmacro %}
 
 {% macro default__dicom_decimal_text_is_plain(texts) -%}
@@ -65,4 +66,9 @@ coalesce(not (
     {%- endfor %}), true)
 {%- endmacro %}
 
-{% macro bigquery__dicom_decimal_text_is_plain(texts) %}false{% endmacro %}
+{% macro bigquery__dicom_decimal_text_is_plain(texts) -%}
+not (
+    {%- for text in texts %}
+    coalesce(regexp_contains({{ text }}, r'[_nN+\t\n\x0b\f\r]'), false){{ ' or' if not loop.last }}
+    {%- endfor %})
+{%- endmacro %}
