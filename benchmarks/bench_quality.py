@@ -10,13 +10,11 @@ within 3 s. The floor they compare with: one DuckDB scan of the failing rows
 (``select count(*), count(distinct SeriesInstanceUID) from rpt_qc_failures``), the least any
 report must read.
 
-The database must hold the rpt_qc_* models. The lead's full-scale build is read-only; build
-them into a copy first::
+The database must hold the rpt_qc_* models (any full build does)::
 
-    cp /work/fullscale/idc_qc.duckdb /work/fullscale/quality.duckdb
-    idc-qc build --instances /tmp/synth_full/instances --db /work/fullscale/quality.duckdb --whole-index \\
-        -s "dicom_modalities rpt_qc_failures rpt_qc_rule_counts rpt_qc_regular_share"
-    python benchmarks/bench_quality.py --db /work/fullscale/quality.duckdb
+    python benchmarks/bench_synth.py --out /tmp/synth_full
+    idc-qc build --instances /tmp/synth_full/instances --db /tmp/fullscale/idc_qc.duckdb --whole-index
+    python benchmarks/bench_quality.py --db /tmp/fullscale/idc_qc.duckdb
 
 check and report write only beside the database (<stem>.validation.json, .qc_failures.parquet,
 .manifest.json, .qc_report.html/.csv).
@@ -58,7 +56,7 @@ def measure(argv: list[str]) -> tuple[float, int, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("/work/fullscale/quality.duckdb"))
+    parser.add_argument("--db", type=Path, required=True, help="a full build (idc-qc build ...)")
     parser.add_argument("--no-browser", action="store_true", help="Skip the chromium load time.")
     args = parser.parse_args()
     script = shutil.which("idc-qc", path=str(Path(sys.executable).parent)) or "idc-qc"

@@ -12,7 +12,7 @@ Figures printed, each against its floor:
 
 Usage::
 
-    python benchmarks/bench_query.py --db /work/fullscale/idc_qc.duckdb
+    python benchmarks/bench_query.py --db /tmp/fullscale/idc_qc.duckdb      # any build with --instances
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ command's numbers come from, timed in-process on the same database.
 
 Example::
 
-    python benchmarks/bench_visuals.py --db /work/fullscale/visuals/visuals.duckdb --out /tmp/bench_visuals
+    idc-qc build --instances /tmp/synth_full/instances --db /tmp/fullscale/idc_qc.duckdb --whole-index
+    python benchmarks/bench_visuals.py --db /tmp/fullscale/idc_qc.duckdb --out /tmp/bench_visuals
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _floor(db: Path, sql: str) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("/work/fullscale/visuals/visuals.duckdb"))
+    parser.add_argument("--db", type=Path, required=True, help="a full build (idc-qc build ...)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_visuals"))
     parser.add_argument("--collection", default="nlst", help="upset selection (Figure 5: nlst CT)")
     parser.add_argument("--modality", default="CT")
