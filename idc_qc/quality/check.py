@@ -240,14 +240,6 @@ def _not_run(suite: Suite, status: str, parameters: dict, *, error: str | None =
         for e in suite.expectations]
 
 
-def _errored(suite: Suite, reason: str, parameters: dict) -> list[ExpectationOutcome]:
-    return _not_run(suite, "errored", parameters, error=reason)
-
-
-def _skipped(suite: Suite, note: str, parameters: dict) -> list[ExpectationOutcome]:
-    return _not_run(suite, "skipped", parameters, note=note)
-
-
 def _failing_index_rows(result: dict) -> list[dict]:
     res = result.get("result") or {}
     return [r for r in (res.get("unexpected_index_list") or []) if isinstance(r, dict)]
@@ -285,38 +277,32 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
         for suite in suites:
             t0 = time.perf_counter()
             say(f"suite {suite.name} ({suite.table})")
+
+            def not_run(status: str, rows: int | None, *, error: str | None = None, note: str | None = None) -> None:
+                """Record ``suite`` (every expectation, and the suite) as errored or skipped."""
+                outcomes.extend(_not_run(suite, status, parameters, error=error, note=note))
+                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, rows,
+                                                   time.perf_counter() - t0, status, error, note))
+
             if suite.requires_instances and input_kind == "index_only":
-                note = (f"index-only build: no instance metadata, so {suite.table} has nothing to check "
-                        "(build with instances to run this suite)")
-                outcomes += _skipped(suite, note, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
-                                                   time.perf_counter() - t0, "skipped", note=note))
+                not_run("skipped", None, note=f"index-only build: no instance metadata, so {suite.table} has nothing "
+                                              "to check (build with instances to run this suite)")
                 continue
             if suite.table not in tables and suite.skip_when_empty:
-                note = f"{suite.table} is not in {db.name} (not built): {suite.skip_when_empty}"
-                outcomes += _skipped(suite, note, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
-                                                   time.perf_counter() - t0, "skipped", note=note))
+                not_run("skipped", None, note=f"{suite.table} is not in {db.name} (not built): {suite.skip_when_empty}")
                 continue
             if suite.table not in tables:
-                reason = f"table {suite.table} is not in {db.name}: build it (idc-qc build) to run this suite"
-                outcomes += _errored(suite, reason, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
-                                                   time.perf_counter() - t0, "errored", reason))
+                not_run("errored", None, error=f"table {suite.table} is not in {db.name}: build it (idc-qc build) "
+                                               "to run this suite")
                 continue
             available = _table_columns(wh.con, suite.table)
             try:
                 frame = _load_frame(wh.con, suite, available)
             except Exception as exc:  # noqa: BLE001 - a suite's SQL filter can be wrong: the suite errors
-                reason = f"cannot read {suite.table}: {str(exc).splitlines()[0]}"
-                outcomes += _errored(suite, reason, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, None,
-                                                   time.perf_counter() - t0, "errored", reason))
+                not_run("errored", None, error=f"cannot read {suite.table}: {str(exc).splitlines()[0]}")
                 continue
             if suite.skip_when_empty and len(frame) == 0:
-                outcomes += _skipped(suite, suite.skip_when_empty, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, 0,
-                                                   time.perf_counter() - t0, "skipped", note=suite.skip_when_empty))
+                not_run("skipped", 0, note=suite.skip_when_empty)
                 continue
             keys = [k for k in suite.key_columns if k in frame.columns]
             definition = context.validation_definitions.get(suite.name)
@@ -326,10 +312,8 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
                     result_format={"result_format": "COMPLETE", "unexpected_index_column_names": keys}
                     if keys else {"result_format": "COMPLETE"})
             except Exception as exc:  # noqa: BLE001 - GX could not run the suite at all
-                reason = f"Great Expectations could not run suite {suite.name}: {str(exc).splitlines()[0]}"
-                outcomes += _errored(suite, reason, parameters)
-                suite_outcomes.append(SuiteOutcome(suite.name, suite.table, suite.description, len(frame),
-                                                   time.perf_counter() - t0, "errored", reason))
+                not_run("errored", len(frame),
+                        error=f"Great Expectations could not run suite {suite.name}: {str(exc).splitlines()[0]}")
                 continue
             data = result.to_json_dict()
             order = {e.get("id"): i for i, e in enumerate(suite.expectations)}

@@ -2,7 +2,7 @@
    missing when empty or a value meaning unknown, unmapped when the seed does not list it. #}
 {% macro vocabulary_status(raw, vocab) -%}
   case
-    when {{ raw }} is null or trim({{ raw }}) = '' then 'missing'
+    when {{ idc_qc.lacks_text(raw) }} then 'missing'
     when {{ vocab }}.is_missing then 'missing'
     when {{ vocab }}.harmonized is not null then 'valid'
     else 'unmapped'

@@ -17,7 +17,7 @@
 
 {% macro dicom_age_status(expression) -%}
   case
-    when {{ expression }} is null or trim({{ expression }}) = '' then 'missing'
+    when {{ idc_qc.lacks_text(expression) }} then 'missing'
     when not {{ idc_qc.regex_matches('trim(' ~ expression ~ ')', '[0-9]{3}[DWMY]') }} then 'malformed'
     when {{ idc_qc.dicom_age_years(expression) }} > 120 then 'implausible'
     else 'valid'

@@ -14,7 +14,7 @@
 
 {% macro patient_sex_status(expression) -%}
   case
-    when {{ expression }} is null or trim({{ expression }}) = '' then 'missing'
+    when {{ idc_qc.lacks_text(expression) }} then 'missing'
     when {{ idc_qc.patient_sex(expression) }} is null then 'malformed'
     else 'valid'
   end

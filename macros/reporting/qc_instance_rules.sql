@@ -22,16 +22,12 @@
     or length({{ column }}) > 64)
 {%- endmacro %}
 
-{% macro qc_blank(column) -%}
-({{ column }} is null or trim({{ column }}) = '')
-{%- endmacro %}
-
 {% macro qc_instance_rules() %}
     {%- set rules = [] %}
     {%- for uid in ['SeriesInstanceUID', 'StudyInstanceUID', 'SOPClassUID'] %}
         {%- do rules.append({
             'check_name': uid ~ ': invalid value', 'attribute': uid, 'error_kind': 'invalid value',
-            'condition': 'not ' ~ idc_qc.qc_blank(uid) ~ ' and ' ~ idc_qc.qc_uid_invalid(uid),
+            'condition': 'not ' ~ idc_qc.lacks_text(uid) ~ ' and ' ~ idc_qc.qc_uid_invalid(uid),
             'observed': uid}) %}
     {%- endfor %}
     {%- do rules.append({
@@ -48,7 +44,7 @@
         'condition': "trim(SOPClassUID) = ''", 'observed': "'(empty)'"}) %}
     {%- do rules.append({
         'check_name': 'SOPClassUID: value not allowed', 'attribute': 'SOPClassUID', 'error_kind': 'value not allowed',
-        'condition': 'not ' ~ idc_qc.qc_blank('SOPClassUID') ~ ' and not ' ~ idc_qc.qc_uid_invalid('SOPClassUID') ~ ' and not known_sop_class',
+        'condition': 'not ' ~ idc_qc.lacks_text('SOPClassUID') ~ ' and not ' ~ idc_qc.qc_uid_invalid('SOPClassUID') ~ ' and not known_sop_class',
         'observed': 'SOPClassUID'}) %}
     {%- do rules.append({
         'check_name': 'Modality: missing', 'attribute': 'Modality', 'error_kind': 'missing',
@@ -58,14 +54,14 @@
         'condition': "trim(Modality) = ''", 'observed': "'(empty)'"}) %}
     {%- do rules.append({
         'check_name': 'Modality: value not allowed', 'attribute': 'Modality', 'error_kind': 'value not allowed',
-        'condition': 'not ' ~ idc_qc.qc_blank('Modality') ~ ' and not known_modality', 'observed': 'Modality'}) %}
+        'condition': 'not ' ~ idc_qc.lacks_text('Modality') ~ ' and not known_modality', 'observed': 'Modality'}) %}
     {%- do rules.append({
         'check_name': 'PatientAge: invalid value', 'attribute': 'PatientAge', 'error_kind': 'invalid value',
-        'condition': 'not ' ~ idc_qc.qc_blank('PatientAge') ~ ' and not ' ~ idc_qc.regex_matches('PatientAge', '[0-9]{3}[DWMY]'),
+        'condition': 'not ' ~ idc_qc.lacks_text('PatientAge') ~ ' and not ' ~ idc_qc.regex_matches('PatientAge', '[0-9]{3}[DWMY]'),
         'observed': 'PatientAge'}) %}
     {%- do rules.append({
         'check_name': 'PatientSex: value not allowed', 'attribute': 'PatientSex', 'error_kind': 'value not allowed',
-        'condition': "not " ~ idc_qc.qc_blank('PatientSex') ~ " and trim(PatientSex) not in ('M', 'F', 'O')",
+        'condition': "not " ~ idc_qc.lacks_text('PatientSex') ~ " and trim(PatientSex) not in ('M', 'F', 'O')",
         'observed': 'PatientSex'}) %}
     {{ return(rules) }}
 {% endmacro %}

@@ -33,9 +33,7 @@ classified as (
 ),
 
 final as (
-    select *
-    from classified
-    where reason is not null
+    select * from classified
 )
 
 select * from final

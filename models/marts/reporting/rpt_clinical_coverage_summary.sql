@@ -57,8 +57,8 @@ unioned as (
 final as (
     select
         *,
-        cast(imaging_only as {{ dbt.type_float() }}) / nullif(patients_with_imaging, 0) as imaging_only_share,
-        cast(patients_with_conflicts as {{ dbt.type_float() }}) / nullif(imaging_and_clinical, 0) as conflict_share
+        {{ idc_qc.safe_divide('cast(imaging_only as ' ~ dbt.type_float() ~ ')', 'patients_with_imaging') }} as imaging_only_share,
+        {{ idc_qc.safe_divide('cast(patients_with_conflicts as ' ~ dbt.type_float() ~ ')', 'imaging_and_clinical') }} as conflict_share
     from unioned
 )
 
