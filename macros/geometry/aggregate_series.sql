@@ -15,7 +15,8 @@
 
 {# The per-series aggregates of int_series_geometry_aggregated, over `source_cte` (one row
    per instance row with the columns of int_instances_geometry_parsed, plus `row_copies` and
-   `has_conflicting_copies`), as two CTEs: `<name>_volumetric` and `<name>`. A macro because
+   `has_conflicting_copies`), as three CTEs: `<name>_volumetric`, `<name>_grouped` and `<name>`
+   (the distinct SOPInstanceUID hashes read off the aggregate, macro distinct_hashes). A macro because
    the model aggregates twice: every series in one pass over the parsed rows, then again,
    one row per instance, the few series that list an instance twice. `source_cte` must hold
    one row per instance for the series whose aggregate is used (distinct_instance_count is
@@ -51,7 +52,7 @@
     from {{ source_cte }}
 ),
 
-{{ name }} as (
+{{ name }}_grouped as (
     select
         SeriesInstanceUID,
         min(Modality) as Modality,
@@ -64,7 +65,7 @@
         count(*) as distinct_instance_count,
         -- fewer distinct SOPInstanceUID hashes than rows: the series may list an instance
         -- twice (or two of its UIDs share a hash); the model aggregates those again exactly
-        {{ idc_qc.count_distinct_hashes('SOPInstanceUID') }} as sop_instance_hash_count,
+        {{ idc_qc.distinct_hashes_state('SOPInstanceUID') }} as sop_instance_hashes,
         cast(sum(row_copies - 1) as {{ dbt.type_bigint() }}) as duplicated_instance_row_count,
         count(case when has_conflicting_copies then 1 end) as conflicting_duplicate_instance_count,
         count(case when is_volumetric then 1 end) as volumetric_instance_count,
@@ -156,5 +157,12 @@
         coalesce(min(image_type_text) < max(image_type_text), false) as ImageType_varies
     from {{ name }}_volumetric
     group by SeriesInstanceUID
+),
+
+{{ name }} as (
+    select
+        {{ idc_qc.star_except(['sop_instance_hashes']) }},
+        {{ idc_qc.distinct_hashes_count('sop_instance_hashes') }} as sop_instance_hash_count
+    from {{ name }}_grouped
 )
 {% endmacro %}

@@ -33,7 +33,7 @@ aggregated_once as {{ idc_qc.materialized_cte() }} (
 ),
 
 -- An instance listed twice (one file matched twice by a glob) shows as fewer distinct hashes
--- of the SOPInstanceUIDs than rows (macro count_distinct_hashes: cheaper than a
+-- of the SOPInstanceUIDs than rows (macro distinct_hashes: cheaper than a
 -- COUNT(DISTINCT), for which DuckDB materialises every parsed column of every instance once
 -- more). A hash collision only sends a series the exact way below, which gives it the same row.
 series_with_duplicates as (
