@@ -297,7 +297,9 @@ def _chart(frames: dict, notice: str | None):
                      height=alt.Step(16)))
         names.append(heading.lower())
 
-    rows = [totals, alt.hconcat(by_collection, by_modality), alt.hconcat(growth_chart, *demo_charts)]
+    # the demographics stacked beside the growth chart: side by side, the three ran past a
+    # 1,400 px window
+    rows = [totals, alt.hconcat(by_collection, by_modality), alt.hconcat(growth_chart, alt.vconcat(*demo_charts))]
     if charts_row3:
         rows.append(alt.hconcat(*charts_row3))
     if reasons_chart is not None:

@@ -1,6 +1,7 @@
 """`idc-qc dashboard` in headless chromium (network off): it renders, every chart draws its
 marks with no Vega error, the collection drop-down filters the charts, a synthetic build
-says so on every chart, and the file stays small. The screenshot is kept."""
+says so on every chart, the page fits a 1,400 px window and the file stays small. The
+screenshot is kept."""
 
 from __future__ import annotations
 
@@ -60,9 +61,13 @@ def test_dashboard_renders_every_chart_offline(synthetic_db, tmp_path):
     assert "https://cdn" not in text.split("<body>")[-1][:2000]
     expected_series = query(synthetic_db, "select count(*) from series")[0][0]
     assert result.totals["series"] == expected_series
-    with open_page(result.html, width=1500, height=1100) as view:
+    with open_page(result.html, width=1400, height=1100) as view:
         view.page.wait_for_selector("svg g.role-mark", timeout=20_000)
         assert view.console_errors == [], view.console_errors
+        # every chart fits a 1,400 px window: nothing to scroll sideways to
+        widths = view.page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
         assert view.failed_requests == []
         marks = view.page.evaluate(_MARKS_PER_VIEW)
         for chart in result.charts:
