@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IdcQcError
+from ..query.safety import check_condition
 
 #: What the analysis can count; age_group resolves to the chosen scheme.
 ATTRIBUTES = ("sex", "age_group", "race", "ethnicity", "manufacturer", "model")
@@ -161,6 +162,9 @@ def compute_bias(
                 "where group_by = 'collection_id' and attribute in (select unnest(?)) "
                 "order by group_value, attribute, n desc, category", [chosen]).df()
         else:
+            if selection.where is not None:
+                check_condition(selection.where, columns_of="series joined with patient_clinical",
+                                example="\"collection_id like 'tcga_%'\"")
             cohort_filter = _cohort_filter(con, selection.cohort) if selection.cohort else None
             sql = distribution_sql(where=selection.where, by=selection.by, cohort_filter=cohort_filter, attributes=chosen)
             try:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from ..errors import IdcQcError
 from .run import QueryResult, run_query
+from .safety import check_condition
 
 MANIFEST_FORMAT = "idc-qc cohort manifest 1"
 #: What the manifest keeps of each series (from idc_index).
@@ -175,6 +176,8 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
         raise CohortError("give either a query (SQL, -f FILE) or filters (--collection, --modality, --body-part, "
                           "--where), not both and not neither")
     if sql is None:
+        if filters.where is not None:
+            check_condition(filters.where, columns_of="idc_index", example="\"BodyPartExamined = 'CHEST'\"")
         sql, dialect = filters_sql(filters), "duckdb"
     out = Path(out)
     if out.suffix.lower() != ".json":

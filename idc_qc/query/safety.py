@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import IdcQcError
 from .transpile import NotReadOnly, QuerySyntaxError
 
 #: What each refused statement type is called in the error (DuckDB's StatementType names).
@@ -67,3 +68,34 @@ def check_read_only(sql: str) -> str:
     if len(statements) > 1:
         raise NotReadOnly(f"refused: {len(statements)} statements ({', '.join(kinds)}); idc-qc query runs one query at a time")
     return sql
+
+
+class NotACondition(IdcQcError):
+    """A --where that is not one SQL condition (a second statement, or no condition at all)."""
+
+
+def check_condition(condition: str, *, columns_of: str, example: str, option: str = "--where") -> str:
+    """``condition`` when DuckDB's parser reads it as the condition of one query; otherwise
+    :class:`NotACondition`, naming the option, what it was given and an example.
+
+    The one check for every command that puts a user's condition into its own SQL (upset, bias,
+    cohort): the condition goes into ``select * from t where (...)``, which must stay exactly
+    one SELECT. Words are not refused (a series description may hold 'update' or 'delete');
+    a condition that breaks out of its parentheses into more of a SELECT still only reads, on
+    the read-only connection each command runs it on.
+    """
+    import duckdb
+
+    def refuse(why: str) -> NotACondition:
+        return NotACondition(f"{option} {condition!r}: {why}; give one SQL condition on the columns of "
+                             f"{columns_of} (e.g. {example})")
+
+    if not condition.strip():
+        raise refuse("empty")
+    try:
+        statements = duckdb.extract_statements(f"select * from t where ({condition}\n)")
+    except duckdb.ParserException as exc:
+        raise refuse(f"not an SQL condition ({str(exc).splitlines()[0]})") from None
+    if len(statements) != 1 or statements[0].type.name != "SELECT":
+        raise refuse("more than one statement")
+    return condition

@@ -17,11 +17,11 @@ in the title and in every CSV row (rpt_build_context).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IdcQcError
+from ..query.safety import check_condition
 
 #: IDC volume_geometry_index's eight checks (macros/reporting/geometry_vocabulary_columns.sql),
 #: in words: what failing each one means. tests/reports/test_upset.py keeps the keys equal to
@@ -163,16 +163,6 @@ def query_intersections(con, sets: str, selection: Selection) -> tuple[int, list
     return int(selected), result
 
 
-def _safe_where(where: str | None) -> str | None:
-    if where is None:
-        return None
-    if ";" in where or re.search(r"\b(attach|copy|install|load|pragma|create|drop|insert|update|delete|export)\b",
-                                 where, flags=re.I):
-        raise UpsetError(f"--where {where!r}: give one SQL condition on the columns of {SOURCE} "
-                         "(e.g. \"body_part_examined = 'CHEST'\"), not a statement")
-    return where
-
-
 def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Selection | None = None,
                  top: int = 20, name: str | None = None, title: str | None = None) -> UpsetResult:
     """Write ``<name>.png``, ``.svg`` and ``.csv`` into ``out_dir`` from the database ``db``.
@@ -185,7 +175,8 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
     from ..warehouse import open_warehouse
 
     selection = selection or Selection()
-    selection.where = _safe_where(selection.where)
+    if selection.where is not None:
+        check_condition(selection.where, columns_of=SOURCE, example="\"body_part_examined = 'CHEST'\"")
     if top < 1:
         raise UpsetError(f"--top {top}: give a positive number of intersections to draw")
     with open_warehouse(Path(db)) as wh:

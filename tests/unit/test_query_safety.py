@@ -165,3 +165,33 @@ def test_configuration_is_locked_after_opening(warehouse):
             con.execute("set enable_external_access = true")
         with pytest.raises(duckdb.Error):
             con.execute("create table t as select 1")  # read-only connection
+
+
+# --where of upset, bias and cohort: one condition, checked by DuckDB's parser (check_condition)
+@pytest.mark.parametrize("condition", [
+    "Modality = 'CT'",
+    # SQL words inside strings and names are no statement (a word list refused these)
+    "SeriesDescription ilike '%update%' or BodyPartExamined = 'DELETE ME'",
+    "collection_id in (select collection_id from collections_index) -- a trailing comment",
+])
+def test_a_condition_passes_as_written(condition):
+    from idc_qc.query.safety import check_condition
+
+    assert check_condition(condition, columns_of="idc_index", example="\"Modality = 'CT'\"") == condition
+
+
+@pytest.mark.parametrize("condition, why", [
+    ("1=1; drop table series", "not an SQL condition"),
+    ("Modality = ", "not an SQL condition"),
+    ("   ", "empty"),
+    ("1=1) ; attach 'other.duckdb' as other; select (1", "more than one statement"),
+])
+def test_anything_but_one_condition_is_refused_in_one_line(condition, why):
+    from idc_qc.query.safety import NotACondition, check_condition
+
+    with pytest.raises(NotACondition) as refused:
+        check_condition(condition, columns_of="idc_index", example="\"Modality = 'CT'\"", option="--where")
+    message = str(refused.value)
+    assert why in message and "\n" not in message
+    assert message.startswith(f"--where {condition!r}") and "columns of idc_index" in message
+    assert isinstance(refused.value, IdcQcError)  # the CLI prints it as one Error: line
