@@ -28,7 +28,9 @@ memory_limit (--memory-limit) and thread count:
 
 Targets (issue 7, "the whole build fast at IDC scale"): ``build`` within 2.5x of ``floor``,
 ``verdicts`` within 1.5x, peak RSS of each under 8 GB; the table ends with PASS/FAIL for
-each, and the ten slowest dbt nodes of each dbt engine (from its run_results.json).
+each, what the verdicts would take with every check free (``floor_verdicts`` plus the verdicts
+run outside its aggregate; when floor, floor_verdicts and verdicts all ran) and the ten slowest
+dbt nodes of each dbt engine (from its run_results.json).
 
 Usage::
 
@@ -494,6 +496,24 @@ def verdicts_against_targets(results: dict[str, dict]) -> list[tuple[str, bool, 
     return checks
 
 
+def verdicts_lower_bound(results: dict[str, dict]) -> dict | None:
+    """What the verdicts would take if every check cost nothing: ``floor_verdicts`` (the pass
+    without any check) plus what the verdicts run spends outside int_series_geometry_aggregated
+    (dbt's start-up and parse, the judged and series_geometry models), in seconds and as a
+    multiple of ``floor``. None unless floor, floor_verdicts and verdicts all ran."""
+    if not all(name in results and "error" not in results[name] for name in ("floor", "floor_verdicts", "verdicts")):
+        return None
+    verdicts = results["verdicts"]
+    aggregate = next((n["seconds"] for n in verdicts.get("slowest", [])
+                      if n["node"] == "model.idc_qc.int_series_geometry_aggregated"), None)
+    if aggregate is None:
+        return None
+    outside = verdicts["seconds"] - aggregate
+    seconds = results["floor_verdicts"]["seconds"] + outside
+    return {"floor_verdicts": results["floor_verdicts"]["seconds"], "outside": outside, "seconds": seconds,
+            "ratio": seconds / results["floor"]["seconds"], "checks": aggregate - results["floor_verdicts"]["seconds"]}
+
+
 def print_table(results: dict[str, dict], instances: str, args: argparse.Namespace) -> None:
     print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}"
           f"   runs per engine: {args.repeat} (median seconds, min-max)")
@@ -524,6 +544,11 @@ def print_table(results: dict[str, dict], instances: str, args: argparse.Namespa
         print("\ntargets (issue 7)")
         for name, passed, detail in checks:
             print(f"  {'PASS' if passed else 'FAIL'}  {name:<32} {detail}")
+    bound = verdicts_lower_bound(results)
+    if bound:
+        print(f"\nverdicts with every check free: floor_verdicts {bound['floor_verdicts']:.1f} s + the run outside "
+              f"its aggregate {bound['outside']:.1f} s = {bound['seconds']:.1f} s = {bound['ratio']:.2f}x the floor"
+              f"\n(the checks themselves: {bound['checks']:.1f} s, the aggregate less floor_verdicts)")
 
     for engine, r in results.items():
         if r.get("slowest"):
