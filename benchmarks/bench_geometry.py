@@ -496,12 +496,17 @@ def verdicts_against_targets(results: dict[str, dict]) -> list[tuple[str, bool, 
     return checks
 
 
+def _ran(results: dict[str, dict], engine: str) -> bool:
+    """``engine`` was run and did not fail."""
+    return engine in results and "error" not in results[engine]
+
+
 def verdicts_lower_bound(results: dict[str, dict]) -> dict | None:
     """What the verdicts would take if every check cost nothing: ``floor_verdicts`` (the pass
     without any check) plus what the verdicts run spends outside int_series_geometry_aggregated
     (dbt's start-up and parse, the judged and series_geometry models), in seconds and as a
     multiple of ``floor``. None unless floor, floor_verdicts and verdicts all ran."""
-    if not all(name in results and "error" not in results[name] for name in ("floor", "floor_verdicts", "verdicts")):
+    if not all(_ran(results, name) for name in ("floor", "floor_verdicts", "verdicts")):
         return None
     verdicts = results["verdicts"]
     aggregate = next((n["seconds"] for n in verdicts.get("slowest", [])
@@ -519,22 +524,19 @@ def print_table(results: dict[str, dict], instances: str, args: argparse.Namespa
           f"   runs per engine: {args.repeat} (median seconds, min-max)")
     print(f"{'engine':<15}{'seconds':>9}{'min-max':>14}{'peak RSS GB':>13}{'rows out':>12}{'x floor':>9}{'x IDC':>8}")
 
-    def ok(name: str) -> bool:
-        return name in results and "error" not in results[name]
-
     for engine, r in results.items():
         if "error" in r:
             print(f"{engine:<15}{r['seconds']:>9.1f}  {r['error']}")
             continue
-        vs_idc = r["seconds"] / results["idc"]["seconds"] if ok("idc") else float("nan")
-        vs_floor = r["seconds"] / results["floor"]["seconds"] if ok("floor") else float("nan")
+        vs_idc = r["seconds"] / results["idc"]["seconds"] if _ran(results, "idc") else float("nan")
+        vs_floor = r["seconds"] / results["floor"]["seconds"] if _ran(results, "floor") else float("nan")
         spread = f"{r['min']:.1f}-{r['max']:.1f}"
         print(f"{engine:<15}{r['seconds']:>9.1f}{spread:>14}{r['peak_rss'] / 1e9:>13.2f}{r['rows']:>12,}"
               f"{vs_floor:>9.2f}{vs_idc:>8.2f}")
     for ours in ("verdicts", "dbt", "build"):
-        if ok(ours) and ok("idc"):
+        if _ran(results, ours) and _ran(results, "idc"):
             print(f"IDC / {ours} speed-up: {results['idc']['seconds'] / results[ours]['seconds']:.2f}x")
-        elif ok(ours) and "idc" in results:
+        elif _ran(results, ours) and "idc" in results:
             # IDC's query failed or timed out: its time so far is a lower bound
             print(f"IDC / {ours} speed-up: more than {results['idc']['seconds'] / results[ours]['seconds']:.1f}x "
                   f"(IDC's query did not finish: {results['idc']['error']})")
