@@ -74,9 +74,9 @@ class NotACondition(IdcQcError):
     """A --where that is not one SQL condition (a second statement, or no condition at all)."""
 
 
-def check_condition(condition: str, *, columns_of: str, example: str, option: str = "--where") -> str:
+def check_condition(condition: str, *, columns_of: str, example: str) -> str:
     """``condition`` when DuckDB's parser reads it as the condition of one query; otherwise
-    :class:`NotACondition`, naming the option, what it was given and an example.
+    :class:`NotACondition`, naming --where, what it was given and an example.
 
     The one check for every command that puts a user's condition into its own SQL (upset, bias,
     cohort): the condition goes into ``select * from t where (...)``, which must stay exactly
@@ -87,7 +87,7 @@ def check_condition(condition: str, *, columns_of: str, example: str, option: st
     import duckdb
 
     def refuse(why: str) -> NotACondition:
-        return NotACondition(f"{option} {condition!r}: {why}; give one SQL condition on the columns of "
+        return NotACondition(f"--where {condition!r}: {why}; give one SQL condition on the columns of "
                              f"{columns_of} (e.g. {example})")
 
     if not condition.strip():

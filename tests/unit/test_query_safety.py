@@ -190,7 +190,7 @@ def test_anything_but_one_condition_is_refused_in_one_line(condition, why):
     from idc_qc.query.safety import NotACondition, check_condition
 
     with pytest.raises(NotACondition) as refused:
-        check_condition(condition, columns_of="idc_index", example="\"Modality = 'CT'\"", option="--where")
+        check_condition(condition, columns_of="idc_index", example="\"Modality = 'CT'\"")
     message = str(refused.value)
     assert why in message and "\n" not in message
     assert message.startswith(f"--where {condition!r}") and "columns of idc_index" in message
