@@ -4,7 +4,6 @@ folders, one exit code, a manifest; a failing release leaves the others' results
 from __future__ import annotations
 
 import json
-import shutil
 
 import duckdb
 import pytest
@@ -27,8 +26,8 @@ def releases_run(tmp_path_factory):
 def test_release_run_end_to_end(releases_run):
     work, runs = releases_run
     for release, run in runs.items():
-        assert run.returncode == 0, run.stderr[-2000:]
-        assert f"exit code 0" in run.stderr
+        assert run.returncode == 0, f"v{release}: " + run.stderr[-2000:]
+        assert "exit code 0" in run.stderr, f"v{release}"
     root = work / "build" / "releases"
     for release, series in ((20, 947_580), (25, 1_044_191)):
         db = root / f"v{release}" / "idc_qc.duckdb"

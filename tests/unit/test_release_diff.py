@@ -96,7 +96,10 @@ def test_qc_failures_new_fixed_unchanged(indices, tmp_path):
     """Two builds with QC results: each side flags its series with a single instance."""
     db_a, db_b = tmp_path / "v20" / "idc_qc.duckdb", tmp_path / "v25" / "idc_qc.duckdb"
     db_a.parent.mkdir(), db_b.parent.mkdir()
-    single = lambda r: r["instanceCount"] == 1 and r["collection_id"].startswith("tcga")  # noqa: E731
+
+    def single(r):
+        return r["instanceCount"] == 1 and r["collection_id"].startswith("tcga")
+
     fa = _write_failures(qc_failures_path(db_a), indices[20], single)
     fb = _write_failures(qc_failures_path(db_b), indices[25], single)
     got = diff_releases(20, 25, db_a=db_a, db_b=db_b)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import support.bigquery as h
+from support.data import REAL_HEADERS
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 
@@ -53,8 +54,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     sample = h.index_series_sample(4)
     synthetic = h.write_synthetic_instances(work / "synthetic.parquet", sample)
     sets = {"synthetic": synthetic}
-    if h.REAL_HEADERS.exists():
-        sets["real_headers"] = h.REAL_HEADERS
+    if REAL_HEADERS.exists():
+        sets["real_headers"] = REAL_HEADERS
     con = duckdb.connect()
     series = set()
     for path in sets.values():
@@ -78,7 +79,7 @@ def builds(request: pytest.FixtureRequest, emulator: h.Emulator, inputs: dict[st
            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     name = request.param
     if name not in inputs["sets"]:
-        pytest.skip(f"{h.REAL_HEADERS} is absent (shared test data not beside the checkout)")
+        pytest.skip(f"{REAL_HEADERS} is absent (shared test data not beside the checkout)")
     instances = inputs["sets"][name]
     absent = h.absent_instance_columns(instances)
     duck = h.build_duckdb(tmp_path_factory.mktemp(f"duckdb_{name}"), instances, inputs["index_dir"], absent)
