@@ -20,10 +20,9 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 
-#: Files and folders of the dbt project, relative to the repository root. A folder that is
-#: absent (dbt's test-paths when there are no singular tests yet) is skipped.
+#: Files and folders of the dbt project, relative to the repository root (an absent folder is skipped).
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml")
-PROJECT_FOLDERS = ("models", "macros", "seeds", "analyses", "expectations", "tests/dbt/sql")
+PROJECT_FOLDERS = ("models", "macros", "seeds", "analyses", "expectations")
 #: Where the copy goes inside the built package.
 PACKAGED_PROJECT = Path("idc_qc") / "_project"
 

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     floor_sql = (f"select i.collection_id, count(distinct i.PatientID) from read_parquet('{index}') i "
                  f"join read_csv('{csv}') c on c.bcr_patient_barcode = i.PatientID group by 1")
     _, t_floor = _timed("floor: one DuckDB join of index parquet and CSV", lambda: duckdb.connect().execute(floor_sql).fetchall())
-    print(f"  rows: " + ", ".join(f"{k}={v:,}" for k, v in sorted((built.row_counts or {}).items())
+    print("  rows: " + ", ".join(f"{k}={v:,}" for k, v in sorted((built.row_counts or {}).items())
                                    if k in {"series", "patient_clinical", "rpt_clinical_coverage", "rpt_bias_distributions"}))
 
     print("bias")

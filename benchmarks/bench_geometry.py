@@ -348,7 +348,7 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
             extra["nodes"] = len(result.dbt.nodes)
             extra["tests"] = sum(1 for n in result.dbt.nodes if n.unique_id.startswith(("test.", "unit_test.")))
         else:
-            from idc_qc.contract import check_instances, instances_glob
+            from idc_qc.instances import check_instances, dbt_instances_var, resolve_instances
             from idc_qc.dbt_runner import dbt_vars, run_dbt
 
             report = check_instances(instances)
@@ -358,7 +358,7 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
                 # verdicts: the series-level verdicts alone, the same answer the floors compute;
                 # dbt: both marts, including the instance-level list a curator works from.
                 select=["+series_geometry"] if engine == "verdicts" else ["+series_geometry", "+instance_geometry"],
-                vars=dbt_vars(instances=instances_glob(instances), absent_columns=report.absent_optional),
+                vars=dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional),
             )
         seconds = time.perf_counter() - start
         extra["slowest"] = _slowest_nodes(folder / "dbt" / "target")

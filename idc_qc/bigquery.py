@@ -489,7 +489,7 @@ def dry_run_models(
         sql, inlined = inline_upstream(model, project) if inline else (model.sql, ())
         try:
             scanned, schema = dry_run_statement(client, sql)
-        except Exception as exc:  # a model error is a result; the caller decides
+        except Exception as exc:  # noqa: BLE001 - a model error is a result; the caller decides
             message = getattr(exc, "message", None) or str(exc)
             results.append(
                 DryRunResult(model.unique_id, model.name, model.materialized, None, inlined, message.strip().splitlines()[0])

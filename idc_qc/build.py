@@ -8,7 +8,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .instances import ContractReport, arrow_schema, check_instances, dbt_instances_var
 from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, ProgressCallback, check_selection,
@@ -203,6 +202,3 @@ def build(
         error.result = result
         raise error
     return result
-
-
-ProgressFactory = Callable[[], NodeCallback]

@@ -265,7 +265,7 @@ def run_dbt(
             return
         try:
             on_progress(event)
-        except Exception:  # noqa: BLE001 - a display bug must never fail the build itself
+        except Exception:  # a display bug must never fail the build itself (logged, so not blind)
             logging.getLogger(__name__).exception("progress callback failed")
 
     def callback(event: Any) -> None:
@@ -282,7 +282,7 @@ def run_dbt(
             if on_node is not None:
                 try:
                     on_node(unique_id, result.status, seconds)
-                except Exception:  # noqa: BLE001
+                except Exception:  # as above: logged, never fails the build
                     logging.getLogger(__name__).exception("progress callback failed")
 
     start = time.perf_counter()

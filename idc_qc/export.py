@@ -23,13 +23,6 @@ class ExportResult:
         return self.rows
 
 
-def list_models(db_path: Path) -> list[str]:
-    from .warehouse import open_warehouse
-
-    with open_warehouse(db_path) as wh:
-        return wh.tables()
-
-
 def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
     """Write ``model`` from ``db_path`` to ``out`` (.parquet or .csv); returns the row count.
 

@@ -704,7 +704,7 @@ def _instances(plan: _Plan, lo: int, hi: int) -> pa.Table:
     acquisition = pc.if_else(pa.array(is_4d), temporal_str, pa.scalar("1"))
 
     meta = plan.meta
-    per_series = lambda array: _dict_take(array.slice(lo, n), local)  # noqa: E731
+    per_series = lambda array: _dict_take(array.slice(lo, n), local)  # noqa: E731 - short aliases keep the column list below readable
     col = lambda name: per_series(meta.column(name).chunk(0))  # noqa: E731 - plan.meta is one chunk
     data = {
         "SeriesInstanceUID": col("SeriesInstanceUID"),
@@ -738,7 +738,7 @@ def _instances(plan: _Plan, lo: int, hi: int) -> pa.Table:
 
 def _truth(plan: _Plan) -> pa.Table:
     meta = plan.meta
-    null_if = lambda values, mask: pa.array(values, mask=mask)  # noqa: E731
+    null_if = lambda values, mask: pa.array(values, mask=mask)  # noqa: E731 - as above
     data = {
         "SeriesInstanceUID": meta.column("SeriesInstanceUID"),
         "Modality": meta.column("Modality"),

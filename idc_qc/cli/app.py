@@ -114,7 +114,7 @@ def main() -> None:
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - this is the boundary
+    except Exception as exc:  # this is the boundary: every failure ends here
         if _state["debug"]:
             raise
         described = describe_exception(exc)

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 def bias(
@@ -31,7 +32,7 @@ def bias(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV tables and the chart (HTML + PNG).")] = Path("build/bias"),
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Write the CSV tables only.")] = False,
     details: Annotated[bool, typer.Option("--details", help="Print every distribution, not only the distances.")] = False,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Distribution of sex, age group, race, ethnicity, manufacturer and model, and its distance from a reference.
 

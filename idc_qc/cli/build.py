@@ -12,13 +12,14 @@ from rich.markup import escape
 
 from ..errors import ChecksFailed, IdcQcError
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption, InstancesOption
+from ..paths import DEFAULT_DB
+from .options import DbOption, InstancesOption
 
 
 def build(
     ctx: typer.Context,
     instances: InstancesOption = None,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     select: Annotated[
         Optional[list[str]],
         typer.Option("--select", "-s", help="dbt node selection, e.g. `+series_geometry` (repeatable; "

@@ -9,14 +9,15 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 _MARKS = {"passed": "[green]passed [/]", "failed": "[red]FAILED [/]", "errored": "[yellow]ERRORED[/]",
           "skipped": "[dim]skipped[/]"}
 
 
 def check(
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     thresholds: Annotated[Optional[Path], typer.Option(
         "--thresholds", help="YAML file overriding thresholds of expectations/thresholds.yml (any subset).",
         rich_help_panel="Thresholds")] = None,

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 app = typer.Typer(
     name="clinical",
@@ -43,7 +44,7 @@ def add(
     dictionary: Annotated[Optional[Path], typer.Option(
         "--dictionary", help="Column dictionary CSV: column, label, data_type, concept, values (code=text;...). "
                              "Inferred when omitted.")] = None,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     store: StoreOption = None,
     table_suffix: Annotated[str, typer.Option("--table-suffix", help="Tables are named <collection>_<suffix>.",
                                               rich_help_panel="Advanced")] = "clinical",
@@ -93,7 +94,7 @@ def add(
 
 @app.command()
 def coverage(
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     collection: Annotated[Optional[str], typer.Option("--collection", "-c",
                                                       help="Only collections matching this SQL LIKE pattern, e.g. tcga_%.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Also write the table as CSV.")] = None,

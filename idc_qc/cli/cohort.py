@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 from .query import Dialect, _read_sql
 
 app = typer.Typer(
@@ -32,7 +33,7 @@ def create(
     name: Annotated[Optional[str], typer.Option("--name", help="The cohort's name (default: the file's stem).")] = None,
     release: Annotated[Optional[str], typer.Option("--release", "-r", help="Resolve against another IDC release's index, e.g. v21.", rich_help_panel="Another release")] = None,
     index: Annotated[Optional[Path], typer.Option("--index", help="Or that release's idc_index.parquet.", rich_help_panel="Another release")] = None,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Write a cohort manifest: series UIDs, crdc_series_uuid, bucket URLs, release, query and hash, citations.
 
@@ -67,7 +68,7 @@ def check(
     index: Annotated[Optional[Path], typer.Option("--index", help="Or that release's idc_index.parquet.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the differences as JSON.")] = None,
     limit: Annotated[int, typer.Option("--show", help="Series listed per kind of change.")] = 20,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Rerun a cohort's query on another IDC release: series gained, lost or revised.
 

@@ -10,11 +10,12 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 def dashboard(
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("build/reports/dashboard.html"),
     title: Annotated[Optional[str], typer.Option(help="Page title.")] = None,
 ) -> None:

@@ -9,13 +9,14 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 def export(
     model: Annotated[str, typer.Argument(help="Model (table) to export, e.g. series or series_geometry.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")],
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Export one built table to parquet or CSV.
 

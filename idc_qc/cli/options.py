@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..paths import DEFAULT_DB
 
 DbOption = Annotated[
     Path,
@@ -22,4 +21,3 @@ InstancesOption = Annotated[
         help="Instance metadata shaped like IDC's dicom_all: a parquet file (always read literally), a folder (all its .parquet files) or a glob (expanded only when no such file exists); see docs/instance_contract.md. Omit to build from IDC's index alone.",
     ),
 ]
-DEFAULT_DB_PATH = DEFAULT_DB

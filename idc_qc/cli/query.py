@@ -12,7 +12,8 @@ from rich.markup import escape
 
 from ..errors import IdcQcError
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 class Dialect(str, Enum):
@@ -71,7 +72,7 @@ def query(
     tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the whole result to .csv, .parquet or .json (one object a line).")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown on the terminal (all rows go to -o).")] = 50,
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
 ) -> None:
     """Ask the local warehouse in SQL: plain DuckDB SQL, or IDC's BigQuery SQL unchanged.
 

@@ -65,7 +65,6 @@ def list_releases(
 
     In a script: idc-qc release run "$(idc-qc release list --latest)"
     """
-    from rich.console import Console
     from rich.table import Table
 
     from ..releases.cache import available_releases, cached_releases
@@ -118,7 +117,6 @@ def run(
     with display:
         result = release_run(release, root=releases_dir, instances=instances, select=select, wheel=wheel,
                              on_stage=lambda text: console.print(f"[bold]{escape(text)}[/]"), on_progress=display)
-    from rich.console import Console
     from rich.table import Table
 
     colours = {"ok": "green", "checks_failed": "yellow", "failed": "red", "skipped": "dim"}
@@ -147,7 +145,6 @@ def stdout_console():
 
 def print_diff(diff, top: int = 15) -> None:
     """The diff as terminal tables (stdout): summary, collections, QC failures."""
-    from rich.console import Console
     from rich.table import Table
 
     out = stdout_console()

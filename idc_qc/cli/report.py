@@ -9,11 +9,12 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 def report(
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file to write; default <db stem>.qc_report.html beside the database.")] = None,
     csv: Annotated[Optional[Path], typer.Option("--csv", help="CSV of every failing row; default the HTML's name with .csv.")] = None,
     rows_per_collection: Annotated[int, typer.Option(help="Failing rows per collection embedded in the page (the CSV has all).")] = 100,

@@ -10,11 +10,12 @@ import typer
 from rich.markup import escape
 
 from .app import console
-from .options import DEFAULT_DB_PATH, DbOption
+from ..paths import DEFAULT_DB
+from .options import DbOption
 
 
 def upset(
-    db: DbOption = DEFAULT_DB_PATH,
+    db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG, SVG and CSV.")] = Path("build/reports"),
     sets: Annotated[str, typer.Option(help="`checks`: IDC's eight volume_geometry_index checks (Figure 5); "
                                            "`reasons`: idc-qc's failure reasons.")] = "checks",

@@ -232,7 +232,7 @@ def _tables_read(sql: str) -> set[str]:
 
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - sqlglot raises several kinds; SQL it cannot parse names no table
         return set()
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name.lower() not in ctes}

@@ -470,7 +470,7 @@ def _columns(path: Path) -> list[str]:
 
     try:
         return list(pq.read_schema(path).names)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+    except Exception as exc:  # pyarrow raises several kinds for a bad file
         raise IdcQcError(f"{path} is not a readable parquet file ({exc})") from exc
 
 

@@ -76,7 +76,7 @@ def _compat_class():
     class CompatUpSet(UpSet):
         """``upsetplot.UpSet`` that draws under pandas 3 and NumPy 2.4 (see the module docstring)."""
 
-        def plot_matrix(self, ax):  # noqa: D401 - upsetplot's signature
+        def plot_matrix(self, ax):  # upsetplot's signature
             import warnings
 
             with warnings.catch_warnings():

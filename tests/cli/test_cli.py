@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from typer.testing import CliRunner
 
 from idc_qc.cli import app
 from idc_qc.errors import IdcQcError
+from support.cli import one_error_line, run_cli
+from support.query import make_warehouse
 
 runner = CliRunner()
 
@@ -21,28 +20,26 @@ def test_every_command_help_has_an_example(command):
     assert "Example: idc-qc " + command in " ".join(result.output.split())
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=300)
-
-
 def test_wrong_instances_path_is_one_red_line_and_exit_2(tmp_path):
-    result = _cli("build", "--instances", str(tmp_path / "missing.parquet"), "--db", str(tmp_path / "x.duckdb"))
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "matches no file" in errors[0]
+    # the console script in a process: what a user sees, end to end (other tests call main() in-process)
+    result = run_cli("build", "--instances", str(tmp_path / "missing.parquet"), "--db", str(tmp_path / "x.duckdb"))
+    assert "matches no file" in one_error_line(result)
     assert "Traceback" not in result.stderr and result.stderr.rstrip().endswith("matches no file")
 
 
-def test_export_refuses_hostile_model_names(index_only_db, tmp_path):
+def test_export_refuses_hostile_model_names(tmp_path):
     from idc_qc.export import export_model
 
+    # a real DuckDB file shaped like a complete build (support.query.make_warehouse: no dbt, well
+    # under a second); the round trip below uses a real build of the whole index
+    db = make_warehouse(tmp_path / "w")
     for hostile in ["series; drop table series", 'series" --', "../series"]:
         with pytest.raises(IdcQcError, match="not a model name"):
-            export_model(index_only_db, hostile, tmp_path / "x.csv")
+            export_model(db, hostile, tmp_path / "x.csv")
     with pytest.raises(IdcQcError, match="no model 'nope'"):
-        export_model(index_only_db, "nope", tmp_path / "x.csv")
+        export_model(db, "nope", tmp_path / "x.csv")
     with pytest.raises(IdcQcError, match="must end in .parquet or .csv"):
-        export_model(index_only_db, "series", tmp_path / "x.xlsx")
+        export_model(db, "series", tmp_path / "x.xlsx")
 
 
 @pytest.mark.slow

@@ -3,14 +3,12 @@ errors with exit 2, and the tables, CSV and chart of a real TCGA build."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from typer.testing import CliRunner
 
 from idc_qc.cli import app
 from support import clinical as tc
+from support.cli import invoke, one_error_line, run_cli
 
 runner = CliRunner()
 
@@ -22,35 +20,24 @@ def test_help_has_an_example(command):
     assert "Example: idc-qc " + " ".join(command) in " ".join(result.output.split())
 
 
-def _cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd)
-
-
-def _one_error(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
-    return errors[0]
-
-
 def test_empty_file_and_missing_column_are_one_line_errors(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    line = _one_error(_cli("clinical", "add", str(empty), "-p", "id", "-c", "tcga_brca", "--db", str(tmp_path / "x.duckdb")))
+    # the console script in a process once; the other cases call the same entry point in-process
+    line = one_error_line(run_cli("clinical", "add", str(empty), "-p", "id", "-c", "tcga_brca", "--db", str(tmp_path / "x.duckdb")))
     assert "empty (0 bytes)" in line
     data = tmp_path / "data.csv"
     data.write_text("patient,gender\nTCGA-A1,MALE\n")
-    line = _one_error(_cli("clinical", "add", str(data), "-p", "id", "-c", "tcga_brca", "--db", str(tmp_path / "x.duckdb")))
+    line = one_error_line(invoke("clinical", "add", str(data), "-p", "id", "-c", "tcga_brca", "--db", str(tmp_path / "x.duckdb")))
     assert "--patient-id-column 'id' is not a column of data.csv" in line
-    line = _one_error(_cli("clinical", "add", str(data), "-p", "patient", "-c", "tcga_nope", "--db", str(tmp_path / "x.duckdb")))
+    line = one_error_line(invoke("clinical", "add", str(data), "-p", "patient", "-c", "tcga_nope", "--db", str(tmp_path / "x.duckdb")))
     assert "'tcga_nope' is not a collection of IDC's index" in line
 
 
 def test_add_reports_rows_written_and_rejected(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("patient,gender\nTCGA-A1,MALE\n\n,FEMALE\n")
-    result = _cli("clinical", "add", str(data), "-p", "patient", "-c", "tcga_brca", "--db", str(tmp_path / "idc_qc.duckdb"))
+    result = invoke("clinical", "add", str(data), "-p", "patient", "-c", "tcga_brca", "--db", str(tmp_path / "idc_qc.duckdb"))
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stderr.split())
     assert "Read 2 rows" in text and "1 blank lines skipped" in text and "1 written" in text and "1 rejected" in text
@@ -63,7 +50,7 @@ def test_coverage_without_clinical_models_says_what_to_do(tmp_path):
 
     db = tmp_path / "idc_qc.duckdb"
     duckdb.connect(str(db)).close()  # a database without the clinical models
-    line = _one_error(_cli("clinical", "coverage", "--db", str(db)))
+    line = one_error_line(invoke("clinical", "coverage", "--db", str(db)))
     assert "no rpt_clinical_coverage_summary" in line and "idc-qc clinical add" in line
 
 
@@ -73,7 +60,7 @@ def test_coverage_and_bias_on_tcga(tmp_path_factory, tmp_path):
     import pandas as pd
 
     db = tc.tcga_clinical_db(tmp_path_factory.mktemp("tcga_clinical"))
-    result = _cli("clinical", "coverage", "--db", str(db), "-o", str(tmp_path / "coverage.csv"))
+    result = invoke("clinical", "coverage", "--db", str(db), "-o", str(tmp_path / "coverage.csv"))
     assert result.returncode == 0, result.stderr
     assert "tcga_brca" in result.stdout and "(all)" in result.stdout
     coverage = pd.read_csv(tmp_path / "coverage.csv")
@@ -81,7 +68,7 @@ def test_coverage_and_bias_on_tcga(tmp_path_factory, tmp_path):
 
     out = tmp_path / "bias"
     where = "collection_id like 'tcga_%' and Modality in ('CT','MR','PT') and has_clinical"
-    result = _cli("bias", "--db", str(db), "--where", where, "--reference", "census", "--by", "none", "-o", str(out))
+    result = invoke("bias", "--db", str(db), "--where", where, "--reference", "census", "--by", "none", "-o", str(out))
     assert result.returncode == 0, result.stderr
     assert "Jensen-Shannon distance from US 2020 census" in result.stdout
     distances = pd.read_csv(out / "bias_distances.csv")
@@ -90,5 +77,5 @@ def test_coverage_and_bias_on_tcga(tmp_path_factory, tmp_path):
     assert patients == 1108  # the TCGA patients with CT, MR or PT series and clinical data
     assert (out / "bias.html").stat().st_size > 0 and (out / "bias.png").stat().st_size > 0
 
-    line = _one_error(_cli("bias", "--db", str(db), "--where", "no_such_column = 1", "-o", str(out)))
+    line = one_error_line(invoke("bias", "--db", str(db), "--where", "no_such_column = 1", "-o", str(out)))
     assert "not valid on series joined with patient_clinical" in line and "no_such_column" in line

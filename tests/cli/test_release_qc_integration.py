@@ -16,7 +16,8 @@ import shutil
 import pytest
 
 from support.data import TCGA_CLINICAL, require_shared
-from support.releases import cli, release_or_skip
+from support.cli import run_cli
+from support.releases import release_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
@@ -59,7 +60,7 @@ def runs(tmp_path_factory):
     rows.drop(columns=["collection_id"]).to_csv(csv, index=False)
     register(csv, root / "v25" / "clinical", patient_id_column="bcr_patient_barcode", collection_column="acronym",
              collection_prefix="tcga_")
-    out = {r: cli("release", "run", f"v{r}", *SELECT, cwd=work) for r in (20, 25)}
+    out = {r: run_cli("release", "run", f"v{r}", *SELECT, cwd=work) for r in (20, 25)}
     clinical = {c: set(rows.loc[rows["collection_id"] == c, "bcr_patient_barcode"]) for c in chosen}
     return {"work": work, "root": root, "runs": out, "chosen": chosen, "imaging": imaging, "clinical": clinical,
             "dropped": (a, dropped), "doubled": (b, doubled)}
@@ -206,7 +207,7 @@ def test_report_against_shows_qc_failures_new_fixed_unchanged(runs, tmp_path):
     failures(20, kept[:2])     # 0 and 1 fail in v20
     failures(25, kept[1:])     # 1 still fails, 2 is new, 0 is fixed
     db = root / "v25" / "idc_qc.duckdb"
-    result = cli("report", "--db", str(db), "--against", "v20")
+    result = run_cli("report", "--db", str(db), "--against", "v20")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "QC failures 1 new / 1 fixed / 1 unchanged" in " ".join(result.stderr.split())
     with open_page(db.with_name("idc_qc.qc_report.html")) as view:
@@ -215,9 +216,9 @@ def test_report_against_shows_qc_failures_new_fixed_unchanged(runs, tmp_path):
             "r => [...r.cells].map(c => c.innerText)")
     assert row == ["nlst", "geometry", "gap_between_slices", "1", "1", "1"]
     # a newer release, or a file that is not there: one line, exit 2
-    newer = cli("report", "--db", str(root / "v20" / "idc_qc.duckdb"), "--against", "v25")
+    newer = run_cli("report", "--db", str(root / "v20" / "idc_qc.duckdb"), "--against", "v25")
     assert newer.returncode == 2 and "newer than" in newer.stderr + newer.stdout
-    missing = cli("report", "--db", str(db), "--against", str(tmp_path / "nope.duckdb"))
+    missing = run_cli("report", "--db", str(db), "--against", str(tmp_path / "nope.duckdb"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr + missing.stdout
     assert "Traceback" not in missing.stderr + newer.stderr
 
@@ -232,7 +233,7 @@ def test_a_manifest_diff_that_cannot_be_shown_is_a_note_not_a_failed_report(runs
     manifest["diff"]["against"] = 22          # not cached here, and no package index to fetch it from
     (folder / "idc_qc.manifest.json").write_text(json.dumps(manifest))
     env = offline_pip_env(IDC_QC_CACHE_DIR=str(tmp_path / "empty_cache"))
-    result = cli("report", "--db", str(folder / "idc_qc.duckdb"), env=env)
+    result = run_cli("report", "--db", str(folder / "idc_qc.duckdb"), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     with open_page(folder / "idc_qc.qc_report.html") as view:
         note = view.page.inner_text("#release-diff-note")

@@ -8,7 +8,6 @@ series: booleans equal, floats within 1e-6, obliquity within 0.01 degree.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import duckdb
 import pytest

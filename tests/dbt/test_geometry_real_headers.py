@@ -81,7 +81,7 @@ def test_where_the_tools_disagree_our_reasons_say_why(verdicts):
     votes = volumes[["idc", "highdicom", "dicom2nifti", "dcm2niix"]]
     disputed = volumes[votes.apply(lambda r: len({v for v in r if v is not None}) > 1, axis=1)]
     print(f"\nthe four tools disagree on {len(disputed)} series:")
-    for uid, row in disputed.iterrows():
+    for _uid, row in disputed.iterrows():
         print(f"  {row.source_case}: IDC={row.idc} highdicom={row.highdicom} dicom2nifti={row.dicom2nifti} "
               f"dcm2niix={row.dcm2niix} -> ours {row.geometry_category} {list(row.failure_reasons)}")
         assert len(row.failure_reasons) > 0, row.source_case

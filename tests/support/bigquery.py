@@ -13,7 +13,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,7 +22,6 @@ from typing import Any, Iterable
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "idc_qc" / "testing" / "bqemulator_launcher.py"
-from support.data import REAL_HEADERS, SHARED_DATA  # noqa: E402,F401  (IDC_QC_SHARED_DATA honoured, as elsewhere)
 
 #: Project the emulator serves; IDC's public project is replaced by it through the dbt var
 #: ``idc_bigquery_project``, so dicom_all lives at ``<EMULATOR_PROJECT>.idc_v25.dicom_all``.

@@ -27,3 +27,12 @@ def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def writable_copy(db: Path, folder: Path) -> Path:
+    """A copy of the built database ``db`` in ``folder`` (same file name), for a test that changes
+    it or writes files beside it; the shared builds of tests/conftest.py stay read-only."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(db, folder / db.name))

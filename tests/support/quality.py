@@ -121,11 +121,3 @@ def cached_quality_build(tmp_path_factory, *, faults: bool) -> QualityBuild:
         _BUILDS[key] = build_quality(tmp_path_factory.mktemp("quality_faults" if faults else "quality_clean"),
                                      faults=faults)
     return _BUILDS[key]
-
-
-def run_cli(*args: str, timeout: int = 600):
-    """The console script as a user runs it (python -m idc_qc.cli), output captured."""
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=timeout)

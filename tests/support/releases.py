@@ -9,8 +9,6 @@ and the release is not cached, the test is skipped with the reason.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -38,10 +36,3 @@ def offline_pip_env(find_links: Path | None = None, **extra: str) -> dict[str, s
         env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(find_links)})
     env.update(extra)
     return env
-
-
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``idc-qc ARGS`` as a user runs it (a subprocess)."""
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=timeout)

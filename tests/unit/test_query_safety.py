@@ -93,7 +93,7 @@ def hostile_statements(root: Path, secret: Path) -> list[tuple[str, str, str]]:
         ("SET @@dataset_project_id = 'other'; SELECT 1", "refused"),
         ("DECLARE n INT64 DEFAULT 1; DELETE FROM series WHERE n = 1", "refused"),
         ("SELECT * FROM `bigquery-public-data.idc_current.auxiliary_metadata`", "error"),
-        (f"SELECT * FROM EXTERNAL_QUERY('conn', 'SELECT 1')", "error"),
+        ("SELECT * FROM EXTERNAL_QUERY('conn', 'SELECT 1')", "error"),
     ]
     return [("duckdb", s, o) for s, o in duck] + [("bigquery", s, o) for s, o in bigquery]
 

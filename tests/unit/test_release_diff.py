@@ -8,7 +8,8 @@ from collections import Counter, defaultdict
 import pyarrow.parquet as pq
 import pytest
 
-from support.releases import cli, release_or_skip
+from support.cli import run_cli
+from support.releases import release_or_skip
 from idc_qc.releases.diff import diff_releases, qc_failures_path
 
 
@@ -96,7 +97,10 @@ def test_qc_failures_new_fixed_unchanged(indices, tmp_path):
     """Two builds with QC results: each side flags its series with a single instance."""
     db_a, db_b = tmp_path / "v20" / "idc_qc.duckdb", tmp_path / "v25" / "idc_qc.duckdb"
     db_a.parent.mkdir(), db_b.parent.mkdir()
-    single = lambda r: r["instanceCount"] == 1 and r["collection_id"].startswith("tcga")  # noqa: E731
+
+    def single(r):
+        return r["instanceCount"] == 1 and r["collection_id"].startswith("tcga")
+
     fa = _write_failures(qc_failures_path(db_a), indices[20], single)
     fb = _write_failures(qc_failures_path(db_b), indices[25], single)
     got = diff_releases(20, 25, db_a=db_a, db_b=db_b)
@@ -116,7 +120,7 @@ def test_without_qc_results_the_diff_says_so(tmp_path):
 
 def test_diff_command_prints_tables_and_writes_csv(tmp_path):
     release_or_skip(20)
-    result = cli("diff", "v20", "v25", "--csv", str(tmp_path / "csv"), "--releases-dir", str(tmp_path / "none"))
+    result = run_cli("diff", "v20", "v25", "--csv", str(tmp_path / "csv"), "--releases-dir", str(tmp_path / "none"))
     assert result.returncode == 0, result.stderr
     assert "96,853" in result.stdout and "947,338" in result.stdout and "QC failures not compared" in result.stdout
     import duckdb
@@ -125,4 +129,4 @@ def test_diff_command_prints_tables_and_writes_csv(tmp_path):
         "select sum(series_added), sum(series_removed), count(*) from read_csv(?)",
         [str(tmp_path / "csv" / "diff_v20_v25_collections.csv")]).fetchall()[0]
     assert rows == (96_853, 242, 179)
-    assert cli("diff", "v25", "v20").returncode == 2
+    assert run_cli("diff", "v25", "v20").returncode == 2

@@ -184,7 +184,7 @@ def test_geometry_is_realistic(default_run):
         from read_parquet($glob) i join read_parquet($truth) t using (SeriesInstanceUID)
     """, {"glob": default_run.instances_glob, "truth": str(default_run.truth_path)})
     ranges = {SOP_CLASSES["CT"]: (0.5, 5), SOP_CLASSES["MR"]: (1, 6), SOP_CLASSES["PT"]: (2, 5)}
-    for fault, plane, spacing, sop, ipp, iop, ps, nrows, echo, tilt in rows:
+    for fault, plane, spacing, sop, ipp, iop, ps, _nrows, echo, tilt in rows:
         low, high = ranges[sop]
         assert low <= spacing <= high
         assert all(DS.match(v) for v in iop + ps)
@@ -326,7 +326,7 @@ def test_regular_series_are_regular(default_run):
             where t.fault = 'none'""", {"glob": default_run.instances_glob, "truth": str(default_run.truth_path)}):
         rows[uid].append((ipp, tuple(iop), spacing))
     assert len(rows) > 100
-    for uid, items in rows.items():
+    for items in rows.values():
         assert len({i[1] for i in items}) == 1
         x, y, n = _frame(items[0][1])
         pos = np.array([_vec(i[0]) for i in items])
@@ -389,7 +389,7 @@ def test_mixed_orientation(faulty_series):
 
 
 def test_non_orthogonal_orientation(faulty_series):
-    for t, rows in _of(faulty_series, "non_orthogonal_orientation"):
+    for _t, rows in _of(faulty_series, "non_orthogonal_orientation"):
         assert len({tuple(r["iop"]) for r in rows}) == 1
         iop = _vec(rows[0]["iop"])
         assert 0.17 <= abs(iop[:3] @ iop[3:]) <= 0.51  # 60-80 degrees apart

@@ -174,5 +174,5 @@ def test_analyses_compile_and_parse_as_bigquery(compiled: dict) -> None:
         sqlglot.parse(code, read="bigquery", error_level=ErrorLevel.RAISE)
         assert "`bigquery-public-data`" in code or "`idc-qc-offline`" in code, f"{name} reads no BigQuery relation"
         stripped = strip_comments_and_strings(code)
-        for check, pattern, why in DUCKDB_ONLY_SYNTAX:
+        for _check, pattern, why in DUCKDB_ONLY_SYNTAX:
             assert not re.search(pattern, stripped, flags=re.I), f"analysis {name}: {why}"

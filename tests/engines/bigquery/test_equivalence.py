@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import support.bigquery as h
+from support.data import REAL_HEADERS
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 
@@ -53,8 +54,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     sample = h.index_series_sample(4)
     synthetic = h.write_synthetic_instances(work / "synthetic.parquet", sample)
     sets = {"synthetic": synthetic}
-    if h.REAL_HEADERS.exists():
-        sets["real_headers"] = h.REAL_HEADERS
+    if REAL_HEADERS.exists():
+        sets["real_headers"] = REAL_HEADERS
     con = duckdb.connect()
     series = set()
     for path in sets.values():
@@ -70,7 +71,12 @@ def loaded_index(emulator: h.Emulator, inputs: dict[str, Any]) -> list:
     return load_index_tables(emulator.client(), h.INDEX_DATASET, source_dir=inputs["index_dir"])
 
 
-INPUT_SETS = ["synthetic", "real_headers"]
+#: One xdist group per input set: under ``-n 2 --dist loadgroup`` the two sets are built and
+#: compared on two workers at once, each with its own emulator (serially: one emulator, one
+#: module, as before). Every model is built once per engine and input set, then all of them are
+#: compared in one test.
+INPUT_SETS = [pytest.param(name, marks=pytest.mark.xdist_group(f"bq_equivalence_{name}"))
+              for name in ("synthetic", "real_headers")]
 
 
 @pytest.fixture(scope="module", params=INPUT_SETS)
@@ -78,7 +84,7 @@ def builds(request: pytest.FixtureRequest, emulator: h.Emulator, inputs: dict[st
            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     name = request.param
     if name not in inputs["sets"]:
-        pytest.skip(f"{h.REAL_HEADERS} is absent (shared test data not beside the checkout)")
+        pytest.skip(f"{REAL_HEADERS} is absent (shared test data not beside the checkout)")
     instances = inputs["sets"][name]
     absent = h.absent_instance_columns(instances)
     duck = h.build_duckdb(tmp_path_factory.mktemp(f"duckdb_{name}"), instances, inputs["index_dir"], absent)
@@ -87,6 +93,7 @@ def builds(request: pytest.FixtureRequest, emulator: h.Emulator, inputs: dict[st
     return {"name": name, "duckdb": duck, "bqemulator": bq, "instances": instances, "rows": loaded_rows}
 
 
+@pytest.mark.xdist_group("bq_equivalence_synthetic")  # with the synthetic set: the same emulator
 def test_index_tables_load_from_parquet(loaded_index: list, inputs: dict[str, Any]) -> None:
     """load_index_tables() puts every idc-index-data table in place with all its rows."""
     import pyarrow.parquet as pq

@@ -29,7 +29,7 @@ def test_older_release_staging_parses_as_bigquery(tmp_path):
                 if n["resource_type"] == "model" and n.get("compiled_code") and n["name"].startswith("stg_idc_index__")}
     assert set(compiled) == {"stg_idc_index__series", "stg_idc_index__prior_versions", "stg_idc_index__releases",
                              "stg_idc_index__collections"}
-    for name, sql in compiled.items():
+    for _name, sql in compiled.items():
         sqlglot.parse_one(sql, read="bigquery")  # raises on SQL BigQuery would not accept
     assert "cast(null as string) as sopclassuid" in compiled["stg_idc_index__series"].lower()
     # no table is read for a file the release does not ship (a source renders as `project`.`dataset`.`table`)
