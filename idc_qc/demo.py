@@ -115,7 +115,7 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
     from .export import export_model
     from .provenance import read_build_context
     from .quality.check import run_checks
-    from .releases.manifest import update_manifest
+    from .database.manifest import update_manifest
     from .reports.dashboard import render_dashboard
     from .reports.geometry_summary import render_geometry_summary
     from .reports.qc_report import build_report

@@ -144,6 +144,11 @@ def open_warehouse(db: Path, *, read_only: bool = True, allow_incomplete: bool =
         raise _duckdb_error(db, exc) from None
     try:
         record = read_build_record(con)
+        from .database.state import failed_attempt
+
+        failed = failed_attempt(db, record.build_id if record is not None else None)
+        if failed:
+            warnings.append(failed)
         if record is None:
             warnings.append(f"{db} has no build record (built by an older idc-qc); rebuild to be sure it is complete")
         elif record.status == "checks_failed":

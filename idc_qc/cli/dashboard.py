@@ -29,7 +29,10 @@ def dashboard(
 
     (after e.g. idc-qc build --instances build/synth/instances --whole-index)
     """
+    from ..database.guard import refuse_output_on_input
     from ..reports.dashboard import render_dashboard
+
+    refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
 
     with console.status("reading the reporting models and drawing ...") if console.is_terminal else nullcontext():
         result = render_dashboard(db, out, title=title)

@@ -38,7 +38,10 @@ def upset(
 
     More: idc-qc upset --sets reasons --where "body_part_examined = 'CHEST'" -o build/reports
     """
+    from ..database.guard import refuse_output_on_input
     from ..reports.upset import Selection, render_upset
+
+    refuse_output_on_input(out, db)
 
     selection = Selection(collection=collection or [], modality=modality or [], manufacturer=manufacturer or [],
                           release=release, where=where)

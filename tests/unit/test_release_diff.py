@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from support.releases import cli, release_or_skip
-from idc_qc.releases.diff import diff_releases, qc_failures_path
+from idc_qc.database.files import failures_path as qc_failures_path
+from idc_qc.releases.diff import diff_releases
 
 
 def _index(release: int) -> dict[str, dict]:
