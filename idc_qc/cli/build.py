@@ -77,7 +77,10 @@ def build(
         db = release_db(number)
 
     index = "the IDC index" if number is None else f"IDC release v{number}'s index"
-    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(instances or index + ' alone')}"
+    source = instances or index + " alone"
+    if select and not instances and Path(db).exists():
+        source = "the same input as the build it updates (a partial build keeps its scope)"
+    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(source)}"
                   + ("" if number is None or not instances else f" (with IDC release v{number}'s index)"))
     started = time.perf_counter()
     display = BuildDisplay(console)

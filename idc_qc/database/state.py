@@ -94,6 +94,30 @@ def failed_attempt(db: Path, current_build_id: str | None = None) -> str | None:
             f"{how}; {db} still holds {held}")
 
 
+def build_notes(db: Path) -> list[str]:
+    """What a reader of ``db`` must say before its results: a build running into it now, the
+    latest attempt failed or killed (one line each; none for a sound, idle database)."""
+    import duckdb
+
+    from ..warehouse import is_duckdb_file, read_build_record
+    from ..workspace import build_in_progress
+
+    db = Path(db)
+    if not is_duckdb_file(db):
+        return []
+    notes = []
+    running = build_in_progress(db)
+    if running is not None:
+        notes.append(f"a build into {db} is running ({running.describe()}); reading the previous complete build")
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            record = read_build_record(con)
+    except duckdb.Error:
+        return notes
+    failed = failed_attempt(db, record.build_id if record is not None else None)
+    return notes + ([failed] if failed else [])
+
+
 # ---------------------------------------------------------------------------------------------
 # results bound to their build
 
@@ -162,24 +186,23 @@ def partial_build_scope(db: Path, instances: str | None, whole_index: bool) -> B
     manifest = read_manifest(db) or {}
     build = manifest.get("build") or {}
     files_before = sorted(os.path.realpath(e["path"]) for e in ((manifest.get("inputs") or {}).get("instances") or []))
-    if "series_scope" not in build or (files_before and not build.get("instances")):
-        raise IdcQcError(f"{db} has no run manifest saying which input it was built from, so a partial build "
-                         "(--select) could mix scopes: rebuild it whole (without --select) first")
+    if "series_scope" not in build or "instances" not in build:
+        # No manifest (a copied file) or one written before builds recorded --instances: the
+        # database's own build record still says whether it read instances.
+        if instances is None and _recorded_instances(db):
+            raise IdcQcError(f"{db} was built from instance files and its run manifest does not say which: pass "
+                             "the same --instances again, or build without --select")
+        return BuildScope(instances, whole_index)
     before = build.get("instances")
     before_whole = build.get("series_scope") == "index"
-    if instances is None and not whole_index:
-        if before is None:
-            return BuildScope(None, False)
-        instances, whole_index = before, before_whole
+    note = None
+    if instances is None and before is not None:
+        instances = before
         note = (f"partial build: reading the same input as the build it updates ({before}; series scope "
                 f"{build.get('series_scope')})")
-    else:
-        note = None
     if (instances is None) != (before is None):
-        have = "the IDC index alone" if before is None else f"the instances {before}"
-        raise IdcQcError(f"{db} was built from {have}; a partial build (--select) from "
-                         f"{'the index alone' if instances is None else 'instances'} would mix two inputs in one "
-                         "database: build without --select to change the input")
+        raise IdcQcError(f"{db} was built from the IDC index alone; a partial build (--select) with --instances "
+                         "would mix two inputs in one database: build without --select to change the input")
     if instances is not None:
         from ..instances import check_instances
 
@@ -191,8 +214,22 @@ def partial_build_scope(db: Path, instances: str | None, whole_index: bool) -> B
         if now != files_before:
             raise IdcQcError(f"{db} was built from {len(files_before)} instance file(s) ({before}); this partial build "
                              f"(--select) would read {len(now)} other(s): build without --select to change the input")
-    if whole_index != before_whole and instances is not None:
-        raise IdcQcError(f"{db} keeps {'every series of the index' if before_whole else 'only its input' + chr(39) + 's series'} "
-                         f"in `series`; a partial build {'without' if before_whole else 'with'} --whole-index would "
-                         "mix scopes: build without --select to change it")
+        if whole_index and not before_whole:
+            raise IdcQcError(f"{db} keeps only its input's series in `series`; a partial build (--select) with "
+                             "--whole-index would mix scopes: build without --select to change it")
+        whole_index = before_whole
     return BuildScope(instances, whole_index, note)
+
+
+def _recorded_instances(db: Path) -> bool:
+    """Whether the latest build recorded in ``db`` read instance files (not the index alone)."""
+    import duckdb
+
+    from ..warehouse import read_build_record
+
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
+            record = read_build_record(con)
+    except duckdb.Error:
+        return False
+    return bool(record is not None and record.instances)
