@@ -13,7 +13,8 @@ from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, Prog
                          dbt_vars, failure_error, list_selected, parse_project, run_dbt)
 from .errors import ChecksFailed
 from .provenance import detect_input
-from .warehouse import BUILD_TABLE, BUILD_TABLE_DDL, check_database_path
+from .database.record import BUILD_TABLE, BUILD_TABLE_DDL
+from .warehouse import check_database_path
 from .database.files import dbt_work_dir, staging_file
 from .database.state import instances_argument, new_build_id, partial_build_scope, record_attempt
 from .workspace import BuildLock, Staging, discard_failed_build_output, pause_for_tests, sigint_releases_pauses
@@ -180,6 +181,7 @@ def build(
                 emit(Progress("stage", text="copying the previous database (a partial build keeps the other tables)"))
             staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
         except BaseException as exc:
+            discard_failed_build_output(work_dir, exc)
             record_attempt(db_path, build_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
                            error=str(exc) or type(exc).__name__)
             raise

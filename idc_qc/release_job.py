@@ -204,5 +204,6 @@ def _record(result: ReleaseRunResult) -> None:
         return
     update_manifest(result.db, release_run={
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_id": ((read_manifest(result.db) or {}).get("build") or {}).get("build_id"),
         "exit_code": result.exit_code,
         "steps": [{**asdict(s), "seconds": round(s.seconds, 3)} for s in result.steps]})

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .database.files import BUILDING_SUFFIX, lock_path, staging_dir, staging_file, wal_path
+from .database.lock import LockHolder, read_lock
 from .errors import BuildLocked, IdcQcError
 
 # The names of the lock, the staging folder and the WAL are the room's (idc_qc/database/files.py).
@@ -33,43 +34,6 @@ from .errors import BuildLocked, IdcQcError
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-@dataclass
-class LockHolder:
-    pid: int
-    started: str
-    command: str = ""
-
-    def describe(self) -> str:
-        return f"pid {self.pid}, started {self.started}"
-
-
-def read_lock(db: Path) -> LockHolder | None:
-    """Who holds (or last held) the build lock of ``db``, if anyone wrote it."""
-    try:
-        data = json.loads(lock_path(db).read_text() or "{}")
-        return LockHolder(pid=int(data["pid"]), started=str(data.get("started", "?")), command=data.get("command", ""))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def build_in_progress(db: Path) -> LockHolder | None:
-    """The running build writing ``db``, or None (a lock left by a dead process does not count)."""
-    import fcntl
-
-    path = lock_path(db)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return read_lock(db) or LockHolder(pid=0, started="?")
-    finally:
-        os.close(fd)
-    return None
 
 
 @dataclass

@@ -127,7 +127,7 @@ def show_build_summary(result, display, seconds: float) -> None:
     if summary.unusable_instances is not None:
         console.print(f"  {summary.unusable_instances:,} unusable instances (table unusable_instances)")
     if getattr(result, "manifest", None) is not None:
-        console.print(f"  run manifest: {escape(str(result.manifest))}")
+        console.print(f"  run manifest: {escape(str(result.manifest))} (build {escape(result.build_id)})")
     console.print(next_steps(db, summary.tables))
 
 

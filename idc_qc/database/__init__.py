@@ -12,7 +12,8 @@ A database ``<dir>/<stem>.duckdb`` is never alone. Beside it sit (names in :mod:
 ``<stem>.duckdb.lock``                      the build lock (``flock``; pid and start time)
 ``<stem>.duckdb.building/``                 the new database while it is being built (staging)
 ``dbt/``                                    dbt's target/ and logs/ of the builds into this folder
-``clinical/``                               the clinical store (``idc-qc clinical add``)
+``clinical/``                               the clinical store (``idc-qc clinical add``;
+                                            ``$IDC_QC_CLINICAL_DIR`` names another)
 ==========================================  =====================================================
 
 Every build has an id (:func:`.state.new_build_id`), recorded in the database's ``idc_qc_build``
@@ -24,5 +25,6 @@ never leaves a half-written file under the name asked for. Outputs a user names 
 checked against these files and the warehouse's inputs (:func:`.guard.refuse_output_on_input`).
 
 Imports run one way: everything may import this package; it imports only ``idc_qc.errors``,
-``idc_qc.paths`` and ``idc_qc.warehouse`` (never ``releases``, ``cli`` or a capability).
+``idc_qc.paths`` and ``idc_qc.instances`` (foundations), never a capability, a job or the CLI
+(tests/unit/test_database.py checks it). Heavy imports (duckdb, yaml) stay inside functions.
 """

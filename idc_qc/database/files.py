@@ -6,6 +6,7 @@ idc_qc spells these names; readers and writers call these functions.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -19,6 +20,10 @@ BUILDING_SUFFIX = ".building"
 #: Where `idc-qc build --release N` (without --db) and `idc-qc release run` put release N.
 RELEASES_DIR = Path("build") / "releases"
 DB_NAME = "idc_qc.duckdb"
+#: The clinical store beside a database (build/idc_qc.duckdb -> build/clinical/), unless
+#: this environment variable names another (idc_qc/clinical/store.py).
+CLINICAL_STORE_NAME = "clinical"
+CLINICAL_STORE_ENV = "IDC_QC_CLINICAL_DIR"
 
 
 def _beside(db: Path, suffix: str) -> Path:
@@ -82,6 +87,14 @@ def staging_file(db: Path) -> Path:
 def dbt_work_dir(db: Path) -> Path:
     """dbt's target/ and logs/ for builds into ``db``'s folder (they outlive the staging folder)."""
     return Path(db).resolve().parent / "dbt"
+
+
+def clinical_store(db: Path) -> Path:
+    """The clinical store a build of ``db`` reads: $IDC_QC_CLINICAL_DIR, else ``<db folder>/clinical``."""
+    override = os.environ.get(CLINICAL_STORE_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(db).resolve().parent / CLINICAL_STORE_NAME
 
 
 def release_db(release: int, root: Path | None = None) -> Path:

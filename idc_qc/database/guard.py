@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ..errors import IdcQcError
-from .files import (attempt_path, dbt_work_dir, failures_path, lock_path, manifest_path, staging_dir,
+from .files import (attempt_path, clinical_store, dbt_work_dir, failures_path, lock_path, manifest_path, staging_dir,
                     validation_path, wal_path)
 
 
@@ -36,12 +36,7 @@ def protected_paths(db: Path) -> tuple[dict[str, str], dict[str, str]]:
                        (lock_path(db), "its build lock"), (wal_path(db), "its write-ahead log")):
         files[_real(path)] = what
     folders = {_real(staging_dir(db)): "inside its staging folder", _real(dbt_work_dir(db)): "inside dbt's work folder"}
-    try:
-        from ..clinical import default_store_for
-
-        folders[_real(default_store_for(db))] = "inside its clinical store"
-    except ImportError:  # pragma: no cover - the clinical package is part of idc-qc
-        pass
+    folders[_real(clinical_store(db))] = "inside its clinical store"
     manifest = read_manifest(db) or {}
     inputs = manifest.get("inputs") or {}
     for entry in inputs.get("index") or []:

@@ -80,7 +80,7 @@ def failed_attempt(db: Path, current_build_id: str | None = None) -> str | None:
     if status in FINISHED:
         return None
     if status == "building":
-        from ..workspace import build_in_progress
+        from .lock import build_in_progress
 
         if build_in_progress(Path(db)) is not None:
             return None
@@ -99,8 +99,8 @@ def build_notes(db: Path) -> list[str]:
     latest attempt failed or killed (one line each; none for a sound, idle database)."""
     import duckdb
 
-    from ..warehouse import is_duckdb_file, read_build_record
-    from ..workspace import build_in_progress
+    from .lock import build_in_progress
+    from .record import is_duckdb_file, read_build_record
 
     db = Path(db)
     if not is_duckdb_file(db):
@@ -225,7 +225,7 @@ def _recorded_instances(db: Path) -> bool:
     """Whether the latest build recorded in ``db`` read instance files (not the index alone)."""
     import duckdb
 
-    from ..warehouse import read_build_record
+    from .record import read_build_record
 
     try:
         with duckdb.connect(str(db), read_only=True) as con:
