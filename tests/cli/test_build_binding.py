@@ -168,7 +168,7 @@ def test_the_commands_the_toolkit_suggests_keep_the_scope_and_stale_results_are_
         counts = {t: query(db, f"select count(distinct SeriesInstanceUID) from {t}")[0][0]
                   for t in ("series", "series_geometry", "stg_dicom__instances")}
         assert counts == {"series": SERIES, "series_geometry": SERIES, "stg_dicom__instances": SERIES}, counts
-        patients = query(db, "select count(*), count(*) filter (where PatientID not in (select PatientID from series)) "
+        patients = query(db, "select count(*), count(*) filter (where patient_id not in (select PatientID from series)) "
                              "from patient_clinical")[0]
         assert patients[1] == 0 and 0 < patients[0] <= SERIES, patients
         assert manifest(db)["build"]["status"] in ("complete", "checks_failed")
