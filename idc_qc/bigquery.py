@@ -287,7 +287,9 @@ def compile_models(
         extra_args=["--no-populate-cache"],
         env=dict(env or {}),
     )
-    manifest_path = db_path.resolve().parent / "dbt" / "target" / "manifest.json"
+    from .database.files import dbt_work_dir
+
+    manifest_path = dbt_work_dir(db_path) / "target" / "manifest.json"
     return read_compiled_manifest(manifest_path, only=None)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +13,11 @@ from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, Prog
                          dbt_vars, failure_error, list_selected, parse_project, run_dbt)
 from .errors import ChecksFailed
 from .provenance import detect_input
-from .warehouse import BUILD_TABLE, BUILD_TABLE_DDL, check_database_path
-from .workspace import BuildLock, Staging, pause_for_tests, sigint_releases_pauses
+from .database.record import BUILD_TABLE, BUILD_TABLE_DDL
+from .warehouse import check_database_path
+from .database.files import dbt_work_dir, staging_file
+from .database.state import instances_argument, new_build_id, partial_build_scope, record_attempt
+from .workspace import BuildLock, Staging, discard_failed_build_output, pause_for_tests, sigint_releases_pauses
 
 
 @dataclass
@@ -101,7 +103,10 @@ def build(
     The previous database is replaced only when every selected model was built; when
     data tests fail the new file is installed (so the failing rows can be inspected),
     marked ``checks_failed``, and ChecksFailed (exit 1) is raised with the result.
-    A partial build (``select``/``exclude``) starts from a copy of the previous file.
+    A partial build (``select``/``exclude``) starts from a copy of the previous file and reads
+    the same input as the build it updates (idc_qc.database.state.partial_build_scope): without
+    ``instances`` it takes the previous build's again; other instances or another series scope
+    are refused, so one database never mixes the whole index with an input's series.
     Clinical data comes from ``clinical_dir``, else the store beside the database
     (``<db folder>/clinical``, written by ``idc-qc clinical add``) when there is one.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
@@ -109,9 +114,11 @@ def build(
     ``release`` (e.g. 20 or ``"v20"``) reads that IDC release's index (fetched into the cache
     by idc_qc.releases.cache) instead of the installed one; a database that holds another
     release's results is refused. Every build writes its run manifest beside the database
-    (idc_qc/releases/manifest.py).
+    (idc_qc/database/manifest.py) and records each attempt, failed ones too
+    (``<stem>.attempt.json``, idc_qc/database/state.py).
     """
-    from .releases.build_info import BuildInputs, guard_release, write_build_manifest
+    from .build_inputs import BuildInputs
+    from .database.manifest import guard_release, write_build_manifest
 
     db_path = Path(db_path)
     started = time.time()
@@ -122,6 +129,11 @@ def build(
 
     check_database_path(db_path, must_exist=False)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    if select or exclude:
+        scope = partial_build_scope(db_path, instances, whole_index)
+        instances, whole_index = scope.instances, scope.whole_index
+        if scope.note:
+            emit(Progress("notice", text=scope.note))
     contract: ContractReport | None = None
     emit(Progress("stage", text="checking the input"))
     if instances is None:
@@ -154,19 +166,26 @@ def build(
             emit(Progress("notice", text=leftover))
         # Parse and check the selection first: a typo costs no copy of the previous database.
         emit(Progress("stage", text="loading dbt and parsing the project"))
-        staging_file = Staging.path(db_path)
+        staged = staging_file(db_path)
         # dbt's target/ and logs/ stay beside the real database: they outlive the staging
         # folder (the log of a failed build) and keep dbt's partial parsing warm.
-        work_dir = db_path.resolve().parent / "dbt"
-        manifest = parse_project(db_path=staging_file, vars=vars, work_dir=work_dir)
-        check_selection(manifest, select, db_path=staging_file, vars=vars, work_dir=work_dir)
-        planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
-                                db_path=staging_file, vars=vars, work_dir=work_dir)
-        if (select or exclude) and db_path.exists():
-            emit(Progress("stage", text="copying the previous database (a partial build keeps the other tables)"))
-        staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
+        work_dir = dbt_work_dir(db_path)
+        build_id = new_build_id()
+        record_attempt(db_path, build_id, "building", selection=selection)
         try:
-            build_id = uuid.uuid4().hex[:12]
+            manifest = parse_project(db_path=staged, vars=vars, work_dir=work_dir)
+            check_selection(manifest, select, db_path=staged, vars=vars, work_dir=work_dir)
+            planned = list_selected(manifest, select=select, exclude=exclude, resource_types=BUILT_TYPES,
+                                    db_path=staged, vars=vars, work_dir=work_dir)
+            if (select or exclude) and db_path.exists():
+                emit(Progress("stage", text="copying the previous database (a partial build keeps the other tables)"))
+            staging = Staging.create(db_path, start_from_previous=bool(select or exclude))
+        except BaseException as exc:
+            discard_failed_build_output(work_dir, exc)
+            record_attempt(db_path, build_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                           error=str(exc) or type(exc).__name__)
+            raise
+        try:
             _record_start(staging.file, build_id, None if instances is None else source, selection,
                           index_version=inputs.index_version)
             pause_for_tests("before_dbt")
@@ -188,14 +207,18 @@ def build(
             counts = _record_finish(staging.file, build_id, status, built, [n.name for n in run.failed_tests])
             pause_for_tests("before_install")
             staging.install()
-        except BaseException:
+        except BaseException as exc:
             staging.discard()
+            discard_failed_build_output(work_dir, exc)
+            record_attempt(db_path, build_id, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                           error=str(exc) or type(exc).__name__)
             raise
+        record_attempt(db_path, build_id, status)
         result = BuildResult(db_path=db_path, instances=source, contract=contract, dbt=run, build_id=build_id,
                              status=status, planned=tuple(planned), row_counts=counts, leftover=leftover,
                              release=inputs.release)
-        result.manifest = write_build_manifest(result, inputs, vars=vars, selection=selection,
-                                               started=started, whole_index=whole_index)
+        result.manifest = write_build_manifest(result, inputs, vars=vars, selection=selection, started=started,
+                                               whole_index=whole_index, instances=instances_argument(instances))
     if run.failed_tests:
         error = failure_error("build", run)
         assert isinstance(error, ChecksFailed)

@@ -131,7 +131,9 @@ def _release_duckdb() -> None:
 def _work_dir(db_path: Path | None) -> Path:
     # beside the database (or under ./build), never in the project folder: it may be a
     # read-only copy inside site-packages
-    return (db_path.resolve().parent if db_path else DEFAULT_BUILD_DIR.resolve()) / "dbt"
+    from .database.files import dbt_work_dir
+
+    return dbt_work_dir(db_path if db_path else DEFAULT_BUILD_DIR.resolve() / "any.duckdb")
 
 
 def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, Any] | None,

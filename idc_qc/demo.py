@@ -115,7 +115,7 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
     from .export import export_model
     from .provenance import read_build_context
     from .quality.check import run_checks
-    from .releases.manifest import update_manifest
+    from .database.manifest import update_manifest
     from .reports.dashboard import render_dashboard
     from .reports.geometry_summary import render_geometry_summary
     from .reports.qc_report import build_report
@@ -236,6 +236,7 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
     result.seconds = time.perf_counter() - started
     update_manifest(db, demo={
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_id": getattr(result.build, "build_id", None),
         "series": series, "seed": seed, "input_kind": result.input_kind,
         "gates_failed": result.gates_failed, "check_exit_code": result.check_exit_code,
         "seconds": round(result.seconds, 2),

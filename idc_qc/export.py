@@ -18,6 +18,7 @@ class ExportResult:
     out: Path
     warnings: list[str] = field(default_factory=list)
     manifest: Path | None = None  # the run manifest of the build the table came from, if any
+    build_id: str | None = None   # the build the rows came from (also in a parquet file's metadata)
 
     def __int__(self) -> int:  # callers that predate the result type used the row count
         return self.rows
@@ -27,7 +28,8 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
     """Write ``model`` from ``db_path`` to ``out`` (.parquet or .csv); returns the row count.
 
     The file is written beside ``out`` under a temporary name and renamed when complete, so
-    a full disk or Ctrl-C never leaves a truncated file under the name asked for.
+    a full disk or Ctrl-C never leaves a truncated file under the name asked for. A parquet
+    file names the build it came from (key-value metadata ``idc_qc_build_id``) and its manifest.
     """
     import duckdb
 
@@ -42,7 +44,8 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
         raise IdcQcError(f"cannot export to {out.name!r}: the file name must end in .parquet or .csv")
     if out.is_dir():
         raise IdcQcError(f"cannot export to {out}: it is a folder")
-    from .releases.manifest import manifest_path
+    from .database.atomic import atomic_path
+    from .database.files import manifest_path
 
     manifest = manifest_path(db_path) if manifest_path(db_path).is_file() else None
     with open_warehouse(db_path) as wh:
@@ -51,11 +54,13 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
             raise IdcQcError(f"no model {model!r} in {db_path}; built models: {', '.join(models) or 'none'}")
         con = wh.con
         out.parent.mkdir(parents=True, exist_ok=True)
-        options = "(format parquet)" if suffix == ".parquet" else "(format csv, header true)"
-        if suffix == ".parquet" and manifest is not None:
-            # The parquet file names its manifest itself (key-value metadata); CSV has no place for it.
-            named = str(manifest.resolve()).replace("'", "''")
-            options = f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}'}})"
+        build_id = wh.record.build_id if wh.record is not None else None
+        options = "(format csv, header true)"
+        if suffix == ".parquet":
+            # The parquet file names its build and manifest itself (key-value metadata); CSV has no place for it.
+            named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
+            options = (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
+                       f"idc_qc_build_id: '{build_id or ''}'}})")
         if suffix == ".csv":
             # CSV has no lists: write arrays as JSON text so they survive a round trip.
             columns = con.execute(
@@ -68,20 +73,14 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
             query = f'select {select} from "{model}"'
         else:
             query = f'select * from "{model}"'
-        partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-        target = str(partial).replace("'", "''")
         try:
-            con.execute(f"copy ({query}) to '{target}' {options}")
-            os.replace(partial, out)
+            with atomic_path(out) as partial:
+                con.execute(f"copy ({query}) to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}")
         except (duckdb.Error, OSError) as exc:
             raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
-        finally:
-            try:
-                partial.unlink(missing_ok=True)
-            except OSError:
-                pass
         count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
-        return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings), manifest=manifest)
+        return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings), manifest=manifest,
+                            build_id=build_id)
 
 
 def _io_reason(exc: Exception) -> str:

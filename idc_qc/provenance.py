@@ -122,14 +122,27 @@ class BuildContext:
                                                                                              self.input_kind)
 
 
-def read_build_context(con) -> BuildContext:
-    """The build context of an open DuckDB connection (rpt_build_context), or ``unknown``."""
+def read_build_context(con, record=None) -> BuildContext:
+    """The build context of an open DuckDB connection (rpt_build_context), or ``unknown``.
+
+    The one reader of ``input_kind`` (check, report, bias, the build summary, the demo). When a
+    partial build left the table out, the build record (``record``: an
+    idc_qc.warehouse.BuildRecord) says whether instances were given: a build without instances is
+    ``index_only`` (``idc-qc release run vNN -s +series``); else ``unknown``. A table of another
+    shape is ``unknown``, never a crash."""
+    import duckdb
+
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'main' and table_name = 'rpt_build_context'"
     ).fetchone()[0]
     if not exists:
+        if record is not None and not getattr(record, "instances", None):
+            return BuildContext(input_kind="index_only")
         return BuildContext()
-    row = con.execute("select input_kind, input_detail from rpt_build_context limit 1").fetchone()
+    try:
+        row = con.execute("select input_kind, input_detail from rpt_build_context limit 1").fetchone()
+    except duckdb.Error:
+        return BuildContext()
     if row is None:
         return BuildContext()
     kind = row[0] if row[0] in INPUT_KINDS else "unknown"

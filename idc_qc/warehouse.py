@@ -7,44 +7,13 @@ complete, and says so in one line.
 
 from __future__ import annotations
 
-import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .database.record import BUILD_TABLE, BuildRecord, is_duckdb_file, read_build_record
 from .errors import IdcQcError, IncompleteBuild, NotADatabase
-
-#: DuckDB files carry this magic at byte offset 8 (after the header checksum).
-DUCKDB_MAGIC = b"DUCK"
-#: One row per build written into the database (a partial build appends its own row).
-BUILD_TABLE = "idc_qc_build"
-
-BUILD_TABLE_DDL = f"""
-create table if not exists {BUILD_TABLE} (
-    build_id varchar not null,
-    started_at timestamptz not null,
-    finished_at timestamptz,
-    status varchar not null,          -- building | complete | checks_failed
-    instances varchar,                -- the instance files read (a glob), or null for the index alone
-    selection varchar,                -- --select / --exclude as given, or null for everything
-    models varchar,                   -- JSON list: the models and seeds this build wrote
-    row_counts varchar,               -- JSON object: table -> rows after the build
-    failed_tests varchar,             -- JSON list of data tests that failed
-    toolkit_version varchar not null,
-    idc_index_version varchar
-)
-"""
-
-
-def is_duckdb_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(12)
-    except OSError:
-        return False
-    return header[8:12] == DUCKDB_MAGIC
-
 
 def check_database_path(db: Path, *, must_exist: bool) -> None:
     """Refuse a ``--db`` that is a folder, or an existing file that is not a DuckDB database."""
@@ -61,37 +30,6 @@ def check_database_path(db: Path, *, must_exist: bool) -> None:
             if not parent.is_dir():
                 raise NotADatabase(f"--db {db}: {parent} is a file, not a folder")
             break
-
-
-@dataclass
-class BuildRecord:
-    build_id: str
-    started_at: object
-    finished_at: object
-    status: str
-    instances: str | None
-    selection: str | None
-    models: list[str] = field(default_factory=list)
-    row_counts: dict[str, int] = field(default_factory=dict)
-    failed_tests: list[str] = field(default_factory=list)
-    toolkit_version: str = ""
-
-
-def read_build_record(con) -> BuildRecord | None:
-    """The latest build recorded in an open DuckDB connection, or None (built before records)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [BUILD_TABLE]
-    ).fetchone()[0]
-    if not exists:
-        return None
-    row = con.execute(
-        f"select build_id, started_at, finished_at, status, instances, selection, models, row_counts, failed_tests, "
-        f"toolkit_version from {BUILD_TABLE} order by started_at desc limit 1"
-    ).fetchone()
-    if row is None:
-        return None
-    return BuildRecord(*row[:6], models=json.loads(row[6] or "[]"), row_counts=json.loads(row[7] or "{}"),
-                       failed_tests=json.loads(row[8] or "[]"), toolkit_version=row[9])
 
 
 @dataclass
@@ -130,7 +68,7 @@ def open_warehouse(db: Path, *, read_only: bool = True, allow_incomplete: bool =
     """
     import duckdb
 
-    from .workspace import build_in_progress
+    from .database.lock import build_in_progress
 
     db = Path(db)
     check_database_path(db, must_exist=True)
@@ -144,6 +82,11 @@ def open_warehouse(db: Path, *, read_only: bool = True, allow_incomplete: bool =
         raise _duckdb_error(db, exc) from None
     try:
         record = read_build_record(con)
+        from .database.state import failed_attempt
+
+        failed = failed_attempt(db, record.build_id if record is not None else None)
+        if failed:
+            warnings.append(failed)
         if record is None:
             warnings.append(f"{db} has no build record (built by an older idc-qc); rebuild to be sure it is complete")
         elif record.status == "checks_failed":

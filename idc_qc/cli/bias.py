@@ -46,6 +46,9 @@ def bias(
     from rich.table import Table
 
     from ..bias import Selection, compute_bias
+    from ..database.guard import refuse_output_on_input
+
+    refuse_output_on_input(out, db)
 
     ref: str | Path = reference if reference in {"archive", "census"} else Path(reference)
     selection = Selection(where=where, cohort=cohort, by=None if by.lower() == "none" else by)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -74,12 +73,15 @@ def build(
 
     number = None if release is None else _release_number(release)
     if number is not None and _is_default(ctx, "db"):
-        from ..releases.build_info import release_db
+        from ..database.files import release_db
 
         db = release_db(number)
 
     index = "the IDC index" if number is None else f"IDC release v{number}'s index"
-    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(instances or index + ' alone')}"
+    source = instances or index + " alone"
+    if select and not instances and Path(db).exists():
+        source = "the same input as the build it updates (a partial build keeps its scope)"
+    console.print(f"Building into [bold]{escape(str(db))}[/] from {escape(source)}"
                   + ("" if number is None or not instances else f" (with IDC release v{number}'s index)"))
     started = time.perf_counter()
     display = BuildDisplay(console)
@@ -126,7 +128,7 @@ def show_build_summary(result, display, seconds: float) -> None:
     if summary.unusable_instances is not None:
         console.print(f"  {summary.unusable_instances:,} unusable instances (table unusable_instances)")
     if getattr(result, "manifest", None) is not None:
-        console.print(f"  run manifest: {escape(str(result.manifest))}")
+        console.print(f"  run manifest: {escape(str(result.manifest))} (build {escape(result.build_id)})")
     console.print(next_steps(db, summary.tables))
 
 
@@ -147,32 +149,24 @@ def next_steps(db: Path, tables: list[str]) -> str:
 
 
 def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -> None:
-    """BigQuery: load the series index, then dbt build (or only price it with --dry-run)."""
+    """BigQuery (idc_qc.build_bigquery): show the dry run's prices, or the build's progress."""
     from rich.console import Console
     from rich.table import Table
 
     from .. import bigquery as bq
-    from ..dbt_runner import run_dbt
+    from ..build_bigquery import build_bigquery
     from .display import BuildDisplay
 
-    project = os.environ.get("IDC_QC_BQ_PROJECT")
-    if not project:
-        raise IdcQcError("set IDC_QC_BQ_PROJECT (and IDC_QC_BQ_KEYFILE, or use application-default credentials); see docs/bigquery.md")
-    client = bq.make_client(project, location=os.environ.get("IDC_QC_BQ_LOCATION", "US"),
-                            keyfile=os.environ.get("IDC_QC_BQ_KEYFILE") or None)
-    # IDC's public dicom_all: real DICOM metadata (rpt_build_context, idc_qc/provenance.py)
-    dbt_vars = {"idc_release": idc_release, "input_kind": "dicom",
-                "input_detail": f"IDC dicom_all on BigQuery, release {idc_release}"}
     if dry_run:
-        limit = int(os.environ.get("IDC_QC_BQ_MAX_BYTES_BILLED", "100000000000"))
-        report = bq.dry_run(client, target="bigquery", vars=dbt_vars, select=select, maximum_bytes_billed=limit)
+        result = build_bigquery(idc_release=idc_release, select=select, dry_run=True)
+        report, limit = result.dry_run, result.max_bytes_billed
         table = Table(title=f"BigQuery dry run (idc_release {idc_release}): nothing was run or billed")
         table.add_column("model")
         table.add_column("materialized")
         table.add_column("would scan", justify="right")
-        for result in report.results:
-            table.add_row(result.name, result.materialized,
-                          bq.format_bytes(result.bytes_processed) if result.ok else f"[red]{result.error}[/]")
+        for model in report.results:
+            table.add_row(model.name, model.materialized,
+                          bq.format_bytes(model.bytes_processed) if model.ok else f"[red]{model.error}[/]")
         Console().print(table)
         console.print(f"Billed when built (tables): {bq.format_bytes(report.bytes_billed_on_build)}; "
                       f"cost guard maximum_bytes_billed = {bq.format_bytes(limit)}")
@@ -180,12 +174,10 @@ def _build_bigquery(select: list[str] | None, dry_run: bool, idc_release: str) -
             raise IdcQcError(f"{len(report.over_limit)} model(s) would exceed maximum_bytes_billed: "
                              + ", ".join(r.name for r in report.over_limit))
         return
-    dataset = os.environ.get("IDC_QC_BQ_INDEX_DATASET", "idc_qc_index")
-    console.print(f"Loading the idc-index-data tables into {project}.{dataset} ...")
-    bq.load_index_tables(client, dataset)
-    dbt_vars["idc_index_bigquery_dataset"] = dataset
     display = BuildDisplay(console)
     with display:
-        result = run_dbt("build", target="bigquery", vars=dbt_vars, select=select, on_progress=display)
-    console.print(f"[bold]dbt build[/] on BigQuery finished in {result.seconds:.1f}s ({len(result.nodes)} nodes; "
+        result = build_bigquery(idc_release=idc_release, select=select, on_progress=display,
+                                on_stage=lambda text: console.print(escape(text)))
+    run = result.dbt
+    console.print(f"[bold]dbt build[/] on BigQuery finished in {run.seconds:.1f}s ({len(run.nodes)} nodes; "
                   f"{display.tests_line()})")

@@ -25,14 +25,16 @@ def check(
         "--set", help="Override one threshold NAME=VALUE (repeatable), e.g. --set max_malformed_share=0.01.",
         rich_help_panel="Thresholds")] = None,
 ) -> None:
-    """Validate a built database with the quality suites; exit 0 all passed, 1 a check failed, 2 could not run.
+    """Validate a built database with the quality suites; exit 0 all passed, 1 a check failed, 2 some could not run.
 
     Runs every Great Expectations suite of expectations/gx (DICOM value rules, completeness and
     consistency pushed down to SQL by the rpt_qc_* models; the marts' own expectations; the
     release-level thresholds of expectations/thresholds.yml). Writes beside the database
     <stem>.validation.json, <stem>.qc_failures.parquet (one row per failing series and check) and
     the "validation" section of <stem>.manifest.json. An expectation that could not run is
-    "errored", not "failed". A suite with nothing to judge is "skipped" with a note (exit code
+    "errored", not "failed" (exit 2 whatever else failed: the verdict is incomplete). The results
+    name the build they validated; `idc-qc report` refuses them after a rebuild. During a build
+    the previous complete build is validated (and the output says so). A suite with nothing to judge is "skipped" with a note (exit code
     unchanged): the instance suites on an index-only build, the clinical coverage suite when no
     clinical data was registered (idc-qc clinical add).
 
@@ -70,6 +72,10 @@ def check(
                   f"in {result.seconds:.1f}s  [dim](thresholds: {escape(values)})[/]")
     console.print(f"{result.failing_rows:,} failing rows in {result.series_affected:,} series: "
                   f"[bold]{escape(str(result.failures_path))}[/]")
-    console.print(f"Results: {escape(str(result.validation_path))}; manifest: {escape(str(result.manifest_path))}")
+    if result.count("errored"):
+        console.print(f"[yellow]The verdict is incomplete:[/] {result.count('errored')} expectation(s) could not run "
+                      "(exit 2); fix what they name and check again")
+    built = f" of build {result.build_id}" if result.build_id else ""
+    console.print(f"Results{built}: {escape(str(result.validation_path))}; manifest: {escape(str(result.manifest_path))}")
     console.print(f"Next: idc-qc report --db {escape(str(db))}")
     raise typer.Exit(result.exit_code)

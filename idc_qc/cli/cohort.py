@@ -45,7 +45,10 @@ def create(
 
     Then: s5cmd --no-sign-request --endpoint-url https://s3.amazonaws.com run nlst_ct.s5cmd
     """
+    from ..database.guard import refuse_output_on_input
     from ..query.cohort import Filters, create_cohort
+
+    refuse_output_on_input(out, db)
 
     filters = Filters(collections=collection or [], modalities=modality or [], body_parts=body_part or [], where=where)
     text = _read_sql(sql, file) if (sql or file) else None
@@ -76,8 +79,10 @@ def check(
     """
     import json
 
+    from ..database.guard import refuse_output_on_input
     from ..query.cohort import check_cohort
 
+    refuse_output_on_input(out, db)
     result = check_cohort(manifest, db, release=release, index=index)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")

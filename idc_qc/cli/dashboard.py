@@ -30,7 +30,13 @@ def dashboard(
 
     (after e.g. idc-qc build --instances build/synth/instances --whole-index)
     """
+    from ..database.guard import refuse_output_on_input
+    from ..database.state import build_notes
     from ..reports.dashboard import render_dashboard
+
+    refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
+    for note in build_notes(db):  # a failed or running build: these results are the previous build's
+        console.print(f"[yellow]Warning:[/] {escape(note)}")
 
     with console.status("reading the reporting models and drawing ...") if console.is_terminal else nullcontext():
         result = render_dashboard(db, out, title=title)

@@ -32,7 +32,7 @@ def diff(
 
     Example: idc-qc diff v20 v25 --csv build/diff
     """
-    from ..releases.build_info import release_db
+    from ..database.files import release_db
     from ..releases.cache import parse_release
     from ..releases.diff import diff_releases, write_csv
     from .release import print_diff

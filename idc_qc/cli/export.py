@@ -24,11 +24,15 @@ def export(
 
     Example: idc-qc export series_geometry -o series_geometry.csv
     """
+    from ..database.guard import refuse_output_on_input
     from ..export import export_model
+
+    refuse_output_on_input(out, db)
 
     result = export_model(db, model, out)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     console.print(f"Wrote {result.rows:,} rows of {escape(model)} to [bold]{escape(str(out))}[/]")
     if result.manifest is not None:
-        console.print(f"  from the build described in {escape(str(result.manifest))}")
+        build = f"build {result.build_id}, " if result.build_id else ""
+        console.print(f"  from the build described in {escape(str(result.manifest))}" + (f" ({build[:-2]})" if build else ""))

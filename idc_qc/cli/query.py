@@ -112,6 +112,9 @@ def query(
             typer.echo(transpiled.sql)
         return
     if out is not None:
+        from ..database.guard import refuse_output_on_input
+
+        refuse_output_on_input(out, db)
         check_output(out)
     started = time.perf_counter()
     result = run_query(db, text, dialect=dialect.value, progress=sys.stdout.isatty() and out is None)

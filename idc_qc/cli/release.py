@@ -110,7 +110,7 @@ def run(
     Example: idc-qc release run v25
     """
     from ..errors import EXIT_OK
-    from ..releases.run import release_run
+    from ..release_job import release_run
     from .display import BuildDisplay
 
     display = BuildDisplay(console)

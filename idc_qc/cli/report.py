@@ -22,7 +22,8 @@ def report(
 ) -> None:
     """Write the QC failure report of a checked database: one offline HTML page and the same rows as CSV.
 
-    Reads what `idc-qc check` wrote beside the database (run it first): a summary (checks
+    Reads what `idc-qc check` wrote beside the database (run it first; results of another
+    build than the one the database holds are refused, exit 2): a summary (checks
     run, failed, errored; series affected by collection, largest first), each failing check
     with sample rows and the SQL that returns all of them, and the failing series per
     collection with the offending values, the instances involved, a hint and a viewer link.
@@ -34,15 +35,23 @@ def report(
     Example: idc-qc report --db build/idc_qc.duckdb -o qc.html   (after idc-qc check --db build/idc_qc.duckdb)
     Example: idc-qc report --db build/releases/v25/idc_qc.duckdb --against v20
     """
+    from ..database.guard import refuse_output_on_input
     from ..reports.qc_report import build_report
+
+    refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
+    refuse_output_on_input(csv, db, option="--csv")
 
     with console.status("writing the report ...", spinner="dots") as status:
         result = build_report(db, out=out, csv_out=csv, rows_per_collection=rows_per_collection,
                               progress=lambda text: status.update(text + " ..."), against=against)
     if result.input_kind == "synthetic":
         console.print("[yellow]Note:[/] synthetic input: the failures are injected faults")
+    if result.incomplete:
+        console.print(f"[yellow]The verdict is incomplete:[/] {result.incomplete} expectation(s) could not run when "
+                      f"checked; the failing rows below are only those of the checks that ran")
     console.print(f"{result.rows_total:,} failing rows in {result.series_affected:,} series of "
-                  f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; from {escape(result.manifest)})")
+                  f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; build "
+                  f"{escape(result.build_id or 'unrecorded')}, from {escape(result.manifest)})")
     if result.release_diff is not None:
         d = result.release_diff
         console.print(f"Release diff v{d.a.release} -> v{d.b.release}: +{d.series_added:,} / -{d.series_removed:,} series"

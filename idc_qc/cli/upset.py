@@ -39,7 +39,13 @@ def upset(
 
     More: idc-qc upset --sets reasons --where "body_part_examined = 'CHEST'" -o build/reports
     """
+    from ..database.guard import refuse_output_on_input
+    from ..database.state import build_notes
     from ..reports.upset import Selection, render_upset
+
+    refuse_output_on_input(out, db)
+    for note in build_notes(db):  # a failed or running build: these results are the previous build's
+        console.print(f"[yellow]Warning:[/] {escape(note)}")
 
     selection = Selection(collection=collection or [], modality=modality or [], manufacturer=manufacturer or [],
                           release=release, where=where)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-#: Folder name of the store beside a database (build/idc_qc.duckdb -> build/clinical/).
-DEFAULT_STORE_NAME = "clinical"
-#: Environment variable naming the store a build reads (overrides the folder beside the db).
-STORE_ENV = "IDC_QC_CLINICAL_DIR"
+from ..database.files import CLINICAL_STORE_NAME as DEFAULT_STORE_NAME
+from ..database.files import clinical_store
 
 TABLE_METADATA = "table_metadata"
 COLUMN_METADATA = "column_metadata"
@@ -22,11 +19,9 @@ CONCEPTS = ("sex", "age_years", "days_to_birth", "race", "ethnicity", "vital_sta
 
 
 def default_store_for(db_path: Path) -> Path:
-    """The store a build of ``db_path`` reads: $IDC_QC_CLINICAL_DIR, else ``<db folder>/clinical``."""
-    override = os.environ.get(STORE_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(db_path).resolve().parent / DEFAULT_STORE_NAME
+    """The store a build of ``db_path`` reads: $IDC_QC_CLINICAL_DIR, else ``<db folder>/clinical``
+    (a folder beside the database: its name is the room's, idc_qc/database/files.py)."""
+    return clinical_store(db_path)
 
 
 def table_path(store: Path, table_name: str) -> Path:

@@ -13,9 +13,15 @@ Outcomes are kept apart: an expectation *failed* when it ran and found rows brea
 ``requires_instances`` on an index-only build (rpt_build_context.input_kind = index_only: the
 geometry and DICOM value checks have no instance rows, and passing them over empty tables
 would claim what was never checked), or a suite marked ``skip_when_empty`` whose rows are
-none or whose table was not built (the clinical suite when no clinical data was registered). Exit codes: 0 all passed or
-skipped, 1 an expectation failed, 2 none failed but some errored (the verdict is incomplete)
-or the tool itself could not run.
+none or whose table was not built (the clinical suite when no clinical data was registered).
+Exit codes: 0 all passed or skipped, 1 an expectation failed (and every one ran), 2 some
+could not run (errored: the verdict is incomplete, whatever else failed) or the tool itself
+could not run.
+
+Every output names the build it validated (``build_id``: the validation JSON's ``summary``,
+the manifest's ``validation`` section, the failures parquet's key-value metadata
+``idc_qc_build_id``): `idc-qc report` refuses results of another build (idc_qc/database/).
+A check during a build validates the previous complete build, and says so.
 
 Outputs beside the database ``<dir>/<stem>.duckdb``:
 ``<stem>.validation.json`` (summary, thresholds, every expectation with its outcome, a sample
@@ -36,8 +42,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from ..database.atomic import atomic_path, write_json
+from ..database.files import failures_path, manifest_path, validation_path
 from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED
-from ..releases.manifest import output_mode
 from .sql import expectation_sql
 from .suites import Suite, load_suites, open_context
 from .thresholds import Thresholds, load_thresholds
@@ -48,16 +55,6 @@ SAMPLE_ROWS = 20
 FAILURE_COLUMNS = ["collection_id", "SeriesInstanceUID", "suite", "check_name", "observed", "attribute", "error_kind",
                    "PatientID", "StudyInstanceUID", "Modality", "failing_instance_count", "sample_SOPInstanceUID",
                    "hint", "viewer_url", "gate_failed"]
-
-
-def validation_path(db: Path) -> Path:
-    db = Path(db)
-    return db.with_name(db.stem + ".validation.json")
-
-
-def failures_path(db: Path) -> Path:
-    db = Path(db)
-    return db.with_name(db.stem + ".qc_failures.parquet")
 
 
 @dataclass
@@ -105,22 +102,25 @@ class CheckResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     input_kind: str = "unknown"
+    build_id: str | None = None      # the build validated (idc_qc_build); None before build records
 
     def count(self, status: str) -> int:
         return sum(1 for e in self.expectations if e.status == status)
 
     @property
     def exit_code(self) -> int:
-        if self.count("failed"):
-            return EXIT_CHECKS_FAILED
+        """2 when any expectation could not run (the verdict is incomplete), else 1 when one failed."""
         if self.count("errored"):
             return EXIT_TOOL_FAILED
+        if self.count("failed"):
+            return EXIT_CHECKS_FAILED
         return EXIT_OK
 
     def summary(self) -> dict:
         """The manifest's ``validation`` section."""
         return {
             "checked_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "build_id": self.build_id,
             "suites": len(self.suites),
             "expectations": len(self.expectations),
             "passed": self.count("passed"),
@@ -137,21 +137,6 @@ class CheckResult:
             "failures": self.failures_path.name,
             "seconds": round(self.seconds, 2),
         }
-
-
-def _input_kind(con, tables: set[str], record=None) -> str:
-    """rpt_build_context.input_kind (synthetic | dicom | index_only | unknown). When a partial
-    build left that table out, the build record says whether instances were given: a build
-    without instances is index_only (``idc-qc release run vNN -s +series``); else unknown."""
-    if "rpt_build_context" not in tables:
-        if record is not None and not getattr(record, "instances", None):
-            return "index_only"
-        return "unknown"
-    try:
-        row = con.execute("select input_kind from rpt_build_context limit 1").fetchone()
-    except Exception:  # noqa: BLE001 - a table of another shape: unknown, never a crash
-        return "unknown"
-    return str(row[0]) if row and row[0] else "unknown"
 
 
 def _quiet_gx() -> None:
@@ -250,7 +235,8 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     """Validate ``db`` with every suite; write the results JSON, the failures parquet and the manifest section."""
     import pandas as pd
 
-    from ..releases.manifest import manifest_path, update_manifest
+    from ..database.manifest import update_manifest
+    from ..provenance import read_build_context
     from ..warehouse import open_warehouse
 
     started = time.perf_counter()
@@ -272,7 +258,8 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
     with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_gx_") as tmp:
         warnings = list(wh.warnings)
         tables = set(wh.tables())
-        input_kind = _input_kind(wh.con, tables, wh.record)
+        input_kind = read_build_context(wh.con, wh.record).input_kind
+        build_id = wh.record.build_id if wh.record is not None else None
         context = open_context(Path(tmp), suites, parameters)
         for suite in suites:
             t0 = time.perf_counter()
@@ -351,43 +338,31 @@ def run_checks(db: Path, *, thresholds_file: Path | None = None, overrides: dict
         say("writing the failing series")
         out = failures_path(db)
         failing_rows, series_affected = _write_failures(wh.con, tables, out, pd.DataFrame(gx_rows),
-                                                        failing_checks, failing_groups)
+                                                        failing_checks, failing_groups, build_id)
 
     result = CheckResult(
         db=db, validation_path=validation_path(db), failures_path=failures_path(db), manifest_path=manifest_path(db),
         thresholds=thresholds, suites=suite_outcomes, expectations=outcomes, failing_rows=failing_rows,
         series_affected=series_affected, seconds=time.perf_counter() - started, warnings=warnings,
-        input_kind=input_kind)
-    _write_json(result.validation_path, {
-        "database": str(db), "manifest": manifest_path(db).name,
+        input_kind=input_kind, build_id=build_id)
+    write_json(result.validation_path, {
+        "database": str(db), "manifest": manifest_path(db).name, "build_id": build_id,
         "summary": result.summary(),
         "suites": [asdict(s) for s in suite_outcomes],
         "expectations": [asdict(e) for e in outcomes],
         "great_expectations_results": raw_results,
-    })
+    }, indent=1)
     update_manifest(db, validation=result.summary())
     return result
 
 
-def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, default=str)
-        os.chmod(tmp, output_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: set[tuple[str, str]],
-                    failing_groups: set[tuple[str, str]]) -> tuple[int, int]:
+                    failing_groups: set[tuple[str, str]], build_id: str | None = None) -> tuple[int, int]:
     """rpt_qc_failures (+ the failing mart rows GX found) to ``out``; returns (rows, distinct series).
 
     The copy runs in DuckDB (the rows never pass through pandas); gate_failed says whether the
     check's gate failed at this run's thresholds (a check can have failing rows and still pass
-    its threshold)."""
+    its threshold). The file's key-value metadata names the build (``idc_qc_build_id``)."""
     import pandas as pd
 
     checks = pd.DataFrame(sorted({c for _w, c in failing_checks}), columns=["check_name"])
@@ -418,17 +393,11 @@ def _write_failures(con, tables: set[str], out: Path, gx_rows, failing_checks: s
             f"cast(null as {'bigint' if c == 'failing_instance_count' else 'boolean' if c == 'gate_failed' else 'varchar'}) as {c}"
             for c in FAILURE_COLUMNS) + " where false")
     query = " union all by name ".join(f"({p})" for p in parts)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        target = tmp.replace("'", "''")
+    named = str(build_id or "").replace("'", "''")
+    with atomic_path(out) as tmp:
+        target = str(tmp).replace("'", "''")
         con.execute(f"copy (select * from ({query}) order by collection_id, suite, check_name, SeriesInstanceUID) "
-                    f"to '{target}' (format parquet)")
-        os.chmod(tmp, output_mode())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+                    f"to '{target}' (format parquet, kv_metadata {{idc_qc_build_id: '{named}'}})")
     rows, series = con.execute("select count(*), count(distinct SeriesInstanceUID) from read_parquet(?)",
                                [str(out)]).fetchone()
     return int(rows), int(series)

@@ -286,10 +286,10 @@ def write_result(table, out: Path) -> Path:
 
     out = Path(out)
     fmt = check_output(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
     options = {"csv": "(format csv, header true)", "parquet": "(format parquet)", "json": "(format json)"}[fmt]
-    with duckdb.connect() as writer:
+    from ..database.atomic import atomic_path
+
+    with atomic_path(out) as partial, duckdb.connect() as writer:
         writer.register("result", table)
         source = "result"
         if fmt == "csv":
@@ -299,5 +299,4 @@ def write_result(table, out: Path) -> Path:
                     for n, t, *_ in types]
             source = f"(select {', '.join(cols)} from result)"
         writer.execute(f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}")
-    os.replace(partial, out)
     return out

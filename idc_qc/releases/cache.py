@@ -37,12 +37,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..database.atomic import sha256_file, write_json
 from ..errors import IdcQcError
+
+__all__ = ["sha256_file"]  # the one SHA-256 (idc_qc.database.atomic); tests and benchmarks read it here
 
 PACKAGE = "idc-index-data"
 CACHE_ENV = "IDC_QC_CACHE_DIR"
 INDEX_FILE = "idc_index.parquet"
 RECORD_FILE = "release.json"
+#: The first IDC release published as an idc-index-data version (17.0.0); older ones have no package.
+FIRST_PACKAGED_RELEASE = 17
 
 #: The tables staging reads, and the columns each must have to be read as it is today (v25).
 #: A file that is absent, or lacks one of these columns (collections_index before v25 used
@@ -128,24 +133,20 @@ def release_folder(release: int) -> Path:
 def parse_release(text: str | int) -> int:
     """``"v23"``, ``"23"``, ``23`` -> 23; anything else is a one-line error."""
     if isinstance(text, int):
-        return text
+        text = str(text)
     match = re.fullmatch(r"\s*[vV]?(\d{1,3})\s*", str(text))
     if not match:
         raise IdcQcError(f"release {text!r} is not an IDC release number: expected e.g. v23 or 23")
-    return int(match.group(1))
+    number = int(match.group(1))
+    if number < 1:
+        raise IdcQcError(f"release {text!r} is not an IDC release: IDC's releases are numbered from v1 "
+                         f"(their indices from v{FIRST_PACKAGED_RELEASE}; `idc-qc release list` shows them)")
+    return number
 
 
 # ---------------------------------------------------------------------------------------------
 # checksums and the cache record
 # ---------------------------------------------------------------------------------------------
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def file_entry(path: Path) -> dict[str, Any]:
     return {"size": path.stat().st_size, "sha256": sha256_file(path)}
@@ -159,9 +160,7 @@ def _read_record(folder: Path) -> dict[str, Any] | None:
 
 
 def _write_record(folder: Path, record: dict[str, Any]) -> None:
-    tmp = folder / (RECORD_FILE + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, folder / RECORD_FILE)
+    write_json(folder / RECORD_FILE, record)
 
 
 def verify_cached(release: int) -> tuple[CachedRelease | None, str | None]:
@@ -444,6 +443,9 @@ def fetch_release(release: int | str, *, wheel: Path | None = None, parquet: Pat
             installed = _installed(release)
             if installed is not None:
                 return installed
+    if release < FIRST_PACKAGED_RELEASE:
+        raise ReleaseNotFound(f"IDC release v{release} has no {PACKAGE} package (they start at v{FIRST_PACKAGED_RELEASE}): "
+                         "give its index with --parquet, or pick a release `idc-qc release list` shows")
     say(f"downloading {PACKAGE} v{release}.x with pip")
     with tempfile.TemporaryDirectory(prefix="idc-qc-download-", dir=_ensure(cache_root())) as tmp:
         downloaded = _download_wheel(release, Path(tmp))

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..database.atomic import atomic_path
+from ..database.files import failures_path, release_db
 from ..errors import IdcQcError
 
-QC_SUFFIX = ".qc_failures.parquet"
 QC_KEY = ("collection_id", "SeriesInstanceUID", "suite", "check_name")
 
 
@@ -125,12 +126,6 @@ class ReleaseDiff:
         return rows
 
 
-def qc_failures_path(db: Path) -> Path:
-    """``build/releases/v25/idc_qc.duckdb`` -> ``build/releases/v25/idc_qc.qc_failures.parquet``."""
-    db = Path(db)
-    return db.with_name(db.stem + QC_SUFFIX)
-
-
 def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -222,8 +217,8 @@ def diff_releases(release_a: int | str, release_b: int | str, *, db_a: Path | No
             return ReleaseSide(number, version, index, int(row[0]), int(row[1]), int(row[2]), int(row[3]),
                                float(row[4]), qc)
 
-        qc_a = qc_failures_path(db_a) if db_a is not None else None
-        qc_b = qc_failures_path(db_b) if db_b is not None else None
+        qc_a = failures_path(db_a) if db_a is not None else None
+        qc_b = failures_path(db_b) if db_b is not None else None
         a = side("a", ra, version_a, path_a, qc_a if qc_a and qc_a.is_file() else None)
         b = side("b", rb, version_b, path_b, qc_b if qc_b and qc_b.is_file() else None)
 
@@ -281,7 +276,7 @@ def _qc_diff(con, ra: int, rb: int, db_a: Path | None, db_b: Path | None, qc_a: 
     missing = []
     for number, db, qc in ((ra, db_a, qc_a), (rb, db_b, qc_b)):
         if qc is None:
-            where = qc_failures_path(db) if db is not None else f"build/releases/v{number}/idc_qc{QC_SUFFIX}"
+            where = failures_path(db) if db is not None else failures_path(release_db(number))
             missing.append(f"v{number} ({where} not found: run `idc-qc check` on that release's build)")
     if missing:
         return None, "QC failures not compared: no QC results for " + "; ".join(missing)
@@ -326,7 +321,7 @@ def write_csv(diff: ReleaseDiff, folder: Path) -> list[Path]:
     stem = f"diff_v{diff.a.release}_v{diff.b.release}"
     written = []
     path = folder / f"{stem}_summary.csv"
-    with open(path, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["measure", f"v{diff.a.release}", f"v{diff.b.release}", "change"])
         writer.writerows(diff.summary_rows())
@@ -335,7 +330,7 @@ def write_csv(diff: ReleaseDiff, folder: Path) -> list[Path]:
     written.append(path)
     path = folder / f"{stem}_collections.csv"
     fields = list(CollectionChange.__dataclass_fields__)
-    with open(path, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*fields, "series_change"])
         for c in diff.collections:
@@ -344,7 +339,7 @@ def write_csv(diff: ReleaseDiff, folder: Path) -> list[Path]:
     if diff.qc is not None:
         path = folder / f"{stem}_qc.csv"
         fields = list(QcChange.__dataclass_fields__)
-        with open(path, "w", newline="") as handle:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(fields)
             for q in diff.qc:

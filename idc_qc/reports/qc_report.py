@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..database.atomic import atomic_path, write_text
 from ..errors import IdcQcError
-from ..releases.manifest import output_mode
 
 TEMPLATE = Path(__file__).with_name("qc_report.html")
 #: Failing rows embedded in the page per collection (the CSV has all of them).
@@ -224,12 +222,8 @@ class ReportResult:
     input_kind: str
     manifest: str
     release_diff: Any = None   # idc_qc.releases.diff.ReleaseDiff shown in the page, if any
-
-
-def _input_kind(con, tables: list[str]) -> str:
-    from ..quality.check import _input_kind as read_input_kind
-
-    return read_input_kind(con, set(tables))
+    build_id: str | None = None  # the build the check results (and so this report) describe
+    incomplete: int = 0          # expectations that could not run: the verdict is incomplete
 
 
 def _dicts(cursor) -> list[dict]:
@@ -277,8 +271,9 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     ``against``: an older release (``v20``) or database to show a release diff section with; by
     default the run manifest's ``diff`` section (written by `idc-qc release run`) names it."""
     from . import report_sections
-    from ..quality.check import failures_path, validation_path
-    from ..releases.manifest import manifest_path
+    from ..database.files import failures_path, manifest_path, report_csv_path, report_path, validation_path
+    from ..database.state import check_results_current
+    from ..provenance import read_build_context
     from ..warehouse import open_warehouse
 
     say = progress or (lambda _t: None)
@@ -292,8 +287,8 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
         raise IdcQcError(f"{vpath} is not JSON ({exc}); run `idc-qc check` again") from None
     if rows_per_collection < 1:
         raise IdcQcError(f"--rows-per-collection {rows_per_collection}: give a positive number")
-    out = Path(out) if out else db.with_name(db.stem + ".qc_report.html")
-    csv_out = Path(csv_out) if csv_out else out.with_suffix(".csv")
+    out = Path(out) if out else report_path(db)
+    csv_out = Path(csv_out) if csv_out else report_csv_path(out)
     failures = str(fpath)
     say("comparing with the previous release")
     release_diff, release_diff_note = None, None
@@ -307,8 +302,12 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     with open_warehouse(db) as wh:
         con = wh.con
         tables = wh.tables()
+        build_id = wh.record.build_id if wh.record is not None else None
+        checked = (validation.get("summary") or {}).get("build_id", validation.get("build_id"))
+        check_results_current(db, checked, build_id, what=f"the check results beside {db} ({vpath.name})",
+                              rerun=f"idc-qc check --db {db}")
         say("summarizing the failures")
-        input_kind = _input_kind(con, tables)
+        input_kind = read_build_context(con, wh.record).input_kind
         totals = con.execute(
             """select count(*), count(distinct SeriesInstanceUID), count(distinct collection_id),
                       count(distinct suite || '|' || check_name)
@@ -366,12 +365,13 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
                                    "release_diff_note": release_diff_note})
         say("writing the page")
         page = _render(ctx)
-        _atomic_text(out, page)
+        write_text(out, page)
         say("writing the CSV")
         _write_csv(con, failures, csv_out, has_ig)
     return ReportResult(html=out, csv=csv_out, rows_total=int(totals[0]), rows_in_page=len(rows),
                         series_affected=int(totals[1]), collections=int(totals[2]), input_kind=input_kind,
-                        manifest=manifest_name, release_diff=release_diff)
+                        manifest=manifest_name, release_diff=release_diff, build_id=build_id,
+                        incomplete=int(s.get("errored") or 0))
 
 
 def _render(ctx: ReportContext) -> str:
@@ -391,24 +391,12 @@ def _render(ctx: ReportContext) -> str:
     data = json.dumps({"rows": ctx.rows, "columns": ROW_COLUMNS}, default=str, separators=(",", ":"))
     data = data.replace("</", "<\\/")
     generated = ctx.summary.get("checked_at", "")
-    subtitle = (f"Database {esc(ctx.db.name)} · run manifest {esc(ctx.manifest_name)} · checked {esc(generated)} · "
-                f"input {esc(ctx.input_kind)}")
+    build = ctx.summary.get("build_id") or "unrecorded"
+    subtitle = (f"Database {esc(ctx.db.name)} · build {esc(build)} · run manifest {esc(ctx.manifest_name)} · "
+                f"checked {esc(generated)} · input {esc(ctx.input_kind)}")
     return (template.replace("<!--TITLE-->", f"QC failures: {esc(ctx.db.name)}")
             .replace("<!--SUBTITLE-->", subtitle).replace("<!--BANNER-->", banner)
             .replace("<!--NAV-->", nav).replace("<!--SECTIONS-->", body).replace("/*DATA*/", data))
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, output_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_csv(con, failures: str, out: Path, has_ig: bool) -> None:
@@ -417,18 +405,10 @@ def _write_csv(con, failures: str, out: Path, has_ig: bool) -> None:
                                from instance_geometry group by SeriesInstanceUID) as ig
                     on f.suite = 'geometry' and f.SeriesInstanceUID = ig.SeriesInstanceUID""" if has_ig else "")
     col = "coalesce(ig.instances, f.sample_SOPInstanceUID)" if has_ig else "f.sample_SOPInstanceUID"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         con.execute(f"""copy (
             select f.collection_id, f.suite, f.check_name, f.SeriesInstanceUID, f.observed, f.failing_instance_count,
                    {col} as instances, f.Modality, f.PatientID, f.StudyInstanceUID, f.hint, f.viewer_url, f.gate_failed
             from read_parquet('{failures.replace("'", "''")}') as f {instances}
             order by f.collection_id, f.gate_failed desc, f.suite, f.check_name, f.SeriesInstanceUID
-        ) to '{tmp.replace("'", "''")}' (format csv, header true)""")
-        os.chmod(tmp, output_mode())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        ) to '{str(tmp).replace("'", "''")}' (format csv, header true)""")

@@ -152,9 +152,9 @@ def resolve_against(db: Path, against: str) -> tuple[int, Path]:
     build/releases) or a database path -> (its IDC release, its database)."""
     import os
 
-    from ..releases.build_info import RELEASES_DIR, release_db
+    from ..database.files import RELEASES_DIR, release_db
     from ..releases.cache import parse_release
-    from ..releases.manifest import read_manifest
+    from ..database.manifest import read_manifest
 
     text = str(against).strip()
     if text.lower().lstrip("v").isdigit():
@@ -177,7 +177,7 @@ def resolve_against(db: Path, against: str) -> tuple[int, Path]:
 def release_diff_for(db: Path, against: str | None):
     """The ReleaseDiff the report shows: ``against`` if given, else the manifest's ``diff`` section; or None."""
     from ..releases.diff import diff_releases
-    from ..releases.manifest import read_manifest
+    from ..database.manifest import read_manifest
 
     manifest = read_manifest(db) or {}
     this = (manifest.get("idc") or {}).get("release")

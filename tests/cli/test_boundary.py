@@ -15,8 +15,11 @@ from idc_qc.cli.app import describe_exception
 from idc_qc.dbt_runner import DbtRunResult, NodeResult, failure_error, split_selectors
 from idc_qc.errors import ChecksFailed, IdcQcError, IncompleteBuild
 from idc_qc.index_lookup import resolve_collections
-from idc_qc.warehouse import BUILD_TABLE_DDL, open_warehouse
-from idc_qc.workspace import BuildLock, build_in_progress, lock_path
+from idc_qc.database.files import lock_path
+from idc_qc.database.lock import build_in_progress
+from idc_qc.database.record import BUILD_TABLE_DDL
+from idc_qc.warehouse import open_warehouse
+from idc_qc.workspace import BuildLock
 
 
 def _run(*nodes: tuple[str, str]) -> DbtRunResult:

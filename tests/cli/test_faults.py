@@ -258,6 +258,10 @@ def test_disk_full_while_dbt_writes_installs_nothing(built, synth, tmp_path, mou
     assert result.returncode == 2, result.stderr
     assert_one_error_line(result.stderr, "o space left")
     assert not db.exists() and leftovers(db) == []
+    # dbt's output of the failed build is not left on the full disk; the attempt is recorded
+    assert not (disk / "dbt").exists(), sorted(str(p) for p in (disk / "dbt").rglob("*"))
+    attempt = (disk / "idc_qc.attempt.json")
+    assert not attempt.exists() or '"failed"' in attempt.read_text()
 
 
 def test_read_only_target_is_one_line_and_untouched(built, synth, tmp_path, mounts):

@@ -8,7 +8,7 @@ import pytest
 from support.data import query
 from support.releases import release_or_skip
 from idc_qc.build import build
-from idc_qc.releases.manifest import read_manifest
+from idc_qc.database.manifest import read_manifest
 
 
 @pytest.mark.slow

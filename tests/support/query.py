@@ -122,7 +122,7 @@ def make_warehouse(root: Path, *, index_dir: Path | None = None) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from idc_qc.warehouse import BUILD_TABLE, BUILD_TABLE_DDL
+    from idc_qc.database.record import BUILD_TABLE, BUILD_TABLE_DDL
 
     instances = root / "input" / "instances.parquet"
     instances.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-from idc_qc.releases.manifest import manifest_path, read_manifest, update_manifest
+from idc_qc.database.files import manifest_path
+from idc_qc.database.manifest import read_manifest, update_manifest
 
 
 def test_sections_are_merged_not_lost(tmp_path):

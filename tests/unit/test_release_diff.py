@@ -10,7 +10,8 @@ import pytest
 
 from support.cli import run_cli
 from support.releases import release_or_skip
-from idc_qc.releases.diff import diff_releases, qc_failures_path
+from idc_qc.database.files import failures_path as qc_failures_path
+from idc_qc.releases.diff import diff_releases
 
 
 def _index(release: int) -> dict[str, dict]:

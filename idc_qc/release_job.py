@@ -5,37 +5,32 @@ Steps, each recorded (status, seconds, detail) in the release's run manifest und
 
 1. **fetch** the release's index into the cache (idc_qc.releases.cache);
 2. **build** it into ``<releases dir>/v<N>/idc_qc.duckdb`` (the index alone, or with instances);
-3. **check**: ``idc-qc check --db <that db>`` when the installed idc-qc has a ``check`` command
-   (idc_qc.quality); skipped with a note when it has none;
+3. **check**: the quality gates on that database (idc_qc.quality.check.run_checks, what
+   ``idc-qc check`` runs);
 4. **diff** against the newest release below N built in the same releases folder: CSV files
    beside the database and a ``diff`` section in the manifest (after check: it compares the
    two releases' QC failures);
-5. **report**: ``idc-qc report --db <that db>`` likewise (idc_qc.reports); the report shows the
-   diff of step 4 as a section (it reads the manifest's ``diff``).
+5. **report**: the curators' QC report (idc_qc.reports.qc_report.build_report, what ``idc-qc
+   report`` runs); it shows the diff of step 4 as a section (it reads the manifest's ``diff``).
 
 Exit code: 2 when a step could not run (the steps after a failed fetch or build are skipped),
 else 1 when checks failed (dbt data tests or ``check``), else 0.
 
-The seam to check and report is their command line, the interface a scheduler would use too:
-each is run as ``python -m idc_qc.cli <command> --db <db>`` and judged by its exit code (0 ok,
-1 checks failed, 2 could not run); a command that the app does not register is skipped.
+Each step calls the library function behind its command, in this process, and is judged as
+the command would be (0 ok, 1 checks failed, 2 could not run). This job sits beside the demo:
+it uses the capabilities (build, quality, reports, releases) and nothing imports it but the CLI.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED, ChecksFailed, IdcQcError
-from .build_info import RELEASES_DIR, release_db
-from .manifest import read_manifest, update_manifest
-
-#: Commands `release run` calls when the app has them: (step, command name, what provides it).
-OPTIONAL_STEPS = (("check", "check", "idc_qc.quality"), ("report", "report", "idc_qc.reports"))
+from .database.files import RELEASES_DIR, release_db
+from .database.manifest import read_manifest, update_manifest
+from .errors import EXIT_CHECKS_FAILED, EXIT_OK, EXIT_TOOL_FAILED, ChecksFailed, IdcQcError
 
 
 @dataclass
@@ -74,39 +69,53 @@ def built_releases(root: Path) -> list[int]:
     for folder in Path(root).glob("v*"):
         if not folder.name[1:].isdigit():
             continue
-        manifest = read_manifest(folder / "idc_qc.duckdb") or {}
-        status = (manifest.get("build") or {}).get("status")
-        if status in ("complete", "checks_failed") and (folder / "idc_qc.duckdb").is_file():
+        db = release_db(int(folder.name[1:]), root)
+        status = ((read_manifest(db) or {}).get("build") or {}).get("status")
+        if status in ("complete", "checks_failed") and db.is_file():
             found.append(int(folder.name[1:]))
     return sorted(found)
 
 
-def registered_commands() -> set[str]:
-    from ..cli.app import app
+def _check_step(db: Path, on_stage: Callable[[str], None]) -> StepResult:
+    """The quality gates, as `idc-qc check --db <db>` runs them."""
+    from .quality.check import run_checks
 
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    names |= {g.name for g in app.registered_groups if g.name}
-    return names
-
-
-def _run_command(step: str, command: str, db: Path, on_stage: Callable[[str], None]) -> StepResult:
     started = time.perf_counter()
-    on_stage(f"{step}: idc-qc {command} --db {db}")
-    proc = subprocess.run([sys.executable, "-m", "idc_qc.cli", command, "--db", str(db)],
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    last = [line.strip() for line in (proc.stderr + "\n" + proc.stdout).splitlines() if line.strip()]
-    detail = last[-1][:300] if last else ""
-    status = {0: "ok", EXIT_CHECKS_FAILED: "checks_failed"}.get(proc.returncode, "failed")
-    return StepResult(step, status, seconds, f"exit {proc.returncode}: {detail}")
+    on_stage(f"check: quality gates on {db}")
+    try:
+        checked = run_checks(db)
+    except IdcQcError as exc:
+        return StepResult("check", "failed", time.perf_counter() - started, f"exit {exc.exit_code}: {exc}")
+    code = checked.exit_code
+    status = {EXIT_OK: "ok", EXIT_CHECKS_FAILED: "checks_failed"}.get(code, "failed")
+    detail = (f"exit {code}: {checked.count('passed')} passed, {checked.count('failed')} failed, "
+              f"{checked.count('errored')} errored; {checked.failing_rows:,} failing rows in "
+              f"{checked.series_affected:,} series")
+    return StepResult("check", status, time.perf_counter() - started, detail,
+                      [str(checked.validation_path), str(checked.failures_path)])
+
+
+def _report_step(db: Path, on_stage: Callable[[str], None]) -> StepResult:
+    """The curators' report, as `idc-qc report --db <db>` writes it."""
+    from .reports.qc_report import build_report
+
+    started = time.perf_counter()
+    on_stage(f"report: QC report of {db}")
+    try:
+        report = build_report(db)
+    except IdcQcError as exc:
+        return StepResult("report", "failed", time.perf_counter() - started, f"exit {exc.exit_code}: {exc}")
+    return StepResult("report", "ok", time.perf_counter() - started,
+                      f"exit 0: {report.rows_total:,} failing rows in {report.series_affected:,} series",
+                      [str(report.html), str(report.csv)])
 
 
 def release_run(release: int | str, *, root: Path | None = None, instances: str | None = None,
                 select: list[str] | None = None, wheel: Path | None = None,
                 on_stage: Callable[[str], None] | None = None, on_progress=None) -> ReleaseRunResult:
     """Fetch, build, check, report and diff one release; never raises for a failed step."""
-    from ..build import build
-    from .cache import fetch_release, parse_release
+    from .build import build
+    from .releases.cache import fetch_release, parse_release
     say = on_stage or (lambda _text: None)
     number = parse_release(release)
     root = Path(root or RELEASES_DIR)
@@ -151,27 +160,17 @@ def release_run(release: int | str, *, root: Path | None = None, instances: str 
         _record(result)
         return result
 
-    # 3. check, 4. diff (it reads check's failures), 5. report (it shows the diff): check and
-    # report through their commands when the app has them
-    commands = registered_commands()
-
-    def optional(step: str, command: str, provider: str) -> None:
-        if command not in commands:
-            result.steps.append(StepResult(step, "skipped", detail=f"this idc-qc has no `{command}` command "
-                                                                   f"({provider} not installed)"))
-        else:
-            result.steps.append(_run_command(step, command, db, say))
-
-    optional(*OPTIONAL_STEPS[0])
+    # 3. check, 4. diff (it reads check's failures), 5. report (it shows the diff)
+    result.steps.append(_check_step(db, say))
     _diff_step(result, root, number, say)
-    optional(*OPTIONAL_STEPS[1])
+    result.steps.append(_report_step(db, say))
     _record(result)
     return result
 
 
 def _diff_step(result: ReleaseRunResult, root: Path, number: int, say: Callable[[str], None]) -> None:
     """Diff against the newest release below ``number`` built under ``root``; CSVs and the manifest's ``diff``."""
-    from .diff import diff_releases, write_csv
+    from .releases.diff import diff_releases, write_csv
 
     db = result.db
     # diff against the newest built release below this one
@@ -205,5 +204,6 @@ def _record(result: ReleaseRunResult) -> None:
         return
     update_manifest(result.db, release_run={
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_id": ((read_manifest(result.db) or {}).get("build") or {}).get("build_id"),
         "exit_code": result.exit_code,
         "steps": [{**asdict(s), "seconds": round(s.seconds, 3)} for s in result.steps]})
