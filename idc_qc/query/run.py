@@ -60,9 +60,7 @@ class QueryResult:
 def _lock_down(con, catalog: Catalog, *, progress: bool = False) -> None:
     # DuckDB's own progress bar (long queries) only where someone watches a terminal
     con.execute(f"set enable_progress_bar = {'true' if progress else 'false'}")
-    con.execute("set allowed_paths = ?", [catalog.files])
-    if catalog.directories:
-        con.execute("set allowed_directories = ?", [catalog.directories])
+    con.execute("set allowed_paths = ?", [catalog.files])  # exactly the input files, never a folder
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
 
@@ -83,6 +81,41 @@ def contained(db: Path, *, index: Path | None = None, progress: bool = False,
         install(wh.con, catalog)
         _lock_down(wh.con, catalog, progress=progress)
         yield wh.con, catalog, list(wh.warnings)
+
+
+def interruptible(con, work):
+    """``work()`` (DuckDB calls on ``con``), stopped by Ctrl-C within a fraction of a second.
+
+    DuckDB runs a query without returning to Python, so Python's SIGINT handler would only
+    run when the query ends. The work runs in a worker thread instead; the main thread waits
+    in short joins, which a KeyboardInterrupt does break: it calls ``con.interrupt()`` (the
+    query stops with DuckDB's InterruptException in the worker), waits for the worker, and
+    raises KeyboardInterrupt itself (the CLI exits 130). Off the main thread, ``work()`` runs as is.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as is
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="idc-qc-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        con.interrupt()
+        worker.join(10)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def use_index(catalog: Catalog, index: Path) -> None:
@@ -228,7 +261,7 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
         warnings += release_warnings(transpiled, catalog)
         started = time.perf_counter()
         try:
-            table = con.sql(transpiled.sql).to_arrow_table()
+            table = interruptible(con, lambda: con.sql(transpiled.sql).to_arrow_table())
         except duckdb.BinderException as exc:
             explained = explain_missing_column(exc, transpiled, catalog)
             if explained is not None:
@@ -289,15 +322,20 @@ def write_result(table, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     options = {"csv": "(format csv, header true)", "parquet": "(format parquet)", "json": "(format json)"}[fmt]
-    with duckdb.connect() as writer:
-        writer.register("result", table)
-        source = "result"
-        if fmt == "csv":
-            # CSV has no lists or structs: write them as JSON text so they survive a round trip.
-            types = writer.execute("describe result").fetchall()
-            cols = [f'to_json("{n}") as "{n}"' if ("[]" in t or t.startswith(("STRUCT", "MAP"))) else f'"{n}"'
-                    for n, t, *_ in types]
-            source = f"(select {', '.join(cols)} from result)"
-        writer.execute(f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}")
-    os.replace(partial, out)
+    try:
+        with duckdb.connect() as writer:
+            writer.register("result", table)
+            source = "result"
+            if fmt == "csv":
+                # CSV has no lists or structs: write them as JSON text so they survive a round trip.
+                types = writer.execute("describe result").fetchall()
+                cols = [f'to_json("{n}") as "{n}"' if ("[]" in t or t.startswith(("STRUCT", "MAP"))) else f'"{n}"'
+                        for n, t, *_ in types]
+                source = f"(select {', '.join(cols)} from result)"
+            copy = f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}"
+            interruptible(writer, lambda: writer.execute(copy))
+        os.replace(partial, out)
+    except BaseException:  # Ctrl-C, a full disk: nothing half-written left under either name
+        partial.unlink(missing_ok=True)
+        raise
     return out
