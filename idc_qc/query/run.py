@@ -221,6 +221,25 @@ def unresolved_columns(sql: str, catalog: Catalog) -> list[tuple[str, str | None
     return found
 
 
+def explain_condition_error(exc: Exception, what: str, columns: list[str]) -> str:
+    """One line for a DuckDB error raised by a user's condition or expression: ``what``, then the
+    reason; a column that does not exist is named with the most similar columns of the source."""
+    import difflib
+
+    match = _BINDER_COLUMN.search(str(exc))
+    if match:
+        column = match.group(1) or match.group(2)
+        similar = difflib.get_close_matches(column, columns, n=5, cutoff=0.5) or \
+            difflib.get_close_matches(column.lower(), [c.lower() for c in columns], n=5, cutoff=0.5)
+        hint = f"similar: {', '.join(similar)}" if similar else f"its columns: {', '.join(columns[:20])}" + \
+            (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
+        return f"{what}: no column {column!r} ({hint})"
+    if type(exc).__name__ == "PermissionException":
+        return f"{what}: refused by the contained connection (it reads only the warehouse and its input files)"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"{what}: {lines[0] if lines else type(exc).__name__}"
+
+
 def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Catalog) -> IdcQcError | None:
     """A binder error about a column turned into one line naming every column the local data lacks."""
     match = _BINDER_COLUMN.search(str(exc))
