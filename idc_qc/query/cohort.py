@@ -96,8 +96,12 @@ def _index_rows(db: Path, uids: list[str], index: Path | None) -> tuple[dict[str
     with contained(db, index=index) as (con, catalog, _warnings):
         if "idc_index" not in catalog.relations:
             raise CohortError(f"{db} has no IDC index to resolve series against (build it with idc-index-data installed)")
-        con.execute("create temp table cohort_uids (SeriesInstanceUID varchar)")
-        con.executemany("insert into cohort_uids values (?)", [[u] for u in uids])
+        import pyarrow as pa
+
+        # one Arrow column, not a statement per series (and an empty cohort is an empty table)
+        con.register("cohort_uids_arrow", pa.table({"SeriesInstanceUID": pa.array(uids, pa.string())}))
+        con.execute("create temp table cohort_uids as select SeriesInstanceUID from cohort_uids_arrow")
+        con.unregister("cohort_uids_arrow")
         available = {c.lower() for c in catalog.relations["idc_index"].columns}
         columns = ", ".join(f"i.{c}" if c.lower() in available else f"null as {c}" for c in SERIES_COLUMNS[1:])
         cursor = interruptible(con, lambda: con.execute(

@@ -85,14 +85,25 @@ _WRAPPER_KEYS = {"type", "select_list", "from_table", "where_clause", "aggregate
                  "modifiers", "cte_map", "group_expressions", "group_sets", "having", "qualify", "sample"}
 
 
+_PARSER: dict = {}
+
+
 def _parse_tree(sql: str) -> dict:
-    """DuckDB's own parse of ``sql`` (json_serialize_sql): the statements as a tree, nothing run."""
+    """DuckDB's own parse of ``sql`` (json_serialize_sql): the statements as a tree, nothing run.
+
+    One in-memory connection serves every check of the process (opening one costs more than
+    the parse); a lock keeps two threads from sharing it at once.
+    """
     import json
+    import threading
 
     import duckdb
 
-    with duckdb.connect() as con:
-        return json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchone()[0])
+    if "con" not in _PARSER:
+        _PARSER["lock"] = threading.Lock()
+        _PARSER["con"] = duckdb.connect()
+    with _PARSER["lock"]:
+        return json.loads(_PARSER["con"].execute("select json_serialize_sql(?)", [sql]).fetchone()[0])
 
 
 def _balanced(text: str) -> bool:
