@@ -88,7 +88,7 @@ def interruptible(con, work):
 
     DuckDB runs a query without returning to Python, so Python's SIGINT handler would only
     run when the query ends. The work runs in a worker thread instead; the main thread waits
-    in short joins, which a KeyboardInterrupt does break: it calls ``con.interrupt()`` (the
+    in short waits, which a KeyboardInterrupt does break: it calls ``con.interrupt()`` (the
     query stops with DuckDB's InterruptException in the worker), waits for the worker, and
     raises KeyboardInterrupt itself (the CLI exits 130). Off the main thread, ``work()`` runs as is.
     """
@@ -97,21 +97,26 @@ def interruptible(con, work):
     if threading.current_thread() is not threading.main_thread():
         return work()
     outcome: dict = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
             outcome["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread as is
             outcome["error"] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name="idc-qc-query", daemon=True)
     worker.start()
+    # an Event, not Thread.join: a join that KeyboardInterrupt breaks can mark the thread
+    # stopped while it still runs (Python < 3.13), and the connection would be closed under it
     try:
-        while worker.is_alive():
-            worker.join(0.1)
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         con.interrupt()
-        worker.join(10)
+        done.wait(10)
         raise
     if "error" in outcome:
         raise outcome["error"]

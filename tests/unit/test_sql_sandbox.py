@@ -15,14 +15,12 @@ and duckdb_settings) must be
 and afterwards every file under the warehouse's folder (the database, its input parquet, the
 index, the secrets) hashes the same, no file was written beside them, and the secret's text is
 in no message and no output. A real DuckDB file made without dbt: the module runs in seconds.
-The CLI rows (subprocess) at the end take a few representative cases through the console script.
+tests/cli/test_sql_sandbox_cli.py takes a few representative cases through the console script.
 """
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -201,28 +199,29 @@ def test_values_are_parameters_not_text(warehouse, tmp_path):
     assert create_cohort(warehouse["db"], tmp_path / "c.json", filters=Selection(collection=[odd])).series_count == 0
 
 
-# The console script, as a user runs it: a few representative rows of the table.
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("name", ["scan[1].parquet", "scan*.parquet", "scan?.parquet"])
+def test_an_input_named_with_glob_characters_opens_no_folder(tmp_path, name):
+    """allowed_paths holds exactly the input (as a pattern and the files it names), never its folder:
+    the file beside it stays unreadable, the folder unlisted, and the input itself still reads."""
+    import shutil
 
+    import duckdb
 
-@pytest.mark.parametrize("option", ["bias --by", "upset --where", "query", "export --where", "cohort create --where"])
-def test_cli_refuses_a_file_read_in_one_line(warehouse, tmp_path, option):
-    secret, db = warehouse["secret"], str(warehouse["db"])
-    read = f"(select string_agg(column0, '|') from read_csv('{secret}', header=false, sep='\\x01'))"
-    args = {
-        "bias --by": ["bias", "--by", read, "-o", str(tmp_path), "--no-chart"],
-        "upset --where": ["upset", "--where", f"cast((select content from read_text('{secret}')) as int) = 1",
-                          "-o", str(tmp_path)],
-        "query": ["query", f"select {read}"],
-        "export --where": ["export", "series", "-o", str(tmp_path / "e.csv"), "--where", f"{read} is not null"],
-        "cohort create --where": ["cohort", "create", "-o", str(tmp_path / "c.json"), "--where", f"{read} is not null"],
-    }[option]
-    before = _digests(warehouse["root"])
-    result = _cli(*args, "--db", db)
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and "unexpected" not in errors[0], result.stderr
-    assert SECRET_TEXT not in result.stdout + result.stderr
-    assert list(tmp_path.iterdir()) == []  # nothing written
-    assert _digests(warehouse["root"]) == before
+    from idc_qc.query.run import contained, run_query
+    from support.query import make_warehouse
+
+    db = make_warehouse(tmp_path)
+    folder = tmp_path / "input"
+    shutil.move(folder / "instances.parquet", folder / name)
+    (folder / "beside.csv").write_text(f"secret\n{SECRET_TEXT}\n")
+    with duckdb.connect(str(db)) as con:
+        con.execute("create or replace view stg_dicom__instances as select * from read_parquet([?], union_by_name = true)"
+                    .replace("?", "'" + str(folder / name) + "'"))
+    with contained(db) as (_con, catalog, _warnings):
+        assert str(folder) not in catalog.files and str(folder) + "/" not in catalog.files
+        assert all(Path(f).name in (name, "idc_index.parquet") for f in catalog.files), catalog.files
+    assert run_query(db, "select count(*) as n from dicom_all").table.to_pylist() == [{"n": 2}]
+    for hostile in (f"select * from read_csv('{folder / 'beside.csv'}')", f"select * from glob('{folder}/*')"):
+        with pytest.raises(IdcQcError, match="refused by the contained connection") as denied:
+            run_query(db, hostile)
+        assert SECRET_TEXT not in str(denied.value)
