@@ -84,3 +84,52 @@ def test_ctrl_c_stops_a_slow_query_at_once(warehouse, tmp_path, command):
     assert stopped < 5
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []  # no output, no partial file, no s5cmd list
+
+
+def _manifest(**changes) -> dict:
+    from idc_qc.query.cohort import MANIFEST_FORMAT, query_sha256
+
+    sql = "select SeriesInstanceUID from idc_index"
+    manifest = {"format": MANIFEST_FORMAT, "query": {"sql": sql, "dialect": "duckdb", "sha256": query_sha256(sql, "duckdb")},
+                "series": [{"SeriesInstanceUID": "1.2.3", "crdc_series_uuid": "uuid-0"}]}
+    manifest.update(changes)
+    return manifest
+
+
+@pytest.mark.parametrize(("case", "words"), [
+    ("query starts with a -- comment", "put -- before it"),
+    ("-f file not UTF-8", "is not UTF-8 text"),
+    ("--max-rows -1", "--max-rows"),
+    ("manifest query is text", "must hold sql (text) and dialect"),
+    ("manifest series is null", "\"series\" is not a list"),
+    ("manifest series lacks crdc_series_uuid", "entry 1 lacks SeriesInstanceUID or crdc_series_uuid"),
+    ("bias --where misspelt column", "no column 'Modalty' (similar: Modality"),
+])
+def test_sql_input_errors_are_one_line_with_a_next_step(warehouse, tmp_path, case, words):
+    import json
+
+    db = str(warehouse["db"])
+    bad = tmp_path / "bad.sql"
+    bad.write_bytes(b"select '\xff\xfe'")
+    manifest = tmp_path / "m.json"
+    changes = {"manifest query is text": {"query": "select 1"}, "manifest series is null": {"series": None},
+               "manifest series lacks crdc_series_uuid": {"series": [{"SeriesInstanceUID": "1.2.3"}]}}.get(case)
+    if changes is not None:
+        manifest.write_text(json.dumps(_manifest(**changes)))
+    args = {
+        "query starts with a -- comment": ["query", "-- count the series\nselect count(*) from series"],
+        "-f file not UTF-8": ["query", "-f", str(bad)],
+        "--max-rows -1": ["query", "--max-rows", "-1", "select 1"],
+        "bias --where misspelt column": ["bias", "--where", "Modalty = 'CT'", "-o", str(tmp_path / "b"), "--no-chart"],
+    }.get(case, ["cohort", "check", str(manifest), "--index", str(warehouse["index"])])
+    result = _cli(*args, "--db", db)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "unexpected" not in errors[0] and "Traceback" not in result.stderr, result.stderr
+    assert words in " ".join(result.stderr.split())
+
+
+def test_bias_on_an_empty_selection_exits_1_in_one_line(warehouse, tmp_path):
+    result = _cli("bias", "--where", "Modality = 'XA'", "-o", str(tmp_path / "b"), "--db", str(warehouse["db"]))
+    assert result.returncode == 1, result.stderr
+    assert "no series matches the selection" in result.stderr and not (tmp_path / "b").exists()
