@@ -151,7 +151,12 @@ def compute_bias(
 
     from ..query.run import contained, explain_condition_error, interruptible
     from .distance import jensen_shannon_distance
-    from .queries import JOINED_WITH_A_COLLECTION, SELECTION_SOURCE, distribution_sql, joined_columns
+    from .queries import (
+        JOINED_WITH_A_COLLECTION,
+        SELECTION_SOURCE,
+        distribution_sql,
+        joined_columns,
+    )
 
     selection = selection or Selection()
     chosen = _resolve_attributes(attributes, age_scheme)

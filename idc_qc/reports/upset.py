@@ -17,7 +17,7 @@ in the title and in every CSV row (rpt_build_context).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IdcQcError

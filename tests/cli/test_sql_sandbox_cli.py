@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from support.sandbox import SECRET_TEXT, make_selection_warehouse
 
 
@@ -31,7 +30,8 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, timeout=120,
+                          check=False)
 
 
 @pytest.mark.parametrize("option", ["bias --by", "upset --where", "query", "export --where", "cohort create --where"])

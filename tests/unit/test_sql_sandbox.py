@@ -24,9 +24,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from support.sandbox import SECRET_TEXT, hostile_cases, make_selection_warehouse
 
 from idc_qc.errors import IdcQcError
-from support.sandbox import SECRET_TEXT, hostile_cases, make_selection_warehouse
 
 CONDITION_OPTIONS = ["upset --where", "bias --where", "bias --by", "cohort create --where", "export --where"]
 STATEMENT_OPTIONS = ["query", "cohort create SQL"]
@@ -206,9 +206,9 @@ def test_an_input_named_with_glob_characters_opens_no_folder(tmp_path, name):
     import shutil
 
     import duckdb
+    from support.query import make_warehouse
 
     from idc_qc.query.run import contained, run_query
-    from support.query import make_warehouse
 
     db = make_warehouse(tmp_path)
     folder = tmp_path / "input"
