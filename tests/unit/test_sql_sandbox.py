@@ -121,6 +121,12 @@ def test_every_option_refuses_or_contains_every_hostile_case(warehouse, tmp_path
     cases = hostile_cases(root, warehouse["secret"], warehouse["secret_json"], warehouse["secret_parquet"])
     expected = {case: (condition, statement) for case, _text, condition, statement in cases}
     rows = _table(warehouse, tmp_path)
+    options = CONDITION_OPTIONS + STATEMENT_OPTIONS
+    got_of = {(option, case): got for option, case, got, _m, _w in rows}
+    print("\nhostile case x option (refused: by the check; denied: by the connection; ran: contained)")
+    print(f"  {'case':<28}" + "".join(f"{o:<22}" for o in options))
+    for case in expected:
+        print(f"  {case:<28}" + "".join(f"{got_of[(o, case)]:<22}" for o in options))
     print("\noption x hostile case -> outcome")
     width = max(len(r[1]) for r in rows)
     for option in CONDITION_OPTIONS + STATEMENT_OPTIONS:
