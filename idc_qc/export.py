@@ -1,4 +1,11 @@
-"""Export one built model to parquet or CSV."""
+"""Export one built model to parquet or CSV, all of it or a selection of its rows.
+
+A selection (``--collection``, ``--modality``, ``--where``; :mod:`idc_qc.query.selection`, the
+same type and case rules as upset, bias and cohort) is read on the contained connection
+(:func:`idc_qc.query.run.contained`: read-only, no file but the warehouse's inputs) and
+streamed as Arrow batches to a separate in-memory connection that writes the file; the
+whole table is copied by the warehouse's own connection as before.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import IdcQcError
+
+if TYPE_CHECKING:
+    from .query.selection import Selection
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -24,8 +35,10 @@ class ExportResult:
         return self.rows
 
 
-def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
+def export_model(db_path: Path, model: str, out: Path, *, selection: Selection | None = None) -> ExportResult:
     """Write ``model`` from ``db_path`` to ``out`` (.parquet or .csv); returns the row count.
+
+    ``selection``: only its rows (the model must have the columns its filters name).
 
     The file is written beside ``out`` under a temporary name and renamed when complete, so
     a full disk or Ctrl-C never leaves a truncated file under the name asked for. A parquet
@@ -48,6 +61,8 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
     from .database.files import manifest_path
 
     manifest = manifest_path(db_path) if manifest_path(db_path).is_file() else None
+    if selection is not None and not selection.empty():
+        return _export_selection(db_path, model, out, selection, manifest)
     with open_warehouse(db_path) as wh:
         models = wh.tables()
         if model not in models:
@@ -81,6 +96,58 @@ def export_model(db_path: Path, model: str, out: Path) -> ExportResult:
         count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
         return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings), manifest=manifest,
                             build_id=build_id)
+
+
+def _export_selection(db_path: Path, model: str, out: Path, selection: Selection, manifest: Path | None) -> ExportResult:
+    """The selected rows of ``model``, read on the contained connection, written by another one."""
+    import duckdb
+
+    from .query.run import contained, explain_condition_error, interruptible
+
+    selection.check(columns_of=model, example="\"Modality = 'CT'\"")
+    suffix = out.suffix.lower()
+    with contained(db_path) as (con, catalog, warnings):
+        if model not in catalog.relations or catalog.relations[model].definition:
+            models = sorted(n for n, r in catalog.relations.items() if not r.definition)
+            raise IdcQcError(f"no model {model!r} in {db_path}; built models: {', '.join(models) or 'none'}")
+        columns = catalog.relations[model].columns
+        selected, params = selection.relation(model, columns, base=f'"{model}"')
+        try:
+            # a relation's reader streams batches (a DB-API result would copy every row first)
+            reader = interruptible(con, lambda: con.sql(f"select * from {selected} as selection", params=params)
+                                   .to_arrow_reader())
+        except duckdb.Error as exc:
+            raise IdcQcError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
+                                                          f"{model}", columns)) from None
+        from .database.atomic import atomic_path
+        from .database.record import read_build_record
+
+        record = read_build_record(con)
+        build_id = record.build_id if record is not None else None
+        options = "(format csv, header true)"
+        if suffix == ".parquet":
+            named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
+            options = (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
+                       f"idc_qc_build_id: '{build_id or ''}'}})")
+        try:
+            with atomic_path(out) as partial, duckdb.connect() as writer:
+                target = str(partial).replace("'", "''")
+                writer.register("selected_rows", reader)
+                source = "selected_rows"
+                if suffix == ".csv":  # CSV has no lists: arrays as JSON text, as for the whole table
+                    types = [(f.name, str(f.type)) for f in reader.schema]
+                    source = "(select " + ", ".join(
+                        f'to_json("{n}") as "{n}"' if t.startswith(("list", "large_list", "fixed_size_list"))
+                        else f'"{n}"' for n, t in types) + " from selected_rows)"
+                count = interruptible(writer, lambda: writer.execute(f"copy {source} to '{target}' {options}").fetchone()[0])
+        except (duckdb.IOException, OSError) as exc:
+            raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
+        except duckdb.Error as exc:  # the condition failed on a row (a cast, a division)
+            raise IdcQcError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
+                                                          f"{model}", columns) + "; nothing was written") from None
+    if not count:
+        warnings = [*warnings, f"no row of {model} matches the selection ({selection.describe()}): wrote the header only"]
+    return ExportResult(rows=int(count), out=out, warnings=list(warnings), manifest=manifest, build_id=build_id)
 
 
 def _io_reason(exc: Exception) -> str:

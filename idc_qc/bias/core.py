@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IdcQcError
-from ..query.safety import check_condition
+from ..query.safety import check_expression
+from ..query.selection import Selection as SeriesSelection
 
 #: What the analysis can count; age_group resolves to the chosen scheme.
 ATTRIBUTES = ("sex", "age_group", "race", "ethnicity", "manufacturer", "model")
@@ -22,20 +23,27 @@ REFERENCE_ATTRIBUTE_NAMES = {
 REFERENCE_VALUE_COLUMNS = ("share", "percent", "percent_of_us_population", "count", "n")
 
 
-@dataclass
-class Selection:
-    """Which series and patients to describe: a SQL condition, a cohort file, a grouping."""
+class EmptySelection(IdcQcError):
+    """No series matches the selection: nothing to describe (exit 1, as a search that finds nothing)."""
 
-    where: str | None = None
+    exit_code = 1
+
+
+@dataclass
+class Selection(SeriesSelection):
+    """Which series and patients to describe: the one selection type (collection, modality,
+    manufacturer, body part, release, --where; :mod:`idc_qc.query.selection`) plus what bias
+    adds: a cohort file and a grouping (``by``, an expression checked like --where)."""
+
     cohort: Path | None = None
     by: str | None = "collection_id"   # None: the whole selection as one group
 
     @property
     def is_default(self) -> bool:
-        return self.where is None and self.cohort is None and self.by == "collection_id"
+        return SeriesSelection.empty(self) and self.cohort is None and self.by == "collection_id"
 
     def describe(self) -> str:
-        parts = [f"where {self.where}" if self.where else "every series of the database"]
+        parts = [SeriesSelection.describe(self) if not SeriesSelection.empty(self) else "every series of the database"]
         if self.cohort:
             parts.append(f"cohort {self.cohort}")
         parts.append(f"grouped by {self.by}" if self.by else "as one group")
@@ -102,7 +110,13 @@ def _cohort_filter(con, cohort: Path) -> str:
     cohort = Path(cohort)
     if not cohort.is_file() or cohort.stat().st_size == 0:
         raise IdcQcError(f"--cohort {cohort}: no such file, or empty")
-    frame = pd.read_parquet(cohort) if cohort.suffix.lower() == ".parquet" else pd.read_csv(cohort, dtype=str)
+    try:
+        frame = pd.read_parquet(cohort) if cohort.suffix.lower() == ".parquet" else pd.read_csv(cohort, dtype=str)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise IdcQcError(f"--cohort {cohort}: not a readable {'parquet' if cohort.suffix.lower() == '.parquet' else 'CSV'} "
+                         f"file ({lines[0][:160] if lines else type(exc).__name__}); give a CSV or parquet with a "
+                         "SeriesInstanceUID column") from None
     if "SeriesInstanceUID" in frame.columns:
         con.register("bias_cohort", frame[["SeriesInstanceUID"]].dropna().drop_duplicates())
         return "SeriesInstanceUID in (select SeriesInstanceUID from bias_cohort)"
@@ -135,21 +149,30 @@ def compute_bias(
     import duckdb
     import pandas as pd
 
-    from ..warehouse import open_warehouse
+    from ..query.run import contained, explain_condition_error, interruptible
     from .distance import jensen_shannon_distance
-    from .queries import distribution_sql
+    from .queries import (
+        JOINED_WITH_A_COLLECTION,
+        SELECTION_SOURCE,
+        distribution_sql,
+        joined_columns,
+    )
 
     selection = selection or Selection()
     chosen = _resolve_attributes(attributes, age_scheme)
+    example = "\"collection_id like 'tcga_%'\""
+    selection.check(columns_of=SELECTION_SOURCE, example=example)
+    if selection.by is not None:
+        check_expression(selection.by, columns_of=SELECTION_SOURCE, example="Modality")
     notes: list[str] = []
-    with open_warehouse(Path(db)) as wh:
-        notes.extend(wh.warnings)
-        tables = set(wh.tables())
+    # the sandbox every user condition runs in: read-only, locked, only the warehouse's input files
+    with contained(Path(db)) as (con, catalog, warnings):
+        notes.extend(warnings)
+        tables = set(catalog.relations)
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing:
             raise IdcQcError(f"{db} has no {', '.join(missing)}: build them first, e.g. "
                              "`idc-qc build -s \"+patient_clinical+ +rpt_bias_census_reference\"`")
-        con = wh.con
         input_kind = "unknown"
         if "rpt_build_context" in tables:
             try:
@@ -162,17 +185,16 @@ def compute_bias(
                 "where group_by = 'collection_id' and attribute in (select unnest(?)) "
                 "order by group_value, attribute, n desc, category", [chosen]).df()
         else:
-            if selection.where is not None:
-                check_condition(selection.where, columns_of="series joined with patient_clinical",
-                                example="\"collection_id like 'tcga_%'\"")
             cohort_filter = _cohort_filter(con, selection.cohort) if selection.cohort else None
-            sql = distribution_sql(where=selection.where, by=selection.by, cohort_filter=cohort_filter, attributes=chosen)
+            columns = joined_columns(catalog.relations["series"].columns, catalog.relations["patient_clinical"].columns)
+            base = JOINED_WITH_A_COLLECTION.format(extra=f" and {cohort_filter}" if cohort_filter else "")
+            selected, params = selection.relation(SELECTION_SOURCE, columns, base=base)
+            sql = distribution_sql(selected=selected, by=selection.by, attributes=chosen)
             try:
-                dist = con.execute(sql).df()
+                dist = interruptible(con, lambda: con.execute(sql, params).df())
             except duckdb.Error as exc:
-                line = str(exc).strip().splitlines()[0]
-                raise IdcQcError(f"the selection (--where / --by) is not valid on series joined with "
-                                 f"patient_clinical: {line}") from None
+                raise IdcQcError(explain_condition_error(
+                    exc, f"the selection (--where / --by) does not run on {SELECTION_SOURCE}", columns)) from None
         if isinstance(reference, str) and reference == "archive":
             ref = con.execute("select attribute, category, share from rpt_bias_distributions "
                               "where group_by = 'archive'").df()
@@ -184,7 +206,8 @@ def compute_bias(
             ref = read_reference_table(Path(reference))
             reference_name = str(reference)
     if dist.empty:
-        notes.append("the selection holds no series: nothing to describe")
+        raise EmptySelection(f"no series matches the selection ({selection.describe()}): nothing to describe; "
+                             "loosen --where / --cohort (idc-qc query lists what there is)")
     for column in ("n", "group_total"):
         dist[column] = dist[column].astype("int64")
     ref = ref[ref["attribute"].isin(chosen)].reset_index(drop=True)

@@ -24,12 +24,25 @@ SERIES_ATTRIBUTES = {
 }
 
 
-def distribution_sql(*, where: str | None, by: str | None, cohort_filter: str | None, attributes: list[str]) -> str:
-    """SQL returning (group_value, attribute, category, unit, n, group_total, share)."""
-    group = f"coalesce(cast(({by}) as varchar), 'Not reported')" if by else "'selection'"
-    conditions = [f"({where})" if where else "true"]
-    if cohort_filter:
-        conditions.append(cohort_filter)
+#: The relation a selection filters (the ``joined`` CTE of :func:`distribution_sql`), as errors name it.
+SELECTION_SOURCE = "series joined with patient_clinical"
+#: Rows of ``joined`` a selection starts from (a cohort file's condition is added to it).
+JOINED_WITH_A_COLLECTION = "(select * from joined where collection_id is not null{extra}) as joined_rows"
+
+
+def joined_columns(series_columns: list[str], clinical_columns: list[str]) -> list[str]:
+    """The columns of the ``joined`` CTE: series' and patient_clinical's but its collection_id."""
+    return list(series_columns) + [c for c in clinical_columns if c.lower() != "collection_id"]
+
+
+def distribution_sql(*, selected: str, by: str | None, attributes: list[str]) -> str:
+    """SQL returning (group_value, attribute, category, unit, n, group_total, share).
+
+    ``selected``: a parenthesized subquery over ``joined`` (the series joined to their patient)
+    keeping the selected rows (:meth:`idc_qc.query.selection.Selection.relation`); ``by`` a
+    checked expression (:func:`idc_qc.query.safety.check_expression`) or None for one group.
+    """
+    group = f"coalesce(cast(({by}\n) as varchar), 'Not reported')" if by else "'selection'"
     parts = []
     for attribute in attributes:
         if attribute in PATIENT_ATTRIBUTES:
@@ -50,8 +63,7 @@ with joined as (
         and patient_clinical.patient_id = series.PatientID
 ),
 selected as (
-    select * from joined
-    where collection_id is not null and {' and '.join(conditions)}
+    select * from {selected} as selection
 ),
 grouped as (
     select {group} as group_value, * from selected

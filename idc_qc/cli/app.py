@@ -99,6 +99,17 @@ def describe_exception(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
+def _typer_click_exception() -> type:
+    """Typer 0.2x vendors click (typer._click): its usage errors are not click's own classes."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # a Typer that uses click itself
+        import click
+
+        return click.exceptions.ClickException
+    return ClickException
+
+
 def main() -> None:
     """Console-script entry point: the one error boundary."""
     import click
@@ -111,7 +122,13 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("[red]interrupted; previous results kept[/]")
         sys.exit(EXIT_INTERRUPTED)
-    except click.exceptions.ClickException as exc:
+    except (click.exceptions.ClickException, _typer_click_exception()) as exc:
+        option = getattr(exc, "option_name", None) or ""
+        if type(exc).__name__ == "NoSuchOption" and (option.startswith("-- ") or "\n" in option):
+            # an SQL text that starts with a `--` comment reads as an option
+            console.print("[bold red]Error:[/] the SQL starts with '--' (a comment), which reads as an option: "
+                          "put -- before it (idc-qc query -- \"-- ...\") or pass it with -f FILE.sql")
+            sys.exit(EXIT_TOOL_FAILED)
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:  # this is the boundary: every failure ends here

@@ -17,6 +17,10 @@ def bias(
     where: Annotated[Optional[str], typer.Option(
         "--where", "-w", help="SQL condition on series joined with patient_clinical, e.g. "
                               "\"collection_id like 'tcga_%' and Modality in ('CT','MR','PT')\".")] = None,
+    collection: Annotated[Optional[list[str]], typer.Option(
+        "--collection", "-c", help="IDC collection_id, any case (repeatable), e.g. tcga_brca.")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option(
+        "--modality", "-m", help="DICOM Modality, any case (repeatable), e.g. CT.")] = None,
     by: Annotated[str, typer.Option(
         "--by", help="Group by this column or expression (collection_id, Modality, ...); `none` for one group.")] = "collection_id",
     cohort: Annotated[Optional[Path], typer.Option(
@@ -40,6 +44,10 @@ def bias(
     dropped); the Jensen-Shannon distance of each group from the reference, as MIDRC's
     diversity calculator computes it (scipy's jensenshannon, base 2: 0 same, 1 disjoint).
 
+    --where and --by are one condition and one expression, checked by DuckDB's parser and run on
+    a read-only connection that reads no file but the warehouse's own (docs/query.md). A
+    selection without series exits 1.
+
     Example: idc-qc bias --where "collection_id like 'tcga_%' and Modality in ('CT','MR','PT')" --reference census
     """
     from rich.console import Console
@@ -51,7 +59,8 @@ def bias(
     refuse_output_on_input(out, db)
 
     ref: str | Path = reference if reference in {"archive", "census"} else Path(reference)
-    selection = Selection(where=where, cohort=cohort, by=None if by.lower() == "none" else by)
+    selection = Selection(collection=collection or [], modality=modality or [], where=where, cohort=cohort,
+                          by=None if by.lower() == "none" else by)
     result = compute_bias(db, selection, reference=ref, age_scheme=age_groups, attributes=attribute)
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {escape(note)}")

@@ -26,10 +26,10 @@ def create(
     sql: Annotated[Optional[str], typer.Argument(help="A query returning SeriesInstanceUID (or use filters).", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from FILE.sql.")] = None,
     dialect: Annotated[Dialect, typer.Option("--dialect", "-d", help="duckdb or bigquery (IDC's SQL).")] = Dialect.duckdb,
-    collection: Annotated[Optional[list[str]], typer.Option("--collection", help="collection_id (repeat for several).")] = None,
-    modality: Annotated[Optional[list[str]], typer.Option("--modality", help="Modality, e.g. CT (repeat for several).")] = None,
+    collection: Annotated[Optional[list[str]], typer.Option("--collection", help="collection_id, any case (repeat for several).")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option("--modality", help="Modality, e.g. CT, any case (repeat for several).")] = None,
     body_part: Annotated[Optional[list[str]], typer.Option("--body-part", help="BodyPartExamined (repeat for several).")] = None,
-    where: Annotated[Optional[str], typer.Option("--where", help="An SQL condition over idc_index's columns.")] = None,
+    where: Annotated[Optional[str], typer.Option("--where", help="One SQL condition over idc_index's columns (checked; reads no file).")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="The cohort's name (default: the file's stem).")] = None,
     release: Annotated[Optional[str], typer.Option("--release", "-r", help="Resolve against another IDC release's index, e.g. v21.", rich_help_panel="Another release")] = None,
     index: Annotated[Optional[Path], typer.Option("--index", help="Or that release's idc_index.parquet.", rich_help_panel="Another release")] = None,
@@ -46,11 +46,12 @@ def create(
     Then: s5cmd --no-sign-request --endpoint-url https://s3.amazonaws.com run nlst_ct.s5cmd
     """
     from ..database.guard import refuse_output_on_input
-    from ..query.cohort import Filters, create_cohort
+    from ..query.cohort import create_cohort
+    from ..query.selection import Selection
 
     refuse_output_on_input(out, db)
 
-    filters = Filters(collections=collection or [], modalities=modality or [], body_parts=body_part or [], where=where)
+    filters = Selection(collection=collection or [], modality=modality or [], body_part=body_part or [], where=where)
     text = _read_sql(sql, file) if (sql or file) else None
     cohort = create_cohort(db, out, sql=text, dialect=dialect.value, filters=None if text else filters, name=name,
                            release=release, index=index)

@@ -25,12 +25,15 @@ def _read_sql(sql: Optional[str], file: Optional[Path]) -> str:
     if sql and file:
         raise IdcQcError("give the query as an argument or with -f FILE, not both")
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
         try:
-            return file.read_text()
+            raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
         except OSError as exc:
             raise IdcQcError(f"cannot read {file}: {exc.strerror or exc}") from None
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise IdcQcError(f"{'stdin' if str(file) == '-' else file} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
+                             f"offset {exc.start}); save the query as UTF-8 and run it again") from None
     if not sql:
         raise IdcQcError('no query: idc-qc query "select ..." or idc-qc query -f FILE.sql (or --tables)')
     return sql
@@ -71,7 +74,7 @@ def query(
     explain: Annotated[bool, typer.Option("--explain", help="Print the SQL that would run (and the fixes applied); run nothing.")] = False,
     tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the whole result to .csv, .parquet or .json (one object a line).")] = None,
-    max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown on the terminal (all rows go to -o).")] = 50,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Rows shown on the terminal (all rows go to -o).")] = 50,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Ask the local warehouse in SQL: plain DuckDB SQL, or IDC's BigQuery SQL unchanged.

@@ -55,8 +55,6 @@ class Catalog:
     relations: dict[str, Relation]
     #: files the warehouse's views read (allowed once external access is off)
     files: list[str]
-    #: folders to allow (globs in an instance path list their folder)
-    directories: list[str]
     instance_files: list[str]
     index_release: int | None = None
 
@@ -88,6 +86,23 @@ def _parquet_paths(view_sql: str) -> list[str]:
         if isinstance(first, exp.Expression):
             paths += [lit.this for lit in first.find_all(exp.Literal) if lit.is_string]
     return paths
+
+
+def allowed_for(path: str) -> list[str]:
+    """The paths DuckDB must be allowed to read for a view reading ``path``: exactly files, never a folder.
+
+    A plain path is itself. A path with glob characters (``*``, ``?``, ``[``; also a file whose
+    *name* holds them, which DuckDB reads as a pattern) is the pattern itself (DuckDB checks the
+    pattern before listing, and lists only what matches it), every file it matches, and the file
+    of that literal name if one exists. Allowing the folder instead would let a query read every
+    file beside the input.
+    """
+    if not _GLOB_CHARS.search(path):
+        return [path]
+    found = [path] + sorted(globlib.glob(path, recursive=True))
+    if Path(path).is_file():
+        found.append(path)
+    return found
 
 
 def _split_grain(comment: str | None) -> tuple[str, str]:
@@ -159,7 +174,6 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
         relations[name] = Relation(name=name, kind=kind, grain=grain, description=description)
 
     files: list[str] = []
-    directories: list[str] = []
     instance_files: list[str] = []
     index_dir: Path | None = None
     for view_name, view_sql in con.execute(
@@ -171,12 +185,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
         if view_name == "stg_idc_index__series" and paths:
             index_dir = Path(paths[0]).parent
         for path in paths:
-            if _GLOB_CHARS.search(path):
-                files += sorted(globlib.glob(path, recursive=True))
-                fixed = _GLOB_CHARS.split(path, maxsplit=1)[0]
-                directories.append(fixed if fixed.endswith("/") else str(Path(fixed).parent))
-            else:
-                files.append(path)
+            files += allowed_for(path)
 
     if instance_files:
         listing = "[" + ", ".join(_literal(p) for p in instance_files) + "]"
@@ -219,7 +228,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
                 idc_names=[f"idc_vNN.{name}"],
                 definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
             )
-    catalog = Catalog(relations=relations, files=sorted(set(files)), directories=sorted(set(directories)),
+    catalog = Catalog(relations=relations, files=sorted(set(files)),
                       instance_files=instance_files)
     return catalog
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..errors import IdcQcError
 from .run import QueryResult, run_query
-from .safety import check_condition
+from .selection import Selection
 
 MANIFEST_FORMAT = "idc-qc cohort manifest 1"
 #: What the manifest keeps of each series (from idc_index).
@@ -45,38 +45,18 @@ class CohortError(IdcQcError):
     """A cohort that cannot be built or checked."""
 
 
-@dataclass
-class Filters:
-    collections: list[str] = field(default_factory=list)
-    modalities: list[str] = field(default_factory=list)
-    body_parts: list[str] = field(default_factory=list)
-    where: str | None = None
-
-    def empty(self) -> bool:
-        return not (self.collections or self.modalities or self.body_parts or self.where)
-
-    def as_dict(self) -> dict:
-        return {"collections": self.collections, "modalities": self.modalities, "body_parts": self.body_parts,
-                "where": self.where}
+#: The columns of IDC's idc_index the selection filters on (collection, modality, body part, manufacturer).
+INDEX_FILTER_COLUMNS = ["collection_id", "Modality", "BodyPartExamined", "Manufacturer"]
 
 
-def _literals(values: list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+def filters_sql(selection: Selection) -> str:
+    """The DuckDB query over idc_index that the selection stands for (stored in the manifest as is).
 
-
-def filters_sql(filters: Filters) -> str:
-    """The DuckDB query over idc_index that the filters stand for (stored in the manifest as is)."""
-    conditions = []
-    if filters.collections:
-        conditions.append(f"collection_id in ({_literals(filters.collections)})")
-    if filters.modalities:
-        conditions.append(f"Modality in ({_literals(filters.modalities)})")
-    if filters.body_parts:
-        conditions.append(f"BodyPartExamined in ({_literals(filters.body_parts)})")
-    if filters.where:
-        conditions.append(f"({filters.where})")
-    where = "\nwhere " + "\n  and ".join(conditions) if conditions else ""
-    return f"select SeriesInstanceUID\nfrom idc_index{where}\norder by SeriesInstanceUID"
+    The values are quoted literals (the manifest stores a query anyone can rerun), compared
+    without regard to case as everywhere (:mod:`.selection`); ``--where`` is checked and applied
+    outside the other filters.
+    """
+    return selection.literal_query("idc_index", INDEX_FILTER_COLUMNS, "SeriesInstanceUID", "SeriesInstanceUID")
 
 
 def query_sha256(sql: str, dialect: str) -> str:
@@ -111,18 +91,22 @@ def _series_uids(result: QueryResult) -> list[str]:
 
 def _index_rows(db: Path, uids: list[str], index: Path | None) -> tuple[dict[str, dict], list[dict], int | None]:
     """idc_index rows of ``uids``, the citations of their collections, and the index's release."""
-    from .run import contained
+    from .run import contained, interruptible
 
     with contained(db, index=index) as (con, catalog, _warnings):
         if "idc_index" not in catalog.relations:
             raise CohortError(f"{db} has no IDC index to resolve series against (build it with idc-index-data installed)")
-        con.execute("create temp table cohort_uids (SeriesInstanceUID varchar)")
-        con.executemany("insert into cohort_uids values (?)", [[u] for u in uids])
+        import pyarrow as pa
+
+        # one Arrow column, not a statement per series (and an empty cohort is an empty table)
+        con.register("cohort_uids_arrow", pa.table({"SeriesInstanceUID": pa.array(uids, pa.string())}))
+        con.execute("create temp table cohort_uids as select SeriesInstanceUID from cohort_uids_arrow")
+        con.unregister("cohort_uids_arrow")
         available = {c.lower() for c in catalog.relations["idc_index"].columns}
         columns = ", ".join(f"i.{c}" if c.lower() in available else f"null as {c}" for c in SERIES_COLUMNS[1:])
-        cursor = con.execute(
+        cursor = interruptible(con, lambda: con.execute(
             f"select u.SeriesInstanceUID, {columns} from cohort_uids u "
-            "left join idc_index i using (SeriesInstanceUID) order by u.SeriesInstanceUID")
+            "left join idc_index i using (SeriesInstanceUID) order by u.SeriesInstanceUID"))
         names = [d[0] for d in cursor.description]
         rows = {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
         citations = [dict(zip(["collection_id", "source_DOI", "license_short_name", "series"], r)) for r in con.execute(
@@ -163,7 +147,7 @@ def _collection_names(db: Path) -> dict[str, str]:
 
 
 def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str = "duckdb",
-                  filters: Filters | None = None, name: str | None = None, release: str | None = None,
+                  filters: Selection | None = None, name: str | None = None, release: str | None = None,
                   index: Path | None = None) -> Cohort:
     """Run the cohort query (or the filters' query) and write the manifest and its s5cmd file.
 
@@ -176,8 +160,7 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
         raise CohortError("give either a query (SQL, -f FILE) or filters (--collection, --modality, --body-part, "
                           "--where), not both and not neither")
     if sql is None:
-        if filters.where is not None:
-            check_condition(filters.where, columns_of="idc_index", example="\"BodyPartExamined = 'CHEST'\"")
+        filters.check(columns_of="idc_index", example="\"BodyPartExamined = 'CHEST'\"")
         sql, dialect = filters_sql(filters), "duckdb"
     out = Path(out)
     if out.suffix.lower() != ".json":
@@ -219,11 +202,27 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
         "citations": citations,
         "series": series,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
     s5cmd = out.with_suffix(".s5cmd")
-    s5cmd.write_text("".join(f"cp {s['series_aws_url']} .\n" for s in series if s["series_aws_url"]))
-    out.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    _write_all({s5cmd: "".join(f"cp {s['series_aws_url']} .\n" for s in series if s["series_aws_url"]),
+                out: json.dumps(manifest, indent=2, default=str) + "\n"})
     return Cohort(manifest=manifest, path=out, s5cmd_path=s5cmd, warnings=warnings)
+
+
+def _write_all(texts: dict[Path, str]) -> None:
+    """Write every file under a temporary name, then rename them all: Ctrl-C or a full disk
+    leaves the previous files (or none), never a half-written manifest."""
+    import os
+
+    partials = {path: path.with_name(f".{path.name}.partial-{os.getpid()}") for path in texts}
+    try:
+        for path, text in texts.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partials[path].write_text(text)
+        for path, partial in partials.items():
+            os.replace(partial, path)
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
 
 
 def _tables_read(sql: str) -> set[str]:
@@ -249,9 +248,25 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise CohortError(f"{path} is not a cohort manifest (format {manifest.get('format') if isinstance(manifest, dict) else None!r}, "
                           f"expected {MANIFEST_FORMAT!r})")
-    query = manifest.get("query") or {}
-    if query_sha256(query.get("sql", ""), query.get("dialect", "")) != query.get("sha256"):
+    query = manifest.get("query")
+    if not isinstance(query, dict) or not isinstance(query.get("sql"), str) \
+            or query.get("dialect") not in ("duckdb", "bigquery"):
+        raise CohortError(f"{path}: the manifest's \"query\" must hold sql (text) and dialect (duckdb or bigquery); "
+                          "write a new one with `idc-qc cohort create`")
+    if query_sha256(query["sql"], query["dialect"]) != query.get("sha256"):
         raise CohortError(f"{path}: the query's sha256 does not match its text: the manifest was edited")
+    series = manifest.get("series")
+    bad = None if isinstance(series, list) else "is not a list"
+    for number, entry in enumerate(series if isinstance(series, list) else [], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("SeriesInstanceUID"), str) \
+                or "crdc_series_uuid" not in entry:
+            bad = f"entry {number} lacks SeriesInstanceUID or crdc_series_uuid"
+            break
+    if bad:
+        raise CohortError(f"{path}: the manifest's \"series\" {bad}; write a new one with `idc-qc cohort create`")
+    if not isinstance(query.get("tables_read", []), list):
+        raise CohortError(f"{path}: the manifest's query.tables_read is not a list; write a new one with "
+                          "`idc-qc cohort create`")
     return manifest
 
 

@@ -60,9 +60,7 @@ class QueryResult:
 def _lock_down(con, catalog: Catalog, *, progress: bool = False) -> None:
     # DuckDB's own progress bar (long queries) only where someone watches a terminal
     con.execute(f"set enable_progress_bar = {'true' if progress else 'false'}")
-    con.execute("set allowed_paths = ?", [catalog.files])
-    if catalog.directories:
-        con.execute("set allowed_directories = ?", [catalog.directories])
+    con.execute("set allowed_paths = ?", [catalog.files])  # exactly the input files, never a folder
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
 
@@ -83,6 +81,46 @@ def contained(db: Path, *, index: Path | None = None, progress: bool = False,
         install(wh.con, catalog)
         _lock_down(wh.con, catalog, progress=progress)
         yield wh.con, catalog, list(wh.warnings)
+
+
+def interruptible(con, work):
+    """``work()`` (DuckDB calls on ``con``), stopped by Ctrl-C within a fraction of a second.
+
+    DuckDB runs a query without returning to Python, so Python's SIGINT handler would only
+    run when the query ends. The work runs in a worker thread instead; the main thread waits
+    in short waits, which a KeyboardInterrupt does break: it calls ``con.interrupt()`` (the
+    query stops with DuckDB's InterruptException in the worker), waits for the worker, and
+    raises KeyboardInterrupt itself (the CLI exits 130). Off the main thread, ``work()`` runs as is.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return work()
+    outcome: dict = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread as is
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=target, name="idc-qc-query", daemon=True)
+    worker.start()
+    # an Event, not Thread.join: a join that KeyboardInterrupt breaks can mark the thread
+    # stopped while it still runs (Python < 3.13), and the connection would be closed under it
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        con.interrupt()
+        done.wait(10)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def use_index(catalog: Catalog, index: Path) -> None:
@@ -188,6 +226,25 @@ def unresolved_columns(sql: str, catalog: Catalog) -> list[tuple[str, str | None
     return found
 
 
+def explain_condition_error(exc: Exception, what: str, columns: list[str]) -> str:
+    """One line for a DuckDB error raised by a user's condition or expression: ``what``, then the
+    reason; a column that does not exist is named with the most similar columns of the source."""
+    import difflib
+
+    match = _BINDER_COLUMN.search(str(exc))
+    if match:
+        column = match.group(1) or match.group(2)
+        similar = difflib.get_close_matches(column, columns, n=5, cutoff=0.5) or \
+            difflib.get_close_matches(column.lower(), [c.lower() for c in columns], n=5, cutoff=0.5)
+        hint = f"similar: {', '.join(similar)}" if similar else f"its columns: {', '.join(columns[:20])}" + \
+            (f" and {len(columns) - 20} more" if len(columns) > 20 else "")
+        return f"{what}: no column {column!r} ({hint})"
+    if type(exc).__name__ == "PermissionException":
+        return f"{what}: refused by the contained connection (it reads only the warehouse and its input files)"
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"{what}: {lines[0] if lines else type(exc).__name__}"
+
+
 def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Catalog) -> IdcQcError | None:
     """A binder error about a column turned into one line naming every column the local data lacks."""
     match = _BINDER_COLUMN.search(str(exc))
@@ -228,7 +285,7 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
         warnings += release_warnings(transpiled, catalog)
         started = time.perf_counter()
         try:
-            table = con.sql(transpiled.sql).to_arrow_table()
+            table = interruptible(con, lambda: con.sql(transpiled.sql).to_arrow_table())
         except duckdb.BinderException as exc:
             explained = explain_missing_column(exc, transpiled, catalog)
             if explained is not None:
@@ -298,5 +355,6 @@ def write_result(table, out: Path) -> Path:
             cols = [f'to_json("{n}") as "{n}"' if ("[]" in t or t.startswith(("STRUCT", "MAP"))) else f'"{n}"'
                     for n, t, *_ in types]
             source = f"(select {', '.join(cols)} from result)"
-        writer.execute(f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}")
+        copy = f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}"
+        interruptible(writer, lambda: writer.execute(copy))
     return out

@@ -17,11 +17,11 @@ in the title and in every CSV row (rpt_build_context).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IdcQcError
-from ..query.safety import check_condition
+from ..query.selection import Selection
 
 #: IDC volume_geometry_index's eight checks (macros/reporting/geometry_vocabulary_columns.sql),
 #: in words: what failing each one means. tests/reports/test_upset.py keeps the keys equal to
@@ -45,45 +45,6 @@ HIGHLIGHT = "#d62728"
 
 class UpsetError(IdcQcError):
     """The selection or the database cannot make an UpSet plot."""
-
-
-@dataclass
-class Selection:
-    """Filters on rpt_geometry_upset_series; every given one must hold (AND)."""
-
-    collection: list[str] = field(default_factory=list)
-    modality: list[str] = field(default_factory=list)
-    manufacturer: list[str] = field(default_factory=list)
-    release: int | None = None
-    where: str | None = None
-
-    def sql(self) -> tuple[str, list]:
-        clauses, params = [], []
-        for column, values in (("collection_id", self.collection), ("Modality", self.modality),
-                               ("manufacturer", self.manufacturer)):
-            if values:
-                clauses.append(f"lower({column}) in ({', '.join('?' for _ in values)})")
-                params += [v.lower() for v in values]
-        if self.release is not None:
-            clauses.append("first_idc_release <= ? and last_idc_release >= ?")
-            params += [self.release, self.release]
-        if self.where:
-            clauses.append(f"({self.where})")
-        return (" and ".join(clauses) or "true"), params
-
-    def describe(self) -> str:
-        parts = []
-        if self.collection:
-            parts.append("collection " + ", ".join(self.collection))
-        if self.modality:
-            parts.append("modality " + ", ".join(self.modality))
-        if self.manufacturer:
-            parts.append("manufacturer " + ", ".join(self.manufacturer))
-        if self.release is not None:
-            parts.append(f"in IDC release {self.release}")
-        if self.where:
-            parts.append(f"where {self.where}")
-        return "; ".join(parts) or "all series"
 
 
 @dataclass
@@ -111,10 +72,15 @@ class UpsetResult:
     notice: str | None
 
 
+def _source_columns(con) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_name = ? order by ordinal_position",
+        [SOURCE]).fetchall()]
+
+
 def _set_columns(con, sets: str) -> list[tuple[str, str]]:
     """(column of rpt_geometry_upset_series, label in words) for each set."""
-    columns = {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_name = ?", [SOURCE]).fetchall()}
+    columns = set(_source_columns(con))
     if sets == "checks":
         wanted = [(f"fails_{key}", label) for key, label in IDC_CHECKS.items()]
     elif sets == "reasons":
@@ -133,26 +99,30 @@ def _set_columns(con, sets: str) -> list[tuple[str, str]]:
 def query_intersections(con, sets: str, selection: Selection) -> tuple[int, list[Intersection]]:
     """Selected series and the failing combinations, counted in SQL (largest first)."""
     columns = _set_columns(con, sets)
-    where, params = selection.sql()
+    selected_rows, params = selection.relation(SOURCE, _source_columns(con))
     flags = ", ".join(f"coalesce({c}, false) as s{i}" for i, (c, _) in enumerate(columns))
     any_fail = " or ".join(f"s{i}" for i in range(len(columns)))
     group = ", ".join(f"s{i}" for i in range(len(columns)))
     sql = f"""
-        with selected as (select {flags} from {SOURCE} where {where})
+        with selected as (select {flags} from {selected_rows} as selection)
         select {group}, count(*) as series, sum(count(*)) over () as failing,
                (select count(*) from selected) as selected
         from selected where {any_fail}
         group by {group}
         order by series desc
     """
-    try:
+    from ..query.run import explain_condition_error, interruptible
+
+    def count() -> tuple[list, int]:
         rows = con.execute(sql, params).fetchall()
-        selected = rows[0][-1] if rows else con.execute(
-            f"select count(*) from {SOURCE} where {where}", params).fetchone()[0]
+        return rows, (rows[0][-1] if rows else con.execute(f"select count(*) from {selected_rows} as s", params).fetchone()[0])
+
+    try:
+        rows, selected = interruptible(con, count)
     except Exception as exc:  # duckdb raises its own classes; name the user's filter
         if type(exc).__module__.split(".")[0] in {"duckdb", "_duckdb"}:
-            first = str(exc).strip().splitlines()[0]
-            raise UpsetError(f"the selection ({selection.describe()}) does not run on {SOURCE}: {first}") from None
+            raise UpsetError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
+                                                          f"{SOURCE}", _source_columns(con))) from None
         raise
     labels = [label for _, label in columns]
     result = []
@@ -172,18 +142,18 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
     no selected series fails a check.
     """
     from ..provenance import read_build_context
-    from ..warehouse import open_warehouse
+    from ..query.run import contained
 
     selection = selection or Selection()
-    if selection.where is not None:
-        check_condition(selection.where, columns_of=SOURCE, example="\"body_part_examined = 'CHEST'\"")
+    selection.check(columns_of=SOURCE, example="\"body_part_examined = 'CHEST'\"")
     if top < 1:
         raise UpsetError(f"--top {top}: give a positive number of intersections to draw")
-    with open_warehouse(Path(db)) as wh:
-        if SOURCE not in wh.tables():
+    # the sandbox every user condition runs in: read-only, locked, only the warehouse's input files
+    with contained(Path(db)) as (con, catalog, _warnings):
+        if SOURCE not in catalog.relations:
             raise UpsetError(f"{db} has no {SOURCE}: rebuild it with this idc-qc (`idc-qc build`)")
-        context = read_build_context(wh.con)
-        selected, intersections = query_intersections(wh.con, sets, selection)
+        context = read_build_context(con)
+        selected, intersections = query_intersections(con, sets, selection)
     if selected == 0:
         raise UpsetError(f"no series matches the selection ({selection.describe()})")
     failing = sum(i.series for i in intersections)

@@ -78,4 +78,4 @@ def test_coverage_and_bias_on_tcga(tmp_path_factory, tmp_path):
     assert (out / "bias.html").stat().st_size > 0 and (out / "bias.png").stat().st_size > 0
 
     line = one_error_line(invoke("bias", "--db", str(db), "--where", "no_such_column = 1", "-o", str(out)))
-    assert "not valid on series joined with patient_clinical" in line and "no_such_column" in line
+    assert "does not run on series joined with patient_clinical" in line and "no_such_column" in line

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idc_qc.query.cohort import CohortError, Filters, check_cohort, create_cohort, read_manifest
+from idc_qc.query.cohort import CohortError, check_cohort, create_cohort, read_manifest
+from idc_qc.query.selection import Selection
 from support.query import make_warehouse
 
 COLLECTION, MODALITY = "lidc_idri", "CT"
@@ -34,7 +35,7 @@ def db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def cohort(db, tmp_path_factory):
     out = tmp_path_factory.mktemp("cohort") / "lidc_ct.json"
-    return create_cohort(db, out, filters=Filters(collections=[COLLECTION], modalities=[MODALITY]))
+    return create_cohort(db, out, filters=Selection(collection=[COLLECTION], modality=[MODALITY]))
 
 
 def test_manifest_lists_the_series_as_the_index_has_them(cohort):
@@ -136,7 +137,7 @@ def test_cohort_resolved_against_another_index_then_checked_against_the_installe
     """The natural direction: a cohort made on an older release, checked against the newer one."""
     uids = [s["SeriesInstanceUID"] for s in cohort.manifest["series"]]
     changes = _derived_release(tmp_path / "idc_index.parquet", uids)
-    older = create_cohort(db, tmp_path / "older.json", filters=Filters(collections=[COLLECTION], modalities=[MODALITY]),
+    older = create_cohort(db, tmp_path / "older.json", filters=Selection(collection=[COLLECTION], modality=[MODALITY]),
                           index=tmp_path / "idc_index.parquet", release="v98")
     assert older.manifest["idc_release"] == "v98" and older.manifest["idc_index_file"].endswith("idc_index.parquet")
     assert older.series_count == len(uids) - 2 + 1

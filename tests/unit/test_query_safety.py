@@ -184,7 +184,7 @@ def test_a_condition_passes_as_written(condition):
     ("1=1; drop table series", "not an SQL condition"),
     ("Modality = ", "not an SQL condition"),
     ("   ", "empty"),
-    ("1=1) ; attach 'other.duckdb' as other; select (1", "more than one statement"),
+    ("1=1) ; attach 'other.duckdb' as other; select (1", "parentheses do not balance"),
 ])
 def test_anything_but_one_condition_is_refused_in_one_line(condition, why):
     from idc_qc.query.safety import NotACondition, check_condition
