@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..database.files import CLINICAL_STORE_NAME as DEFAULT_STORE_NAME
 from ..database.files import clinical_store
 
 TABLE_METADATA = "table_metadata"

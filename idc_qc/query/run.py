@@ -337,7 +337,6 @@ def write_result(table, out: Path) -> Path:
     A separate in-memory DuckDB connection writes the file (the query's own connection cannot
     write files); it is written under a temporary name and renamed when complete.
     """
-    import os
 
     import duckdb
 

@@ -23,7 +23,6 @@ or empty relations for them (docs/releases.md says which release lacks what).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
