@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..database.files import clinical_store
+from ..database.files import CLINICAL_STORE_NAME, clinical_store
 
+#: The store's folder name beside a database (its home is the room: idc_qc/database/files.py).
+DEFAULT_STORE_NAME = CLINICAL_STORE_NAME
 TABLE_METADATA = "table_metadata"
 COLUMN_METADATA = "column_metadata"
 REJECTED_ROWS = "rejected_rows"
