@@ -102,6 +102,7 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
     """The selected rows of ``model``, read on the contained connection, written by another one."""
     import duckdb
 
+    from .database.atomic import atomic_path
     from .query.run import contained, explain_condition_error, interruptible
 
     selection.check(columns_of=model, example="\"Modality = 'CT'\"")
@@ -110,6 +111,10 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
         if model not in catalog.relations or catalog.relations[model].definition:
             models = sorted(n for n, r in catalog.relations.items() if not r.definition)
             raise IdcQcError(f"no model {model!r} in {db_path}; built models: {', '.join(models) or 'none'}")
+        from .database.record import read_build_record
+
+        record = read_build_record(con)
+        build_id = record.build_id if record is not None else None
         columns = catalog.relations[model].columns
         selected, params = selection.relation(model, columns, base=f'"{model}"')
         try:
@@ -119,11 +124,6 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
         except duckdb.Error as exc:
             raise IdcQcError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
                                                           f"{model}", columns)) from None
-        from .database.atomic import atomic_path
-        from .database.record import read_build_record
-
-        record = read_build_record(con)
-        build_id = record.build_id if record is not None else None
         options = "(format csv, header true)"
         if suffix == ".parquet":
             named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""

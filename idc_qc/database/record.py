@@ -58,16 +58,18 @@ class BuildRecord:
 
 def read_build_record(con) -> BuildRecord | None:
     """The latest build recorded in an open DuckDB connection, or None (built before records)."""
+    # fetchall, not fetchone: an undrained result blocks the next statement on the connection
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ?", [BUILD_TABLE]
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return None
     row = con.execute(
         f"select build_id, started_at, finished_at, status, instances, selection, models, row_counts, failed_tests, "
         f"toolkit_version from {BUILD_TABLE} order by started_at desc limit 1"
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not row:
         return None
+    row = row[0]
     return BuildRecord(*row[:6], models=json.loads(row[6] or "[]"), row_counts=json.loads(row[7] or "{}"),
                        failed_tests=json.loads(row[8] or "[]"), toolkit_version=row[9])
