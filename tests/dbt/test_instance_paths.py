@@ -42,6 +42,7 @@ def _count(db: Path, sql: str) -> int:
         return con.execute(sql).fetchone()[0]
 
 
+@pytest.mark.slow  # a real dbt run (the fast lane keeps the refusal before dbt)
 @pytest.mark.parametrize("name", ODD_NAMES)
 def test_an_odd_file_name_is_read_literally_by_dbt(odd_folder, tmp_path, name):
     db = tmp_path / "idc_qc.duckdb"
@@ -51,6 +52,7 @@ def test_an_odd_file_name_is_read_literally_by_dbt(odd_folder, tmp_path, name):
     assert _count(db, "select count(*) from stg_dicom__instances") == 40
 
 
+@pytest.mark.slow  # a real dbt run (the fast lane keeps the refusal before dbt)
 def test_full_geometry_build_over_a_braced_name_gives_exactly_its_series(odd_folder, tmp_path):
     db = tmp_path / "idc_qc.duckdb"
     build(db, str(odd_folder / "{name}.parquet"), select=["+series_geometry", "+instance_geometry"])
@@ -58,6 +60,7 @@ def test_full_geometry_build_over_a_braced_name_gives_exactly_its_series(odd_fol
     assert _count(db, "select count(*) from series_geometry where geometry_category = 'malformed_geometry'") == 0
 
 
+@pytest.mark.slow  # a real dbt run (the fast lane keeps the refusal before dbt)
 def test_a_folder_with_odd_names_reads_each_file_once(odd_folder, tmp_path):
     db = tmp_path / "idc_qc.duckdb"
     result = build(db, str(odd_folder), select=["stg_dicom__instances"])
@@ -81,6 +84,7 @@ def test_a_folder_with_a_file_lacking_a_required_column_is_refused_before_dbt(tm
     assert not db.exists()
 
 
+@pytest.mark.slow  # a real dbt run (the fast lane keeps the refusal before dbt)
 def test_a_plain_string_var_still_works_for_direct_dbt_runs(odd_folder, tmp_path):
     """dbt run by hand (dbt_project.yml reads IDC_QC_INSTANCES) passes one string: one path or glob."""
     from idc_qc.dbt_runner import dbt_vars, run_dbt

@@ -55,6 +55,7 @@ def input_scope_db(scoped_input, tmp_path_factory):
     return _build(scoped_input[0], tmp_path_factory.mktemp("input_scope"))
 
 
+@pytest.mark.slow  # a real dbt build
 def test_input_scope_covers_the_input_series_only(input_scope_db, scoped_input):
     _, real = scoped_input
     rows = dict(query(input_scope_db, "select SeriesInstanceUID, in_idc_index from series"))
@@ -62,6 +63,7 @@ def test_input_scope_covers_the_input_series_only(input_scope_db, scoped_input):
     assert rows[FAKE] is False and all(rows[uid] for _, (uid, _) in real)
 
 
+@pytest.mark.slow  # a real dbt build
 def test_viewer_urls_as_idc_builds_them(input_scope_db, scoped_input):
     """OHIF v3 with initialSeriesInstanceUID, Slim for slide microscopy, none outside IDC; the
     same link in series and series_geometry (one macro)."""
@@ -75,6 +77,7 @@ def test_viewer_urls_as_idc_builds_them(input_scope_db, scoped_input):
     assert urls[FAKE] is None and geometry_urls[FAKE] is None
 
 
+@pytest.mark.slow  # a real dbt build
 def test_geometry_marts_carry_the_context_columns(input_scope_db, scoped_input):
     _, real = scoped_input
     ct_uid, ct_study = real[0][1]
@@ -84,6 +87,7 @@ def test_geometry_marts_carry_the_context_columns(input_scope_db, scoped_input):
     assert row == ("synthetic", "synthetic", ct_study, None, "CT")
 
 
+@pytest.mark.slow  # a real dbt build
 def test_series_scope_var_rejects_other_values(scoped_input, tmp_path):
     from idc_qc.build import build
     from idc_qc.errors import IdcQcError
