@@ -47,6 +47,13 @@ def build(
     idc_release: Annotated[
         Optional[str], typer.Option("--idc-release", hidden=True, help="Old name of --release (BigQuery)."),
     ] = None,
+    clinical: Annotated[
+        Optional[Path],
+        typer.Option("--clinical",
+                     help="Clinical store to read (a folder `idc-qc clinical add --store` wrote). Default: the "
+                          "database's own store, <db stem>.clinical/ beside it (build/idc_qc.clinical/), or "
+                          "$IDC_QC_CLINICAL_DIR."),
+    ] = None,
 ) -> None:
     """Build the harmonized series and geometry tables with dbt.
 
@@ -85,7 +92,7 @@ def build(
     try:
         with display:
             result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index,
-                               release=number)
+                               release=number, clinical_dir=clinical)
     except ChecksFailed as exc:
         result = getattr(exc, "result", None)
         if result is not None:

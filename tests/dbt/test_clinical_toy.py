@@ -45,7 +45,7 @@ def db(tmp_path_factory):
     instances = write_instances(rows, work / "instances.parquet")
     (work / "clinical.csv").write_text(CLINICAL)
     db = work / "idc_qc.duckdb"
-    result = register(work / "clinical.csv", work / "clinical", patient_id_column="id", collection="toy_a",
+    result = register(work / "clinical.csv", work / "idc_qc.clinical", patient_id_column="id", collection="toy_a",
                       allow_unknown_collection=True)
     assert result.rows_written == 6 and result.duplicate_patient_rows == 2
     build(db, str(instances), select=["+patient_clinical+"])
