@@ -374,6 +374,9 @@ def register(
         tables_meta = _read(store, TABLE_METADATA)
         columns_meta = _read(store, COLUMN_METADATA)
         sources_before = _sources(tables_meta)
+        from ..workspace import pause_for_tests
+
+        pause_for_tests("clinical_store_locked")  # test hook: hold the lock between reading and writing
         written: dict[str, int] = {}
         replaced: list[str] = []
         table_rows, new_column_rows = [], []
