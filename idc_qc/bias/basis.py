@@ -14,12 +14,12 @@ INDEX_VIEW = "stg_idc_index__series"
 def describe_basis(con, tables: set[str], input_kind: str) -> tuple[str, bool]:
     """(one line, is_partial): the input kind, and the series and patients the database
     holds beside IDC's index (``is_partial`` when that is less than the whole index)."""
-    held = con.execute("select count(*), count(distinct collection_id || '/' || PatientID) from series").fetchone()
+    held = con.execute("select count(*), count(distinct collection_id || '/' || PatientID) from series").fetchall()[0]
     series, patients = int(held[0]), int(held[1])
     in_index = None
     if INDEX_VIEW in tables:
         try:
-            in_index = int(con.execute(f"select count(*) from {INDEX_VIEW}").fetchone()[0])
+            in_index = int(con.execute(f"select count(*) from {INDEX_VIEW}").fetchall()[0][0])
         except Exception:  # noqa: BLE001 - the index parquet may be gone; the line says less
             in_index = None
     holds = f"{series:,} series of {patients:,} patients"

@@ -113,6 +113,16 @@ def _release_number(text: str) -> int:
     return parse_release(text)
 
 
+def _idc_verdict(summary) -> str:
+    """IDC's count beside ours when they differ, and why: '; IDC's regularly_spaced_3d_volume
+    says 8, 3 of them on malformed values'."""
+    idc, malformed = summary.idc_regular_volumes, summary.idc_regular_on_malformed_values
+    if idc is None or idc == summary.regular_volumes:
+        return ""
+    why = f", {malformed:,} of them on malformed values" if malformed else ""
+    return f"; IDC's regularly_spaced_3d_volume says {idc:,}{why}"
+
+
 def show_build_summary(result, display, seconds: float) -> None:
     """Close a build with what a curator wants: how many series, how many regular, why not, what next."""
     from ..warehouse import summarize
@@ -126,7 +136,8 @@ def show_build_summary(result, display, seconds: float) -> None:
         console.print(f"  [bold red]{escape(summary.notice)}[/]")
     if summary.series_read is not None:
         share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
-        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}")
+        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}"
+                      f" (geometry_category){_idc_verdict(summary)}")
         if summary.top_reasons:
             console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
     if summary.unusable_instances is not None:
