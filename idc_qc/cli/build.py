@@ -136,8 +136,8 @@ def show_build_summary(result, display, seconds: float) -> None:
         console.print(f"  [bold red]{escape(summary.notice)}[/]")
     if summary.series_read is not None:
         share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
-        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}"
-                      f" (geometry_category){_idc_verdict(summary)}")
+        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes "
+                      f"by geometry_category{share}{_idc_verdict(summary)}")
         if summary.top_reasons:
             console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
     if summary.unusable_instances is not None:
