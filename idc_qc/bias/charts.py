@@ -47,7 +47,6 @@ def _group_labels(distances):
 def _capped(data):
     """The panel's rows with at most MAX_CATEGORIES categories (largest first, by the mean
     share over the groups and the reference); the others summed into 'Other (N)'."""
-    import pandas as pd
 
     from .distance import NOT_REPORTED
 
@@ -182,10 +181,12 @@ def share_rows(result, attribute: str) -> list[tuple[str, str, int, float, float
 
 def distance_cell(jsd: float, status: str) -> str:
     """A distance as printed: 'no data', '—' (no reference), '0.123' or '0.123*' (small group)."""
+    import math
+
     from .distance import STATUS_NO_DATA, STATUS_SMALL
 
     if status == STATUS_NO_DATA:
         return "no data"
-    if jsd != jsd:
+    if math.isnan(jsd):
         return "—"
     return f"{jsd:.3f}{'*' if status == STATUS_SMALL else ''}"

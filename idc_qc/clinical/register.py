@@ -118,7 +118,7 @@ def _broken_quote(span: list[str], fields: list[str], header: list[str], dialect
         for line in span[1:]:
             alone = next(csv.reader([line], dialect), [])
             if len(alone) == len(header):
-                return f"closed on line {{last}}; the lines inside read as rows of their own"
+                return "closed on line {last}; the lines inside read as rows of their own"
     return None
 
 

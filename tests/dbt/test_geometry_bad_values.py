@@ -31,7 +31,7 @@ def _write_text_rows(folder) -> int:
     import pyarrow.parquet as pq
 
     from idc_qc.instances import schema as instance_schema
-    from support.geometry import series_rows, SeriesSpec
+    from support.geometry import SeriesSpec, series_rows
 
     rows = series_rows(SeriesSpec(uid=UID("text_rows"), n=20, spacing=2.5, origin=(-100.0, -120.0, 40.0)))
     for row in rows:

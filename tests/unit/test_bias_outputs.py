@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from idc_qc.bias import BiasResult, Selection
-from idc_qc.bias.charts import MAX_CATEGORIES, bias_chart, distance_cell, share_rows, write_tables
+from idc_qc.bias.charts import (
+    MAX_CATEGORIES,
+    bias_chart,
+    distance_cell,
+    share_rows,
+    write_tables,
+)
 from idc_qc.bias.distance import MIN_GROUP_SIZE, distance_notes, judge_distance
 
 

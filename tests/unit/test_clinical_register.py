@@ -259,10 +259,9 @@ def test_a_registration_waits_for_the_store_lock_and_gives_up_with_one_line(tmp_
 
     store = tmp_path / "store"
     path = _write(tmp_path, "id,gender\nTCGA-A1,MALE\n")
-    with store_lock(store):
-        with pytest.raises(ClinicalInputError, match="another registration \\(pid .*\\) is still writing"):
-            with store_lock(store, wait=0.3):
-                pass
+    waiting = pytest.raises(ClinicalInputError, match="another registration \\(pid .*\\) is still writing")
+    with store_lock(store), waiting, store_lock(store, wait=0.3):
+        pass
     register(path, store, patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
     assert not (tmp_path / "store.lock").exists()
 
