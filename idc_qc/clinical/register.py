@@ -273,6 +273,13 @@ def register(
     else:
         header, records, blank, used_encoding, notices, bad = _read_csv(source, encoding)
     header = [h.strip() for h in header]
+    spans: dict[str, list[int]] = {}
+    for line, reason, why, _ in bad:
+        if reason == "broken_quote":
+            spans.setdefault(why, []).append(line)
+    for why, lines in spans.items():
+        notices.append(f"a quote gone wrong: {why}; lines {lines[0]}-{lines[-1]} rejected one by one "
+                       f"(broken_quote); fix the quote and register the file again")
 
     def column_index(name: str, option: str) -> int:
         if name in header:

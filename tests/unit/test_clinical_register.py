@@ -213,6 +213,8 @@ def test_an_unclosed_quote_rejects_every_line_it_swallows_one_by_one(tmp_path, i
     assert rejected["source_row"].tolist() == list(range(3, 14))
     assert set(rejected["detail"]) == {"inside a quote opened on line 3 and never closed"}
     assert '"TCGA-A7,MALE,47"' in rejected.loc[rejected["source_row"] == 8, "raw"].iloc[0]
+    assert result.notices == ["a quote gone wrong: inside a quote opened on line 3 and never closed; lines 3-13 "
+                              "rejected one by one (broken_quote); fix the quote and register the file again"]
     _accounted(result, store)
 
 
