@@ -107,8 +107,9 @@ def build(
     the same input as the build it updates (idc_qc.database.state.partial_build_scope): without
     ``instances`` it takes the previous build's again; other instances or another series scope
     are refused, so one database never mixes the whole index with an input's series.
-    Clinical data comes from ``clinical_dir``, else the store beside the database
-    (``<db folder>/clinical``, written by ``idc-qc clinical add``) when there is one.
+    Clinical data comes from ``clinical_dir``, else $IDC_QC_CLINICAL_DIR, else the database's
+    own store (``<db folder>/<db stem>.clinical``, written by ``idc-qc clinical add``) when
+    there is one; the build says which in one notice.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
 
     ``release`` (e.g. 20 or ``"v20"``) reads that IDC release's index (fetched into the cache
@@ -149,12 +150,11 @@ def build(
     provenance = detect_input(None if contract is None else contract.files)
     inputs = BuildInputs.resolve(release, instances=None if instances is None else contract.files, on_progress=emit)
     guard_release(db_path, inputs.release)
-    from .clinical import clinical_dbt_vars, default_store_for
+    from .clinical import choose_store, clinical_dbt_vars
 
-    store = Path(clinical_dir) if clinical_dir else default_store_for(db_path)
-    clinical = clinical_dbt_vars(store)
-    if clinical["clinical_tables"]:
-        emit(Progress("notice", text=f"clinical data: {len(clinical['clinical_tables'])} table(s) from {store}"))
+    chosen_store = choose_store(db_path, Path(clinical_dir) if clinical_dir else None)
+    clinical = clinical_dbt_vars(chosen_store.store)
+    emit(Progress("notice", text=chosen_store.line))
     vars = dbt_vars(instances=source, absent_columns=absent,
                     **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical,
                        **(extra_vars or {})})

@@ -106,7 +106,11 @@ class BuildSummary:
 
     tables: list[str]
     series_read: int | None = None
+    #: geometry_category = 'regular_volume' (idc-qc's verdict, which a malformed value never passes)
     regular_volumes: int | None = None
+    #: IDC's regularly_spaced_3d_volume TRUE, and of those the ones on malformed values
+    idc_regular_volumes: int | None = None
+    idc_regular_on_malformed_values: int | None = None
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     unusable_instances: int | None = None
     #: rpt_build_context.input_kind (idc_qc/provenance.py): synthetic | dicom | index_only | unknown
@@ -132,8 +136,14 @@ def summarize(db: Path, *, top: int = 3) -> BuildSummary:
         context = read_build_context(con)
         summary.input_kind, summary.notice = context.input_kind, context.notice
         if "series_geometry" in tables:
-            summary.series_read, summary.regular_volumes = con.execute(
-                "select count(*), count(*) filter (where regularly_spaced_3d_volume) from series_geometry"
+            columns = {c for (c,) in con.execute(
+                "select column_name from information_schema.columns where table_name = 'series_geometry'").fetchall()}
+            on_malformed = ("count(*) filter (where idc_regular_on_malformed_values)"
+                            if "idc_regular_on_malformed_values" in columns else "null")
+            (summary.series_read, summary.regular_volumes, summary.idc_regular_volumes,
+             summary.idc_regular_on_malformed_values) = con.execute(
+                "select count(*), count(*) filter (where geometry_category = 'regular_volume'), "
+                f"count(*) filter (where regularly_spaced_3d_volume), {on_malformed} from series_geometry"
             ).fetchone()
             summary.top_reasons = [tuple(r) for r in con.execute(
                 "select reason, count(*) as n from series_geometry, unnest(failure_reasons) as r(reason) "

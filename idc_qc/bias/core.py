@@ -63,6 +63,7 @@ class BiasResult:
     distances: Any              # group_value, attribute, unit, group_total, not_reported_share, jsd
     input_kind: str = "unknown"
     notes: list[str] = field(default_factory=list)
+    basis: str = ""             # what it stands on (bias/basis.py), written into the chart and CSVs
 
 
 def _resolve_attributes(attributes: list[str] | None, age_scheme: str) -> list[str]:
@@ -150,7 +151,8 @@ def compute_bias(
     import pandas as pd
 
     from ..query.run import contained, explain_condition_error, interruptible
-    from .distance import jensen_shannon_distance
+    from .basis import describe_basis
+    from .distance import distance_notes, judge_distance
     from .queries import (
         JOINED_WITH_A_COLLECTION,
         SELECTION_SOURCE,
@@ -179,6 +181,7 @@ def compute_bias(
                 input_kind = str(con.execute("select input_kind from rpt_build_context limit 1").fetchone()[0])
             except duckdb.Error:
                 pass
+        basis, partial = describe_basis(con, tables, input_kind)
         if selection.is_default:
             dist = con.execute(
                 "select group_value, attribute, category, unit, n, group_total, share from rpt_bias_distributions "
@@ -216,17 +219,21 @@ def compute_bias(
     for (group, attribute), part in dist.groupby(["group_value", "attribute"], sort=True):
         q = ref[ref["attribute"] == attribute]
         p = dict(zip(part["category"], part["n"]))
+        jsd, status = judge_distance(p, dict(zip(q["category"], q["share"])), int(part["group_total"].iloc[0]))
         rows.append({
             "group_value": group, "attribute": attribute, "unit": part["unit"].iloc[0],
             "group_total": int(part["group_total"].iloc[0]),
             "not_reported_share": float(part.loc[part["category"] == "Not reported", "share"].sum()),
-            "jsd": jensen_shannon_distance(p, dict(zip(q["category"], q["share"]))) if len(q) else float("nan"),
+            "jsd": jsd, "distance_status": status,
         })
-    distances = pd.DataFrame(rows, columns=["group_value", "attribute", "unit", "group_total", "not_reported_share", "jsd"])
+    distances = pd.DataFrame(rows, columns=["group_value", "attribute", "unit", "group_total", "not_reported_share", "jsd",
+                                            "distance_status"])
+    notes.extend(distance_notes(distances))
     without = sorted(set(chosen) - set(ref["attribute"]))
     if without:
         notes.append(f"the reference has no {', '.join(without)}: no distance for them")
-    if input_kind == "synthetic":
-        notes.append("this database was built from SYNTHETIC instance metadata")
+    if partial:
+        notes.append(f"based on {basis}: not a statement about IDC's collections")
     return BiasResult(selection=selection, reference_name=reference_name, age_scheme=age_scheme, attributes=chosen,
-                      distributions=dist, reference=ref, distances=distances, input_kind=input_kind, notes=notes)
+                      distributions=dist, reference=ref, distances=distances, input_kind=input_kind, notes=notes,
+                      basis=basis)

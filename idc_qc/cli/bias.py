@@ -69,7 +69,11 @@ def bias(
     if distances.empty:
         out_console.print("No series in the selection.")
         return
-    pivot = distances.pivot(index="group_value", columns="attribute", values="jsd")
+    from ..bias.charts import distance_cell, share_rows
+    from ..bias.distance import MIN_GROUP_SIZE
+
+    distances = distances.assign(cell=[distance_cell(j, s) for j, s in zip(distances["jsd"], distances["distance_status"])])
+    pivot = distances.pivot(index="group_value", columns="attribute", values="cell")
     totals = distances.groupby("group_value")["group_total"].max()
     patients = distances[distances["unit"] == "patients"].groupby("group_value")["group_total"].max()
     table = Table(title=f"Jensen-Shannon distance from {escape(result.reference_name)} "
@@ -81,8 +85,11 @@ def bias(
     for group, row in pivot.iterrows():
         count = patients.get(group, totals.get(group, 0))
         table.add_row(escape(str(group)), f"{int(count):,}",
-                      *["—" if v != v else f"{v:.3f}" for v in row.tolist()])
+                      *["—" if v != v else v for v in row.tolist()])
     out_console.print(table)
+    if (distances["distance_status"] != "ok").any():
+        out_console.print(f"no data: every value of the group is 'Not reported'; * fewer than {MIN_GROUP_SIZE} "
+                          f"members (patients, or series for manufacturer and model): a distance that says little")
     if details or pivot.shape[0] <= 3:
         for attribute_name, part in result.distributions.groupby("attribute", sort=False):
             t = Table(title=f"{attribute_name} ({part['unit'].iloc[0]})")
@@ -91,12 +98,9 @@ def bias(
             t.add_column("n", justify="right")
             t.add_column("share", justify="right")
             t.add_column("reference", justify="right")
-            ref_part = result.reference[result.reference["attribute"] == attribute_name]
-            ref_share = dict(zip(ref_part["category"], ref_part["share"]))
-            for r in part.itertuples(index=False):
-                share = ref_share.get(r.category)
-                t.add_row(escape(str(r.group_value)), escape(str(r.category)), f"{r.n:,}", f"{r.share:.1%}",
-                          "—" if share is None else f"{share:.1%}")
+            for group, category, n, share, ref_share in share_rows(result, attribute_name):
+                t.add_row(escape(group), escape(category), f"{n:,}", f"{share:.1%}",
+                          "—" if ref_share is None else f"{ref_share:.1%}")
             out_console.print(t)
     from ..bias.charts import save_chart, write_tables
 

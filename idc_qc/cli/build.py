@@ -47,6 +47,13 @@ def build(
     idc_release: Annotated[
         Optional[str], typer.Option("--idc-release", hidden=True, help="Old name of --release (BigQuery)."),
     ] = None,
+    clinical: Annotated[
+        Optional[Path],
+        typer.Option("--clinical",
+                     help="Clinical store to read (a folder `idc-qc clinical add --store` wrote). Default: the "
+                          "database's own store, <db stem>.clinical/ beside it (build/idc_qc.clinical/), or "
+                          "$IDC_QC_CLINICAL_DIR."),
+    ] = None,
 ) -> None:
     """Build the harmonized series and geometry tables with dbt.
 
@@ -88,7 +95,7 @@ def build(
     try:
         with display:
             result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index,
-                               release=number)
+                               release=number, clinical_dir=clinical)
     except ChecksFailed as exc:
         result = getattr(exc, "result", None)
         if result is not None:
@@ -109,6 +116,16 @@ def _release_number(text: str) -> int:
     return parse_release(text)
 
 
+def _idc_verdict(summary) -> str:
+    """IDC's count beside ours when they differ, and why: '; IDC's regularly_spaced_3d_volume
+    says 8, 3 of them on malformed values'."""
+    idc, malformed = summary.idc_regular_volumes, summary.idc_regular_on_malformed_values
+    if idc is None or idc == summary.regular_volumes:
+        return ""
+    why = f", {malformed:,} of them on malformed values" if malformed else ""
+    return f"; IDC's regularly_spaced_3d_volume says {idc:,}{why}"
+
+
 def show_build_summary(result, display, seconds: float) -> None:
     """Close a build with what a curator wants: how many series, how many regular, why not, what next."""
     from ..warehouse import summarize
@@ -122,7 +139,8 @@ def show_build_summary(result, display, seconds: float) -> None:
         console.print(f"  [bold red]{escape(summary.notice)}[/]")
     if summary.series_read is not None:
         share = f" ({summary.regular_share:.0%})" if summary.regular_share is not None else ""
-        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes{share}")
+        console.print(f"  {summary.series_read:,} series read; {summary.regular_volumes:,} are regular 3D volumes "
+                      f"by geometry_category{share}{_idc_verdict(summary)}")
         if summary.top_reasons:
             console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
     if summary.unusable_instances is not None:

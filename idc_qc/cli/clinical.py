@@ -22,8 +22,9 @@ app = typer.Typer(
 
 StoreOption = Annotated[
     Optional[Path],
-    typer.Option("--store", envvar="IDC_QC_CLINICAL_DIR",
-                 help="Clinical store folder (default: `clinical/` beside --db, which `idc-qc build` reads)."),
+    typer.Option("--store", "--clinical", envvar="IDC_QC_CLINICAL_DIR",
+                 help="Clinical store folder. Default: the store of --db, named after it (build/idc_qc.duckdb -> "
+                      "build/idc_qc.clinical/), which `idc-qc build --db` of that database reads and no other."),
 ]
 
 
@@ -89,7 +90,10 @@ def add(
     else:
         console.print("  [yellow]no column was recognized as sex, age, race, ethnicity or vital status[/] "
                       "(give a --dictionary with a concept column)")
-    console.print(f"Next: idc-qc build --db {escape(str(db))} -s \"+patient_clinical+ +rpt_bias_census_reference\"")
+    from ..clinical.store import own_store
+
+    scoped = "" if store is None or Path(store).resolve() == own_store(db) else f" --clinical {escape(str(target))}"
+    console.print(f"Next: idc-qc build --db {escape(str(db))}{scoped} -s \"+patient_clinical+ +rpt_bias_census_reference\"")
 
 
 @app.command()

@@ -10,12 +10,16 @@ A local clinical store is a folder of parquet files laid out like IDC's clinical
   race, ethnicity or vital status (inferred from the column name, or given in a dictionary);
 - ``rejected_rows.parquet``: every input row that could not be placed, with the reason.
 
-``idc-qc clinical add`` writes it (:func:`register`); ``idc-qc build`` reads it through the
+Each database has its own store, named after it (``build/idc_qc.duckdb`` ->
+``build/idc_qc.clinical/``), or an explicit one (``--clinical``/``--store``, or
+$IDC_QC_CLINICAL_DIR): never one shared by every database of a folder.
+``idc-qc clinical add`` writes it (:func:`register`, under the builds' lock);
+``idc-qc build`` says which store it read (:func:`choose_store`) and reads it through the
 dbt vars ``clinical_dir`` and ``clinical_tables`` (:func:`clinical_dbt_vars`).
 """
 
 from .register import RegistrationResult, register
-from .store import DEFAULT_STORE_NAME, clinical_dbt_vars, default_store_for, read_store_summary
+from .store import DEFAULT_STORE_NAME, choose_store, clinical_dbt_vars, default_store_for, read_store_summary
 
-__all__ = ["RegistrationResult", "register", "DEFAULT_STORE_NAME", "clinical_dbt_vars", "default_store_for",
-           "read_store_summary"]
+__all__ = ["RegistrationResult", "register", "DEFAULT_STORE_NAME", "choose_store", "clinical_dbt_vars",
+           "default_store_for", "read_store_summary"]

@@ -8,6 +8,8 @@ in the index, a line with the wrong number of fields); blank lines are counted a
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -54,15 +56,48 @@ def normalize_column_name(name: str) -> str:
     return text
 
 
+#: Byte order marks, longest first (UTF-32 LE starts with UTF-16 LE's).
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+#: How long `clinical add` waits for another registration into the same store (seconds).
+STORE_LOCK_WAIT = 120.0
+
+
 def _decode(raw: bytes, encoding: str | None) -> tuple[str, str, list[str]]:
+    """The file's text, the encoding used (as printed) and notices.
+
+    A byte order mark says the encoding (UTF-8, UTF-16, UTF-32); without one, NUL bytes at
+    every other position say UTF-16 (what Excel's "Unicode text" writes without a BOM); then
+    UTF-8, else Latin-1 with a notice. ``encoding`` overrides all of it.
+    """
     notices: list[str] = []
     if encoding:
         try:
-            return raw.decode(encoding), encoding, notices
+            return raw.decode(encoding).lstrip("\ufeff"), encoding, notices
         except (UnicodeDecodeError, LookupError) as exc:
             raise ClinicalInputError(f"cannot decode the file as --encoding {encoding}: {exc}") from None
+    for bom, name in BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(name), f"{name}, byte order mark", notices
+            except UnicodeDecodeError as exc:
+                raise ClinicalInputError(f"the file starts with a {name} byte order mark but is not {name} "
+                                         f"(offset {exc.start + len(bom)}); pass --encoding") from None
+    head = raw[:65536]
+    if b"\x00" in head:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        guess = "utf-16-le" if odd > 3 * even else "utf-16-be" if even > 3 * odd else None
+        if guess:
+            try:
+                decoded = raw.decode(guess)
+            except UnicodeDecodeError:
+                decoded = ""
+            if decoded and all(c.isprintable() or c in "\t\r\n" for c in decoded[:4096]):
+                return decoded, f"{guess}, no byte order mark", notices
+        raise ClinicalInputError("the file holds NUL bytes and is not UTF-16 text: not a CSV (a spreadsheet? "
+                                 "save it as CSV, or give a parquet file)")
     try:
-        return raw.decode("utf-8-sig"), "utf-8", notices
+        return raw.decode("utf-8"), "utf-8", notices
     except UnicodeDecodeError as exc:
         # Latin-1 decodes every byte; say so, since a wrong guess changes accented letters.
         notices.append(f"not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); read as latin-1 "
@@ -70,8 +105,30 @@ def _decode(raw: bytes, encoding: str | None) -> tuple[str, str, list[str]]:
         return raw.decode("latin-1"), "latin-1", notices
 
 
+def _broken_quote(span: list[str], fields: list[str], header: list[str], dialect) -> str | None:
+    """Why a record read over several physical lines is a quote gone wrong, or None when it is
+    a real multi-line field: the quote never closes, the field count is wrong, or a swallowed
+    line reads on its own as a row of the header's width."""
+    quote = getattr(dialect, "quotechar", '"') or '"'
+    if "".join(span).count(quote) % 2:
+        return "never closed"
+    if len(fields) != len(header):
+        return f"closed on line {{last}}, leaving {len(fields)} fields where the header has {len(header)}"
+    if len(header) > 1:
+        for line in span[1:]:
+            alone = next(csv.reader([line], dialect), [])
+            if len(alone) == len(header):
+                return "closed on line {last}; the lines inside read as rows of their own"
+    return None
+
+
 def _read_csv(path: Path, encoding: str | None):
-    """(header, records as (line number, fields), blank line count, encoding, notices, bad rows)."""
+    """(header, records as (line number, fields), blank line count, encoding, notices, bad rows).
+
+    Bad rows are (line, reason, detail, fields). Every physical line is accounted for: a
+    quote that swallows the lines after it (never closed, or closed by a stray quote further
+    down) rejects each line it swallowed, one by one, with its line number.
+    """
     raw = path.read_bytes()
     text, used, notices = _decode(raw, encoding)
     sample = text[:65536]
@@ -79,24 +136,37 @@ def _read_csv(path: Path, encoding: str | None):
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    lines = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(iter(lines), dialect)
     header: list[str] | None = None
     records: list[tuple[int, list[str]]] = []
     blank = 0
-    bad: list[tuple[int, str, list[str]]] = []
+    bad: list[tuple[int, str, str, list[str]]] = []
+    last = 0
     try:
         for fields in reader:
-            line = reader.line_num
+            first, last = last + 1, reader.line_num
             if not fields or all(f.strip() == "" for f in fields):
                 blank += 1
                 continue
             if header is None:
                 header = fields
                 continue
+            if last > first:
+                why = _broken_quote(lines[first - 1:last], fields, header, dialect)
+                if why:
+                    detail = f"inside a quote opened on line {first} and {why.format(last=last)}"
+                    for number in range(first, last + 1):
+                        physical = lines[number - 1].rstrip("\r\n")
+                        if physical.strip():
+                            bad.append((number, "broken_quote", detail, [physical]))
+                        else:
+                            blank += 1
+                    continue
             if len(fields) != len(header):
-                bad.append((line, f"{len(fields)} fields, header has {len(header)}", fields))
+                bad.append((first, "field_count", f"{len(fields)} fields, header has {len(header)}", fields))
                 continue
-            records.append((line, fields))
+            records.append((first, fields))
     except csv.Error as exc:
         raise ClinicalInputError(f"{path}: not a readable CSV at line {reader.line_num}: {exc}") from None
     if header is None:
@@ -203,6 +273,13 @@ def register(
     else:
         header, records, blank, used_encoding, notices, bad = _read_csv(source, encoding)
     header = [h.strip() for h in header]
+    spans: dict[str, list[int]] = {}
+    for line, reason, why, _ in bad:
+        if reason == "broken_quote":
+            spans.setdefault(why, []).append(line)
+    for why, lines in spans.items():
+        notices.append(f"a quote gone wrong: {why}; lines {lines[0]}-{lines[-1]} rejected one by one "
+                       f"(broken_quote); fix the quote and register the file again")
 
     def column_index(name: str, option: str) -> int:
         if name in header:
@@ -223,9 +300,9 @@ def register(
                                  " (pass --allow-unknown-collection for a collection of your own)")
 
     rejected: list[dict[str, Any]] = [
-        {"source_row": line, "reason": "field_count", "detail": why, "dicom_patient_id": None, "collection_id": None,
+        {"source_row": line, "reason": reason, "detail": why, "dicom_patient_id": None, "collection_id": None,
          "raw": json.dumps(fields, ensure_ascii=False)}
-        for line, why, fields in bad
+        for line, reason, why, fields in bad
     ]
     placed: list[tuple[str, int, list[str]]] = []  # (collection, line, fields)
     for line, fields in records:
@@ -298,62 +375,68 @@ def register(
         notices.append(f"{duplicate_rows} rows share a patient ID with another row of the same collection: "
                        "kept, and flagged in rpt_clinical_coverage (has_duplicate_clinical_rows)")
 
-    store.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    md5 = hashlib.md5(source.read_bytes()).hexdigest()
-    tables_meta = _read(store, TABLE_METADATA)
-    columns_meta = _read(store, COLUMN_METADATA)
-    written: dict[str, int] = {}
-    replaced: list[str] = []
-    table_rows, new_column_rows = [], []
-    ordered = ["dicom_patient_id", "source_batch", "source_row", *value_columns]
-    for target, part in frame.groupby("_collection", sort=True):
-        table_name = f"{target}_{table_suffix}"
-        out = part[ordered].reset_index(drop=True)
-        path = table_path(store, table_name)
-        if path.exists():
-            replaced.append(table_name)
-        _write_parquet(out, path)
-        written[table_name] = len(out)
-        table_rows.append({
-            "collection_id": target, "table_name": table_name,
-            "table_description": f"Clinical data of {target} registered by idc-qc from {source.name}",
-            "idc_version_table_added": None, "table_added_datetime": now,
-            "post_process_src": str(source.resolve()), "post_process_src_added_md5": md5,
-            "number_batches": 1, "patient_id_column": header[id_at], "source_encoding": used_encoding,
-            "rows": len(out),
-        })
-        for row in column_rows:
-            new_column_rows.append({"collection_id": target, "table_name": table_name, "files": source.name, **row})
-        new_column_rows.append({
-            "collection_id": target, "table_name": table_name, "files": source.name, "case_col": True,
-            "column": "dicom_patient_id", "column_label": header[id_at], "data_type": "STRING",
-            "original_column_headers": header[id_at], "values": [], "concept": None,
-        })
-    if written:
-        names_written = set(written)
-        if not tables_meta.empty:
-            tables_meta = tables_meta[~tables_meta["table_name"].isin(names_written)]
-        if not columns_meta.empty:
-            columns_meta = columns_meta[~columns_meta["table_name"].isin(names_written)]
-        tables_meta = pd.concat([tables_meta, pd.DataFrame(table_rows)], ignore_index=True)
-        columns_meta = pd.concat([columns_meta, pd.DataFrame(new_column_rows)], ignore_index=True)
-        _write_parquet(tables_meta, table_path(store, TABLE_METADATA))
-        _write_metadata_columns(columns_meta, table_path(store, COLUMN_METADATA))
+    with store_lock(store):
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        md5 = hashlib.md5(source.read_bytes()).hexdigest()
+        tables_meta = _read(store, TABLE_METADATA)
+        columns_meta = _read(store, COLUMN_METADATA)
+        sources_before = _sources(tables_meta)
+        from ..workspace import pause_for_tests
 
-    # Rejected rows of an earlier registration of the same file are replaced, never mixed.
-    old_rejected = _read(store, REJECTED_ROWS)
-    if not old_rejected.empty:
-        old_rejected = old_rejected[old_rejected["source_file"] != str(source.resolve())]
-    new_rejected = pd.DataFrame(rejected, columns=["source_row", "reason", "detail", "dicom_patient_id",
-                                                   "collection_id", "raw"])
-    new_rejected.insert(0, "source_file", str(source.resolve()))
-    new_rejected["registered_at"] = now
-    all_rejected = pd.concat([old_rejected, new_rejected], ignore_index=True) if not old_rejected.empty else new_rejected
-    _write_parquet(all_rejected.astype({"source_row": "int64"}), table_path(store, REJECTED_ROWS))
-    if not table_path(store, TABLE_METADATA).exists():
-        _write_parquet(pd.DataFrame(columns=["collection_id", "table_name"], dtype="object"),
-                       table_path(store, TABLE_METADATA))
+        pause_for_tests("clinical_store_locked")  # test hook: hold the lock between reading and writing
+        written: dict[str, int] = {}
+        replaced: list[str] = []
+        table_rows, new_column_rows = [], []
+        ordered = ["dicom_patient_id", "source_batch", "source_row", *value_columns]
+        for target, part in frame.groupby("_collection", sort=True):
+            table_name = f"{target}_{table_suffix}"
+            out = part[ordered].reset_index(drop=True)
+            path = table_path(store, table_name)
+            if path.exists():
+                replaced.append(table_name)
+            _write_parquet(out, path)
+            written[table_name] = len(out)
+            table_rows.append({
+                "collection_id": target, "table_name": table_name,
+                "table_description": f"Clinical data of {target} registered by idc-qc from {source.name}",
+                "idc_version_table_added": None, "table_added_datetime": now,
+                "post_process_src": str(source.resolve()), "post_process_src_added_md5": md5,
+                "number_batches": 1, "patient_id_column": header[id_at], "source_encoding": used_encoding,
+                "rows": len(out),
+            })
+            for row in column_rows:
+                new_column_rows.append({"collection_id": target, "table_name": table_name, "files": source.name, **row})
+            new_column_rows.append({
+                "collection_id": target, "table_name": table_name, "files": source.name, "case_col": True,
+                "column": "dicom_patient_id", "column_label": header[id_at], "data_type": "STRING",
+                "original_column_headers": header[id_at], "values": [], "concept": None,
+            })
+        if written:
+            names_written = set(written)
+            if not tables_meta.empty:
+                tables_meta = tables_meta[~tables_meta["table_name"].isin(names_written)]
+            if not columns_meta.empty:
+                columns_meta = columns_meta[~columns_meta["table_name"].isin(names_written)]
+            tables_meta = pd.concat([tables_meta, pd.DataFrame(table_rows)], ignore_index=True)
+            columns_meta = pd.concat([columns_meta, pd.DataFrame(new_column_rows)], ignore_index=True)
+            _write_parquet(tables_meta, table_path(store, TABLE_METADATA))
+            _write_metadata_columns(columns_meta, table_path(store, COLUMN_METADATA))
+
+        # Rejected rows are replaced with what they belong to, never mixed: those of an earlier
+        # registration of the same file, and those of a file whose tables this one replaced all of.
+        gone = {str(source.resolve())} | (sources_before - _sources(tables_meta))
+        old_rejected = _read(store, REJECTED_ROWS)
+        if not old_rejected.empty:
+            old_rejected = old_rejected[~old_rejected["source_file"].isin(gone)]
+        new_rejected = pd.DataFrame(rejected, columns=["source_row", "reason", "detail", "dicom_patient_id",
+                                                       "collection_id", "raw"])
+        new_rejected.insert(0, "source_file", str(source.resolve()))
+        new_rejected["registered_at"] = now
+        all_rejected = pd.concat([old_rejected, new_rejected], ignore_index=True) if not old_rejected.empty else new_rejected
+        _write_parquet(all_rejected.astype({"source_row": "int64"}), table_path(store, REJECTED_ROWS))
+        if not table_path(store, TABLE_METADATA).exists():
+            _write_parquet(pd.DataFrame(columns=["collection_id", "table_name"], dtype="object"),
+                           table_path(store, TABLE_METADATA))
 
     reasons: dict[str, int] = {}
     for r in rejected:
@@ -364,6 +447,46 @@ def register(
         duplicate_patient_rows=duplicate_rows, replaced_tables=replaced, notices=notices,
         concepts={t: concepts for t in written},
     )
+
+
+@contextlib.contextmanager
+def store_lock(store: Path, wait: float | None = None):
+    """Hold the store's lock while reading and rewriting its metadata: the builds' lock
+    (idc_qc.workspace.BuildLock, an flock on ``<store>.lock``), waited for up to ``wait``
+    seconds (STORE_LOCK_WAIT) since a registration takes seconds, not minutes."""
+    import time
+
+    from ..errors import BuildLocked
+    from ..workspace import BuildLock, read_lock
+
+    store = Path(store)
+    store.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (STORE_LOCK_WAIT if wait is None else wait)
+    while True:
+        try:
+            lock = BuildLock(store, command="clinical add").acquire()
+            break
+        except BuildLocked:
+            if time.monotonic() >= deadline:
+                holder = read_lock(store)
+                who = holder.describe() if holder else "another process"
+                raise ClinicalInputError(f"another registration ({who}) is still writing the clinical store {store}; "
+                                         "wait for it to finish and run the command again") from None
+            time.sleep(0.1)
+    try:
+        from ..workspace import pause_for_tests
+
+        pause_for_tests("clinical_store_locked")
+        yield lock
+    finally:
+        lock.release()
+
+
+def _sources(tables_meta) -> set[str]:
+    """The registered files that still have a table in the store."""
+    if tables_meta.empty or "post_process_src" not in tables_meta.columns:
+        return set()
+    return set(tables_meta["post_process_src"].dropna().astype(str))
 
 
 def _read(store: Path, name: str):

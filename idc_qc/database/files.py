@@ -6,7 +6,6 @@ idc_qc spells these names; readers and writers call these functions.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -20,9 +19,10 @@ BUILDING_SUFFIX = ".building"
 #: Where `idc-qc build --release N` (without --db) and `idc-qc release run` put release N.
 RELEASES_DIR = Path("build") / "releases"
 DB_NAME = "idc_qc.duckdb"
-#: The clinical store beside a database (build/idc_qc.duckdb -> build/clinical/), unless
-#: this environment variable names another (idc_qc/clinical/store.py).
-CLINICAL_STORE_NAME = "clinical"
+#: A database's own clinical store is named after it (build/idc_qc.duckdb -> build/idc_qc.clinical/),
+#: so an unrelated database in the same folder never reads it; this environment variable names
+#: another store for every build (idc_qc/clinical/store.py chooses).
+CLINICAL_STORE_SUFFIX = ".clinical"
 CLINICAL_STORE_ENV = "IDC_QC_CLINICAL_DIR"
 
 
@@ -90,11 +90,10 @@ def dbt_work_dir(db: Path) -> Path:
 
 
 def clinical_store(db: Path) -> Path:
-    """The clinical store a build of ``db`` reads: $IDC_QC_CLINICAL_DIR, else ``<db folder>/clinical``."""
-    override = os.environ.get(CLINICAL_STORE_ENV)
-    if override:
-        return Path(override).expanduser()
-    return Path(db).resolve().parent / CLINICAL_STORE_NAME
+    """The database's own clinical store: ``<db folder>/<db stem>.clinical`` (``idc-qc clinical add``
+    writes it; a build reads it unless --clinical or $IDC_QC_CLINICAL_DIR names another)."""
+    db = Path(db).resolve()
+    return db.with_name(db.stem + CLINICAL_STORE_SUFFIX)
 
 
 def release_db(release: int, root: Path | None = None) -> Path:

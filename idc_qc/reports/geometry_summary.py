@@ -30,12 +30,37 @@ order by series desc, category, modality
 """
 
 
+# IDC's verdict beside ours: how many series IDC's regularly_spaced_3d_volume calls regular,
+# and how many of those idc-qc finds malformed (the values IDC compares are equal, not valid)
+_IDC_VERDICT_SQL = """
+select
+    sum(idc_regular_series_count) as idc_regular,
+    sum(case when geometry_category = 'regular_volume' then series_count else 0 end) as regular,
+    sum(case when geometry_category = 'malformed_geometry' then idc_regular_series_count else 0 end) as on_malformed
+from rpt_geometry_category_counts
+"""
+
+
 @dataclass
 class SummaryFiles:
     html: Path
     png: Path | None
     categories: list[tuple[str, str, int]]
     reasons: list[tuple[str, str, int]]
+    #: the line under the category chart: what 'regular_volume' counts, and IDC's count beside it
+    definition: str = ""
+
+
+def verdict_line(regular: int, idc_regular: int | None, on_malformed: int | None) -> str:
+    """What the category chart counts, and IDC's verdict beside it."""
+    line = (f"regular_volume: {regular:,} series by idc-qc's geometry_category (orientation and spacing compared "
+            "as numbers; a malformed value is never regular)")
+    if idc_regular is None:
+        return line
+    line += f"; IDC's regularly_spaced_3d_volume is TRUE for {idc_regular:,}"
+    if on_malformed:
+        line += f", {on_malformed:,} of them only on malformed values (malformed_geometry here)"
+    return line
 
 
 def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -> SummaryFiles:
@@ -53,12 +78,19 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         reasons_df = con.execute(_REASONS_SQL).df()
         categories_df = con.execute(_CATEGORY_SQL).df()
         notice = read_build_context(con).notice  # a synthetic build says so on the chart
+        try:
+            idc_regular, regular, on_malformed = con.execute(_IDC_VERDICT_SQL).fetchone()
+        except duckdb.Error:  # a database built before rpt_geometry_category_counts had IDC's count
+            idc_regular, on_malformed = None, None
+            regular = int(categories_df.loc[categories_df["category"] == "regular_volume", "series"].sum())
+    definition = verdict_line(int(regular or 0), None if idc_regular is None else int(idc_regular),
+                              None if on_malformed is None else int(on_malformed))
     total = int(categories_df["series"].sum())
 
     categories = _bars_by_modality(categories_df, "category", f"Geometry category of {total:,} series")
-    if notice:
-        categories = categories.properties(title=alt.TitleParams(f"Geometry category of {total:,} series",
-                                                                 subtitle=[notice], subtitleColor="#b22222"))
+    categories = categories.properties(title=alt.TitleParams(
+        f"Geometry category of {total:,} series", subtitle=[notice, definition] if notice else [definition],
+        subtitleColor="#b22222" if notice else "#555555"))
     reasons = _bars_by_modality(
         reasons_df, "reason", "Why the others are not regular 3D volumes (a series can have several reasons)"
     )
@@ -75,6 +107,7 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         png=png_path,
         categories=[(str(a), str(b), int(n)) for a, b, n in categories_df.itertuples(index=False)],
         reasons=[(str(a), str(b), int(n)) for a, b, n in reasons_df.itertuples(index=False)],
+        definition=definition,
     )
 
 

@@ -43,7 +43,7 @@
         pixel_spacing_status,
         number_of_frames,
         has_malformed_dimensions,
-        {{ adapter.quote('Rows') }} is not null as has_pixel_matrix,
+        {{ adapter.quote('Rows') }} is not null or has_malformed_dimensions as has_pixel_matrix,
         -- computed once here for the several aggregates that order by it
         case when is_volumetric and {{ idc_qc.is_finite('slice_position') }} then slice_position end as finite_slice_position,
         {%- for column in idc_qc.geometry_volume_columns() %}
@@ -84,7 +84,8 @@
         count(case when is_volumetric and iop_status not in ('ok', 'missing') then 1 end) as iop_malformed_count,
         count(case when is_volumetric and pixel_spacing_status = 'missing' then 1 end) as pixel_spacing_missing_count,
         count(case when is_volumetric and pixel_spacing_status not in ('ok', 'missing') then 1 end) as pixel_spacing_malformed_count,
-        count(case when is_volumetric and ({{ adapter.quote('Rows') }} is null or {{ adapter.quote('Columns') }} is null) then 1 end) as dimensions_missing_count,
+        count(case when is_volumetric and ({{ adapter.quote('Rows') }} is null or {{ adapter.quote('Columns') }} is null)
+            and not has_malformed_dimensions then 1 end) as dimensions_missing_count,
         count(case when is_volumetric and has_malformed_dimensions then 1 end) as dimensions_malformed_count,
 
         -- orientation, pixel spacing and matrix size: IDC compares them as written

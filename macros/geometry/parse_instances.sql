@@ -48,6 +48,7 @@
         PixelSpacing,
         {{ adapter.quote('Rows') }},
         {{ adapter.quote('Columns') }},
+        dimensions_not_integers,
 
         -- ImageType as one '|'-delimited string: element tests become LIKE patterns
         -- ('|' cannot occur in a DICOM code string, and unlike '\' it is no LIKE escape).
@@ -102,8 +103,9 @@
         {{ idc_qc.geometry_parse_status('ImagePositionPatient', ['ipp_x', 'ipp_y', 'ipp_z']) }} as ipp_status,
         {{ idc_qc.geometry_parse_status('ImageOrientationPatient', ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z']) }} as iop_status,
         {{ idc_qc.geometry_parse_status('PixelSpacing', ['pixel_spacing_row_mm', 'pixel_spacing_column_mm'], positive=true) }} as pixel_spacing_status,
-        -- a matrix of zero or fewer rows or columns is no image
-        coalesce({{ adapter.quote('Rows') }} <= 0 or {{ adapter.quote('Columns') }} <= 0, false) as has_malformed_dimensions,
+        -- a matrix of zero or fewer rows or columns is no image, nor one written as no integer
+        coalesce({{ adapter.quote('Rows') }} <= 0 or {{ adapter.quote('Columns') }} <= 0, false)
+            or coalesce(dimensions_not_integers, false) as has_malformed_dimensions,
 
         -- slice normal = row cosines x column cosines, (bf - ce, cd - af, ae - bd)
         row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,

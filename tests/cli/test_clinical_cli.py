@@ -3,6 +3,9 @@ errors with exit 2, and the tables, CSV and chart of a real TCGA build."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -42,7 +45,7 @@ def test_add_reports_rows_written_and_rejected(tmp_path):
     text = " ".join(result.stderr.split())
     assert "Read 2 rows" in text and "1 blank lines skipped" in text and "1 written" in text and "1 rejected" in text
     assert "missing_patient_id (1)" in text
-    assert (tmp_path / "clinical" / "tcga_brca_clinical.parquet").exists()
+    assert (tmp_path / "idc_qc.clinical" / "tcga_brca_clinical.parquet").exists()
 
 
 def test_coverage_without_clinical_models_says_what_to_do(tmp_path):
@@ -79,3 +82,55 @@ def test_coverage_and_bias_on_tcga(tmp_path_factory, tmp_path):
 
     line = one_error_line(invoke("bias", "--db", str(db), "--where", "no_such_column = 1", "-o", str(out)))
     assert "does not run on series joined with patient_clinical" in line and "no_such_column" in line
+
+
+def _add(csv, db, collection, env=None) -> subprocess.Popen:
+    import os
+
+    return subprocess.Popen([sys.executable, "-m", "idc_qc.cli", "clinical", "add", str(csv), "-p", "patient",
+                             "-c", collection, "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.slow
+def test_two_registrations_at_once_both_land(tmp_path):
+    """Issue 23: two `clinical add` at once into one store lost a registration (both exit 0, the
+    store listed one table in 2 of 3 tries). Two rounds of two real processes started
+    together, then one where the first holds the store's lock for 2 s (the test pause hook) so
+    that the second must wait for it."""
+    import pandas as pd
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("patient,gender\nTCGA-A1,MALE\n")
+    b.write_text("patient,gender\nTCGA-B1,FEMALE\n")
+    for round in range(3):
+        db = tmp_path / f"round{round}" / "idc_qc.duckdb"
+        hold = {"IDC_QC_TEST_PAUSE_AT": "clinical_store_locked", "IDC_QC_TEST_PAUSE_SECONDS": "2"} if round == 2 else None
+        first = _add(a, db, "tcga_brca", env=hold)
+        if hold:
+            assert "paused at clinical_store_locked" in first.stderr.readline()
+        second = _add(b, db, "tcga_luad")
+        outs = [p.communicate(timeout=120) for p in (first, second)]
+        assert [p.returncode for p in (first, second)] == [0, 0], outs
+        store = db.parent / "idc_qc.clinical"
+        tables = sorted(pd.read_parquet(store / "table_metadata.parquet")["table_name"])
+        assert tables == ["tcga_brca_clinical", "tcga_luad_clinical"], (round, outs)
+        assert sorted(pd.read_parquet(store / "column_metadata.parquet")["table_name"].unique()) == tables
+        assert not (db.parent / "idc_qc.clinical.lock").exists()
+
+
+def test_the_store_belongs_to_its_database(tmp_path):
+    """Issue 20: the store lived beside --db (build/clinical/), so every database of the folder
+    read it. Now each database has its own (<stem>.clinical), and `add` says which to build."""
+    data = tmp_path / "data.csv"
+    data.write_text("patient,gender\nTCGA-A1,MALE\n")
+    result = run_cli("clinical", "add", str(data), "-p", "patient", "-c", "tcga_brca", "--db", str(tmp_path / "one.duckdb"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "one.clinical" / "tcga_brca_clinical.parquet").exists()
+    assert not (tmp_path / "clinical").exists()
+    assert f"idc-qc build --db {tmp_path / 'one.duckdb'} -s" in " ".join(result.stderr.split())
+    elsewhere = tmp_path / "elsewhere"
+    result = run_cli("clinical", "add", str(data), "-p", "patient", "-c", "tcga_brca", "--store", str(elsewhere),
+                  "--db", str(tmp_path / "one.duckdb"))
+    assert result.returncode == 0, result.stderr
+    assert f"--clinical {elsewhere}" in "".join(result.stderr.split("\n"))

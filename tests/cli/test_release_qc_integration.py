@@ -58,7 +58,7 @@ def runs(tmp_path_factory):
     rows = __import__("pandas").concat([rows, rows[rows["bcr_patient_barcode"] == doubled]], ignore_index=True)
     csv = work / "tcga_two_collections.csv"
     rows.drop(columns=["collection_id"]).to_csv(csv, index=False)
-    register(csv, root / "v25" / "clinical", patient_id_column="bcr_patient_barcode", collection_column="acronym",
+    register(csv, root / "v25" / "idc_qc.clinical", patient_id_column="bcr_patient_barcode", collection_column="acronym",
              collection_prefix="tcga_")
     out = {r: run_cli("release", "run", f"v{r}", *SELECT, cwd=work) for r in (20, 25)}
     clinical = {c: set(rows.loc[rows["collection_id"] == c, "bcr_patient_barcode"]) for c in chosen}

@@ -87,6 +87,7 @@ def test_census_distance_matches_scipy(db, expected):
     result = compute_bias(db, Selection(where="collection_id like 'tcga_%'"), reference="census",
                           attributes=["sex", "race"])
     got = {(r.group_value, r.attribute): r.jsd for r in result.distances.itertuples()}
+    status = {(r.group_value, r.attribute): r.distance_status for r in result.distances.itertuples()}
     imaging = expected[expected["has_imaging"]]
     checked = 0
     for attribute, column, census_name in [("sex", "sex_category", "Sex"), ("race", "race_category", "Race")]:
@@ -96,6 +97,11 @@ def test_census_distance_matches_scipy(db, expected):
             categories = sorted(set(counts) | set(q_all))
             p = [counts.get(c, 0) for c in categories]
             q = [q_all.get(c, 0.0) for c in categories]
+            if not set(counts) - {"Not reported"}:
+                # no known value: 'no data', not the distance of 'Not reported' from the census (1.0)
+                assert math.isnan(got[(collection, attribute)]), (collection, attribute)
+                assert status[(collection, attribute)] == "no data"
+                continue
             want = float(jensenshannon(p, q, base=2))
             assert math.isclose(got[(collection, attribute)], want, rel_tol=1e-9, abs_tol=1e-12), (collection, attribute)
             checked += 1
@@ -153,10 +159,12 @@ def test_user_reference_table_in_midrcs_shape_gives_the_census_distances(db):
     user = compute_bias(db, selection, reference=tc.require_shared(tc.CENSUS_SHARED), age_scheme="census",
                         attributes=["sex", "race", "age_group"]).distances
     assert set(shipped["attribute"]) == {"sex", "race", "age_group_census"}
-    assert shipped["jsd"].notna().all()
+    assert (shipped["jsd"].notna() | (shipped["distance_status"] == "no data")).all()
     merged = shipped.merge(user, on=["group_value", "attribute"], suffixes=("_shipped", "_user"))
     assert len(merged) == len(shipped)
-    assert ((merged["jsd_shipped"] - merged["jsd_user"]).abs() < 1e-12).all()
+    assert (merged["distance_status_shipped"] == merged["distance_status_user"]).all()
+    known = merged[merged["jsd_shipped"].notna()]
+    assert ((known["jsd_shipped"] - known["jsd_user"]).abs() < 1e-12).all()
 
 
 def test_archive_reference_distance_of_the_archive_is_zero(db):
@@ -164,4 +172,7 @@ def test_archive_reference_distance_of_the_archive_is_zero(db):
 
     whole = compute_bias(db, Selection(by=None), reference="archive").distances
     assert len(whole) == 6
-    assert (whole["jsd"].abs() < 1e-7).all()
+    # an attribute with no known value in the whole archive (every value 'Not reported') has no distance
+    known = whole[whole["distance_status"] != "no data"]
+    assert len(known) >= 5 and (known["jsd"].abs() < 1e-7).all()
+    assert whole.loc[whole["distance_status"] == "no data", "jsd"].isna().all()

@@ -45,11 +45,23 @@ def db(tmp_path_factory):
     instances = write_instances(rows, work / "instances.parquet")
     (work / "clinical.csv").write_text(CLINICAL)
     db = work / "idc_qc.duckdb"
-    result = register(work / "clinical.csv", work / "clinical", patient_id_column="id", collection="toy_a",
+    result = register(work / "clinical.csv", work / "idc_qc.clinical", patient_id_column="id", collection="toy_a",
                       allow_unknown_collection=True)
     assert result.rows_written == 6 and result.duplicate_patient_rows == 2
-    build(db, str(instances), select=["+patient_clinical+"])
+    build(db, str(instances), select=["+patient_clinical+"],
+          on_progress=lambda e: NOTICES.append(e.text) if e.kind == "notice" else None)
     return db
+
+
+#: The build's notices (the fixture's build), for the line that says which store it read.
+NOTICES: list[str] = []
+
+
+def test_the_build_says_which_store_it_read(db):
+    """Issue 20: the store is the database's own (<stem>.clinical), and the build says so in one line."""
+    store = db.with_name("idc_qc.clinical")
+    assert [n for n in NOTICES if n.startswith("clinical data:")] == \
+        [f"clinical data: 1 table from {store} (this database's store)"]
 
 
 def _patients(db) -> dict[str, dict]:

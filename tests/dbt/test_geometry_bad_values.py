@@ -24,13 +24,32 @@ pytestmark = pytest.mark.slow
 UID = bad_value_case_uid
 
 
+def _write_text_rows(folder) -> int:
+    """A second input file whose Rows column is text, 'abc' on every instance (DuckDB reads
+    the two files' Rows as VARCHAR together, as it would an export that wrote it as text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idc_qc.instances import schema as instance_schema
+    from support.geometry import SeriesSpec, series_rows
+
+    rows = series_rows(SeriesSpec(uid=UID("text_rows"), n=20, spacing=2.5, origin=(-100.0, -120.0, 40.0)))
+    for row in rows:
+        row["Rows"] = "abc"
+    schema = instance_schema.arrow_schema()
+    schema = schema.set(schema.get_field_index("Rows"), pa.field("Rows", pa.string()))
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "text_rows.parquet")
+    return len(rows)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad_values")
     rows = [row for case_rows in bad_value_cases().values() for row in case_rows] + unusable_rows()
-    path = write_instances(rows, folder / "instances.parquet")
-    db = built_once(str(path), folder)
-    return db, series_geometry_frame(db), instance_geometry_frame(db), len(rows)
+    write_instances(rows, folder / "instances" / "instances.parquet")
+    text_rows = _write_text_rows(folder / "instances")
+    db = built_once(str(folder / "instances"), folder)
+    return db, series_geometry_frame(db), instance_geometry_frame(db), len(rows) + text_rows
 
 
 def listed(instances, case: str) -> set[tuple[str, str]]:
@@ -109,6 +128,49 @@ def test_non_positive_spacing_or_matrix_is_malformed(built, case, reason, count_
     assert listed(instances, case) == {(reason, f"0.{k}") for k in range(20)}
     if "PixelSpacing" in reason:
         assert set(instances[instances.SeriesInstanceUID == UID(case)].pixel_spacing_status) == {"non_positive"}
+
+
+def test_rows_written_as_no_integer_is_malformed_not_missing(built):
+    """Issue 23: Rows='abc' read as "missing Rows or Columns" with dimensions_malformed_count 0."""
+    _, series, instances, _ = built
+    row = series.loc[UID("text_rows")]
+    assert row.geometry_category == "malformed_geometry"
+    assert list(row.failure_reasons) == ["malformed Rows or Columns"]
+    assert row.dimensions_malformed_count == 20
+    assert listed(instances, "text_rows") == {("malformed Rows or Columns", f"0.{k}") for k in range(20)}
+
+
+@pytest.mark.parametrize("case", ["zero_pixel_spacing", "negative_pixel_spacing", "zero_rows", "negative_columns"])
+def test_idc_regular_on_malformed_values_is_annotated(built, case):
+    """Issue 23: PixelSpacing -0.7 or Rows 0 on every slice: IDC's verdict is TRUE (its checks
+    find the values equal), kept as IDC's, and annotated; our category says malformed."""
+    _, series, _, _ = built
+    row = series.loc[UID(case)]
+    assert row.regularly_spaced_3d_volume                        # IDC's semantics, exactly
+    assert row.idc_regular_on_malformed_values
+    assert list(row.geometry_notes) == ["IDC regular on malformed values"]
+    assert row.geometry_category == "malformed_geometry"
+
+
+def test_counts_of_regular_volumes_count_geometry_category(built):
+    """Issue 23: the build summary counted IDC's TRUE on malformed values among the regular
+    volumes ("8 are regular" where 5 are); it counts geometry_category now and says IDC's
+    count beside it (the geometry summary's line is checked in tests/reports)."""
+    from idc_qc.cli.build import _idc_verdict
+    from idc_qc.reports.geometry_summary import verdict_line
+    from idc_qc.warehouse import summarize
+
+    db, series, _, _ = built
+    regular = int((series.geometry_category == "regular_volume").sum())
+    idc = int(series.regularly_spaced_3d_volume.fillna(False).astype(bool).sum())
+    on_malformed = int(series.idc_regular_on_malformed_values.sum())
+    assert on_malformed >= 4 and regular < idc
+    summary = summarize(db)
+    assert (summary.regular_volumes, summary.idc_regular_volumes, summary.idc_regular_on_malformed_values) == \
+        (regular, idc, on_malformed)
+    assert _idc_verdict(summary) == f"; IDC's regularly_spaced_3d_volume says {idc:,}, {on_malformed:,} of them on malformed values"
+    assert verdict_line(regular, idc, on_malformed).endswith(
+        f"TRUE for {idc:,}, {on_malformed:,} of them only on malformed values (malformed_geometry here)")
 
 
 # --- the same SOPInstanceUID twice ----------------------------------------------------------

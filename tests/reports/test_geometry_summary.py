@@ -56,3 +56,12 @@ def test_summary_draws_the_reporting_counts(real_headers_db, tmp_path):
     expected = query(real_headers_db, """
         select geometry_category, coalesce(Modality, 'unknown'), count(*) from series_geometry group by all""")
     assert sorted(summary.categories) == sorted(expected)
+    # the category chart says what regular_volume counts, and IDC's count beside it (issue 23)
+    regular, idc, on_malformed = query(real_headers_db, """
+        select count(*) filter (where geometry_category = 'regular_volume'),
+               count(*) filter (where regularly_spaced_3d_volume),
+               count(*) filter (where idc_regular_on_malformed_values) from series_geometry""")[0]
+    assert summary.definition.startswith(f"regular_volume: {regular:,} series by idc-qc's geometry_category")
+    assert f"IDC's regularly_spaced_3d_volume is TRUE for {idc:,}" in summary.definition
+    assert (f"{on_malformed:,} of them only on malformed values" in summary.definition) == (on_malformed > 0)
+    assert summary.definition in summary.html.read_text()

@@ -23,7 +23,7 @@ def tcga_clinical_db(base: Path) -> Path:
     require_shared(TCGA_CLINICAL)
     if "db" not in _built:
         db = Path(base) / "idc_qc.duckdb"
-        register(TCGA_CLINICAL, db.parent / "clinical", patient_id_column="bcr_patient_barcode",
+        register(TCGA_CLINICAL, db.parent / "idc_qc.clinical", patient_id_column="bcr_patient_barcode",
                  collection_column="acronym", collection_prefix="tcga_", collection_from_index=True)
         build(db, None, select=TCGA_SELECT)
         _built["db"] = db

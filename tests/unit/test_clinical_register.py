@@ -177,3 +177,120 @@ def test_parquet_input(tmp_path, index_dir):
 
 def test_no_store_means_no_clinical_vars(tmp_path):
     assert clinical_dbt_vars(tmp_path / "absent") == {"clinical_dir": "", "clinical_tables": []}
+
+
+def test_a_replacement_from_another_file_takes_the_old_files_rejections_with_it(tmp_path, index_dir):
+    """Issue 23: v2.csv replaces v1.csv's table; v1.csv's rejected rows went with it (they stayed)."""
+    store = tmp_path / "store"
+    v1 = _write(tmp_path, "id,gender\nTCGA-A1,MALE\n,FEMALE\n", "v1.csv")
+    other = _write(tmp_path, "id,gender\nTCGA-B1,MALE\n,FEMALE\n", "other.csv")
+    register(v1, store, patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+    register(other, store, patient_id_column="id", collection="tcga_luad", index_dir=index_dir)
+    v2 = _write(tmp_path, "id,gender\nTCGA-A1,MALE\nTCGA-A2,FEMALE\n", "v2.csv")
+    again = register(v2, store, patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+    assert again.replaced_tables == ["tcga_brca_clinical"]
+    rejected = pd.read_parquet(store / "rejected_rows.parquet")
+    # v1's rejection is gone with its table; other.csv's table stays, and so does its rejection
+    assert rejected["source_file"].tolist() == [str(other.resolve())]
+    assert sorted(pd.read_parquet(store / "table_metadata.parquet")["table_name"]) == \
+        ["tcga_brca_clinical", "tcga_luad_clinical"]
+
+
+def _patients(n: int) -> str:
+    return "".join(f"TCGA-A{i},MALE,{40 + i}\n" for i in range(3, 3 + n))
+
+
+def test_an_unclosed_quote_rejects_every_line_it_swallows_one_by_one(tmp_path, index_dir):
+    """Issue 23: a quote opened on line 3 and never closed swallowed ten patients into one
+    rejected row ("Read 2 rows: 1 written, 1 rejected"); each line is now its own rejection."""
+    text = 'id,gender,age\nTCGA-A1,MALE,50\nTCGA-A2,"FEMALE,60\n' + _patients(10)
+    store = tmp_path / "store"
+    result = register(_write(tmp_path, text), store, patient_id_column="id", collection="tcga_brca",
+                      index_dir=index_dir)
+    assert (result.rows_read, result.rows_written, result.rows_rejected) == (12, 1, 11)
+    assert result.rejected_reasons == {"broken_quote": 11}
+    rejected = pd.read_parquet(store / "rejected_rows.parquet")
+    assert rejected["source_row"].tolist() == list(range(3, 14))
+    assert set(rejected["detail"]) == {"inside a quote opened on line 3 and never closed"}
+    assert '"TCGA-A7,MALE,47"' in rejected.loc[rejected["source_row"] == 8, "raw"].iloc[0]
+    assert result.notices == ["a quote gone wrong: inside a quote opened on line 3 and never closed; lines 3-13 "
+                              "rejected one by one (broken_quote); fix the quote and register the file again"]
+    _accounted(result, store)
+
+
+def test_a_stray_quote_closed_by_another_rejects_the_lines_between(tmp_path, index_dir):
+    """Two stray quotes made one row of three lines with the right field count: accepted
+    silently before; each line is rejected now. A real multi-line field stays one row."""
+    text = ('id,gender,note\nTCGA-A1,MALE,"two\nlines"\nTCGA-A2,FEMALE,"x\nTCGA-A3,MALE,y\n'
+            'TCGA-A4,MALE,z"\nTCGA-A5,FEMALE,ok\n')
+    store = tmp_path / "store"
+    result = register(_write(tmp_path, text), store, patient_id_column="id", collection="tcga_brca",
+                      index_dir=index_dir)
+    assert (result.rows_read, result.rows_written, result.rows_rejected) == (5, 2, 3)
+    rejected = pd.read_parquet(store / "rejected_rows.parquet")
+    assert rejected["source_row"].tolist() == [4, 5, 6]
+    assert rejected["detail"].iloc[0].startswith("inside a quote opened on line 4 and closed on line 6")
+    table = pd.read_parquet(store / "tcga_brca_clinical.parquet")
+    assert table["note"].tolist() == ["two\nlines", "ok"] and table["source_row"].tolist() == [2, 7]
+    _accounted(result, store)
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-16", True), ("utf-16-le", False), ("utf-16-be", False),
+                                          ("utf-8-sig", True), ("utf-32", True)])
+def test_utf16_utf32_and_byte_order_marks_are_detected(tmp_path, index_dir, encoding, bom):
+    """Issue 23: a UTF-16 CSV was read as Latin-1 (its header 'ÿþp a t i e n t')."""
+    text = "id,gender,site\nTCGA-A1,MALE,São Paulo\nTCGA-A2,FEMALE,Zürich\n"
+    store = tmp_path / "store"
+    result = register(_write(tmp_path, text.encode(encoding)), store, patient_id_column="id", collection="tcga_brca",
+                      index_dir=index_dir)
+    assert (result.rows_read, result.rows_written) == (2, 2)
+    assert result.encoding.endswith(", byte order mark" if bom else ", no byte order mark")
+    assert not result.notices
+    table = pd.read_parquet(store / "tcga_brca_clinical.parquet")
+    assert table["site"].tolist() == ["São Paulo", "Zürich"]
+
+
+def test_nul_bytes_that_are_not_utf16_are_a_clear_error(tmp_path, index_dir):
+    path = _write(tmp_path, b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00binary", "sheet.csv")
+    with pytest.raises(ClinicalInputError, match="NUL bytes and is not UTF-16 text: not a CSV"):
+        register(path, tmp_path / "store", patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+
+
+def test_a_registration_waits_for_the_store_lock_and_gives_up_with_one_line(tmp_path, index_dir):
+    from idc_qc.clinical.register import store_lock
+
+    store = tmp_path / "store"
+    path = _write(tmp_path, "id,gender\nTCGA-A1,MALE\n")
+    waiting = pytest.raises(ClinicalInputError, match="another registration \\(pid .*\\) is still writing")
+    with store_lock(store), waiting, store_lock(store, wait=0.3):
+        pass
+    register(path, store, patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+    assert not (tmp_path / "store.lock").exists()
+
+
+def test_a_build_reads_its_own_store_or_an_explicit_one_and_says_which(tmp_path, index_dir, monkeypatch):
+    """Issue 20: a store beside --db applied to every database of the folder. choose_store is
+    what idc_qc.build uses (its one notice line)."""
+    from idc_qc.clinical import choose_store
+
+    monkeypatch.delenv("IDC_QC_CLINICAL_DIR", raising=False)
+    data = _write(tmp_path, "id,gender\nTCGA-A1,MALE\n")
+    one, two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    register(data, tmp_path / "one.clinical", patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+    chosen = choose_store(one)
+    assert chosen.store == tmp_path / "one.clinical"
+    assert chosen.line == f"clinical data: 1 table from {tmp_path / 'one.clinical'} (this database's store)"
+    assert clinical_dbt_vars(chosen.store)["clinical_tables"][0]["table_name"] == "tcga_brca_clinical"
+    other = choose_store(two)  # the unrelated database in the same folder reads nothing
+    assert other.store is None and clinical_dbt_vars(other.store)["clinical_tables"] == []
+    assert other.line.startswith(f"clinical data: none ({tmp_path / 'two.clinical'} holds no store")
+    # the folder-wide store of earlier versions is not read, and the line says so
+    register(data, tmp_path / "clinical", patient_id_column="id", collection="tcga_brca", index_dir=index_dir)
+    line = choose_store(two).line
+    assert choose_store(two).store is None and f"--clinical {tmp_path / 'clinical'}" in line and "was not read" in line
+    # explicit: --clinical, then $IDC_QC_CLINICAL_DIR; one that holds nothing is an error
+    assert choose_store(two, tmp_path / "clinical").line.endswith("(--clinical)")
+    monkeypatch.setenv("IDC_QC_CLINICAL_DIR", str(tmp_path / "clinical"))
+    assert choose_store(two).store == tmp_path / "clinical"
+    with pytest.raises(IdcQcError, match="--clinical .*typo: no clinical store there|no clinical store there"):
+        choose_store(two, tmp_path / "typo")

@@ -198,7 +198,9 @@ reasons as (
             case when positions_parsed and coalesce(same_orientation, false) and shifted_in_plane and not drifts_along_stack then 'slices shifted in plane' end,
             case when volumetric_instance_count > 1 and iop_missing_count = 0 and not coalesce(same_orientation, false) then 'multiple orientations' end,
             case when pixel_spacing_missing_count = 0 and volumetric_instance_count > 1 and not coalesce(same_pixel_spacing, false) then 'inconsistent pixel spacing' end,
-            case when dimensions_missing_count = 0 and volumetric_instance_count > 1 and not consistent_image_dimensions then 'inconsistent image dimensions' end,
+            -- the sizes that were read differ (IDC's check is also FALSE when one cannot be read: malformed says that)
+            case when dimensions_missing_count = 0 and volumetric_instance_count > 1
+                and not coalesce(min_rows = max_rows and min_columns = max_columns, true) then 'inconsistent image dimensions' end,
             case when volumetric_instance_count = 2 and coalesce(regular_as_numbers, false) and mosaic_instance_count = 0 then 'only two slices' end
         ]") }} as found_reasons
     from findings
@@ -258,9 +260,15 @@ final as (
         -- what a curator should know that does not change the verdict
         {{ idc_qc.array_compact("[
             case when duplicated_instance_row_count > 0 then 'duplicated instance rows' end,
-            case when idc_string_comparison_only then 'IDC string comparison only' end
+            case when idc_string_comparison_only then 'IDC string comparison only' end,
+            case when coalesce(regularly_spaced_3d_volume, false) and geometry_category = 'malformed_geometry'
+                then 'IDC regular on malformed values' end
         ]") }} as geometry_notes,
         idc_string_comparison_only,
+        -- IDC's verdict is TRUE only because the values it compares are equal, not valid
+        -- (PixelSpacing -0.7 on every slice, Rows 0): the counts of regular volumes people
+        -- read use geometry_category, which says malformed_geometry
+        coalesce(regularly_spaced_3d_volume, false) and geometry_category = 'malformed_geometry' as idc_regular_on_malformed_values,
         same_orientation,
         same_pixel_spacing,
 

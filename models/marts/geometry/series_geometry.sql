@@ -61,6 +61,7 @@ final as (
         failure_reasons,
         geometry_notes,
         idc_string_comparison_only,
+        idc_regular_on_malformed_values,
 
         -- what the series holds
         instance_count,

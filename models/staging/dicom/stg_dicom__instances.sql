@@ -32,6 +32,8 @@ renamed as (
         {{ idc_qc.instance_column('PixelSpacing', 'string_array') }},
         {{ idc_qc.instance_column('Rows', 'integer') }},
         {{ idc_qc.instance_column('Columns', 'integer') }},
+        -- Rows or Columns written, but not as an integer: malformed, not missing
+        {{ idc_qc.dimensions_not_integers() }} as dimensions_not_integers,
         {{ idc_qc.instance_column('NumberOfFrames') }},
         {{ idc_qc.instance_column('SliceThickness') }},
         {{ idc_qc.instance_column('SpacingBetweenSlices') }},
