@@ -19,12 +19,12 @@ def upset(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG, SVG and CSV.")] = Path("build/reports"),
     sets: Annotated[str, typer.Option(help="`checks`: IDC's eight volume_geometry_index checks (Figure 5); "
                                            "`reasons`: idc-qc's failure reasons.")] = "checks",
-    collection: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="IDC collection_id (repeatable), e.g. nlst.")] = None,
-    modality: Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="DICOM Modality (repeatable), e.g. CT.")] = None,
+    collection: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="IDC collection_id, any case (repeatable), e.g. nlst.")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="DICOM Modality, any case (repeatable), e.g. CT.")] = None,
     manufacturer: Annotated[Optional[list[str]], typer.Option(help="Harmonized manufacturer (repeatable), e.g. GE.")] = None,
     release: Annotated[Optional[int], typer.Option(help="Only series present in this IDC release, e.g. 25.")] = None,
-    where: Annotated[Optional[str], typer.Option(help="One more SQL condition on rpt_geometry_upset_series, "
-                                                      "e.g. \"body_part_examined = 'CHEST'\".")] = None,
+    where: Annotated[Optional[str], typer.Option(help="One more SQL condition on rpt_geometry_upset_series (checked; reads "
+                                                      "no file), e.g. \"body_part_examined = 'CHEST'\".")] = None,
     top: Annotated[int, typer.Option(help="Combinations to draw, largest first (the CSV has all).")] = 20,
     name: Annotated[Optional[str], typer.Option(help="File name stem (default upset_<sets>).")] = None,
     title: Annotated[Optional[str], typer.Option(help="Plot title (default: what and which series).")] = None,

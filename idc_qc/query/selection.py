@@ -126,7 +126,7 @@ class Selection:
         where, params = self.filters(source, columns)
         sql = f"(select * from {base or source} where {where})"
         if self.where:
-            sql = f"(select * from {sql} as filtered where ({self.where}\n))"
+            sql = f"(select * from {sql} as {_alias(source)} where ({self.where}\n))"
         return sql, params
 
     def literal_query(self, source: str, columns: list[str], select: str, order_by: str) -> str:
@@ -134,5 +134,13 @@ class Selection:
         where, _none = self.filters(source, columns, literal=True)
         inner = f"select * from {source}" + (f"\nwhere {where}" if where != "true" else "")
         if self.where:
-            return f"select {select}\nfrom ({inner}) as filtered\nwhere ({self.where}\n)\norder by {order_by}"
-        return f"select {select}\nfrom ({inner}) as filtered\norder by {order_by}"
+            return f"select {select}\nfrom ({inner}) as {_alias(source)}\nwhere ({self.where}\n)\norder by {order_by}"
+        return f"select {select}\nfrom ({inner}) as {_alias(source)}\norder by {order_by}"
+
+
+def _alias(source: str) -> str:
+    """The name the filtered rows go by: the source's own (``series.Modality`` still works in
+    --where) when it is a plain name, else ``filtered``."""
+    import re
+
+    return source if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source) else "filtered"

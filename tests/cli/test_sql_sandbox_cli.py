@@ -60,6 +60,7 @@ def test_cli_refuses_a_file_read_in_one_line(warehouse, tmp_path, option):
 SLOW = "select count(*) as n from range(100000000000) t(i) where hash(i) % 1000003 = 7"
 
 
+@pytest.mark.slow  # each waits 4 s for the query to be well under way
 @pytest.mark.parametrize("command", ["query", "query -o", "cohort create"])
 def test_ctrl_c_stops_a_slow_query_at_once(warehouse, tmp_path, command):
     db = str(warehouse["db"])

@@ -231,3 +231,15 @@ def test_an_input_named_with_glob_characters_opens_no_folder(tmp_path, name):
         with pytest.raises(IdcQcError, match="refused by the contained connection") as denied:
             run_query(db, hostile)
         assert SECRET_TEXT not in str(denied.value)
+
+
+def test_where_may_name_the_table_it_filters(warehouse, tmp_path):
+    """--where is applied to the filtered rows under the source's own name: `series.Modality` works."""
+    from idc_qc.export import export_model
+    from idc_qc.query.cohort import create_cohort
+    from idc_qc.query.selection import Selection
+
+    db = warehouse["db"]
+    assert export_model(db, "series", tmp_path / "e.csv", selection=Selection(where="series.Modality = 'MR'")).rows == 1
+    cohort = create_cohort(db, tmp_path / "c.json", filters=Selection(where="idc_index.Modality = 'MR'"))
+    assert cohort.series_count == 1
