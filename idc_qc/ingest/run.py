@@ -109,6 +109,7 @@ def ingest(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     rows_per_part: int = ROWS_PER_PART,
+    chunk_files: int = CHUNK_FILES,
 ) -> IngestResult:
     """Read the DICOM headers under ``paths`` into ``out`` (incremental; see the module docs)."""
     started = time.perf_counter()
@@ -196,7 +197,7 @@ def ingest(
         if pending_rows >= rows_per_part:
             flush()
 
-    chunks = [[(f.path, f.size) for f in to_read[i:i + CHUNK_FILES]] for i in range(0, len(to_read), CHUNK_FILES)]
+    chunks = [[(f.path, f.size) for f in to_read[i:i + chunk_files]] for i in range(0, len(to_read), chunk_files)]
     done = 0
     if progress:
         progress(0, len(to_read))
