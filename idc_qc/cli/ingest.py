@@ -40,10 +40,12 @@ def ingest(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..ingest.run import check_paths
     from ..ingest.run import ingest as run_ingest
 
     if workers is not None and workers < 1:
         raise IdcQcError(f"--workers {workers}: give 1 or more processes")
+    check_paths(paths)  # before the progress bar: a bad path is one line
     with Progress(TextColumn("reading DICOM headers"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("ingest", total=None, rate="")

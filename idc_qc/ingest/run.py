@@ -84,7 +84,7 @@ def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
     return rows_table(rows), statuses, errors
 
 
-def _check_paths(paths: list[str]) -> None:
+def check_paths(paths: list[str]) -> None:
     if not paths:
         raise IdcQcError("give at least one file or folder of DICOM files to ingest")
     for path in paths:
@@ -113,7 +113,7 @@ def ingest(
 ) -> IngestResult:
     """Read the DICOM headers under ``paths`` into ``out`` (incremental; see the module docs)."""
     started = time.perf_counter()
-    _check_paths(paths)
+    check_paths(paths)
     out = Path(out).absolute()
     _prepare_out(out)
     instances_dir = out / mf.INSTANCES_DIR
