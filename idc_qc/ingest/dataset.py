@@ -123,22 +123,26 @@ def other_elements_type():
 # decoding one element
 
 
-def _encoding(ds) -> str | None:
-    """A Python codec for the text VRs when SpecificCharacterSet is one we decode directly; None
-    makes text elements go through pydicom's own (slower, complete) conversion."""
+def _encoding(ds) -> str | list[str]:
+    """A Python codec for the text VRs when SpecificCharacterSet is one we decode directly;
+    otherwise pydicom's list of encodings (ISO 2022 code extensions and the like), with which
+    text elements go through pydicom's own (slower, complete) conversion."""
     raw = ds.get_item(0x00080005) if 0x00080005 in ds else None
     if raw is None:
         return "latin-1"
     value = raw.value
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
-    names = [v.strip() for v in (value if isinstance(value, (list, tuple)) else str(value).split("\\"))]
+    many = isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
+    names = [str(v).strip() for v in (value if many else str(value).split("\\"))]
     names = [n for n in names if n]
     if not names or names == ["ISO_IR 6"] or names == ["ISO_IR 100"]:
         return "latin-1"
     if names == ["ISO_IR 192"]:
         return "utf-8"
-    return None
+    from pydicom.charset import convert_encodings
+
+    return convert_encodings(names)
 
 
 def _strip(text: str, vr: str) -> str:
@@ -168,7 +172,7 @@ def _parse_date(text: str) -> datetime.date:
     return datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
 
 
-def _element_values(ds, tag: int, codec: str | None) -> tuple[str, list[Any]]:
+def _element_values(ds, tag: int, codec) -> tuple[str, list[Any]]:
     """(VR, values) of one non-sequence element: strings for string VRs, numbers for binary
     numbers, bytes for other binary VRs. Raw elements are decoded here (no pydicom conversion)."""
     elem = ds.get_item(tag)
@@ -188,11 +192,14 @@ def _element_values(ds, tag: int, codec: str | None) -> tuple[str, list[Any]]:
             pairs = _numbers(raw, "US", elem.is_little_endian)
             return vr, [f"{pairs[i]:04X}{pairs[i + 1]:04X}" for i in range(0, len(pairs) - 1, 2)]
         if vr in _STRING_VRS or vr == "DA":
-            if vr in _TEXT_VRS and codec is None:
-                elem = ds[tag]  # pydicom decodes the character set
-            else:
-                values = _split_text(raw, vr, codec or "latin-1")
-                return vr, values
+            if vr in _TEXT_VRS and not isinstance(codec, str):
+                from pydicom.values import convert_value
+
+                value = convert_value(vr, elem, codec)  # pydicom decodes the character set
+                items = list(value) if isinstance(value, (list, tuple)) or type(
+                    value).__name__ == "MultiValue" else [value]
+                return vr, [_strip(str(item), vr) for item in items]
+            return vr, _split_text(raw, vr, codec if isinstance(codec, str) else "latin-1")
         else:
             return vr, [bytes(raw)]
     # a converted DataElement (file meta, character sets pydicom decoded, a Dataset built in memory)

@@ -116,13 +116,27 @@ def walk(paths: list[str]) -> Iterator[FoundFile | WalkNote]:
         yield from walk_one(os.path.abspath(given), ())
 
 
+def _text(ds, tag: int) -> str:
+    """One text value of a pydicom or fast data set ('' when absent)."""
+    if ds is None or tag not in ds:
+        return ""
+    value = ds.get_item(tag).value
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    return str(value or "").strip("\x00 ")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
 
-def read_file(path: str) -> Outcome:
-    """Read one file's header (everything before the pixel data) and classify the outcome."""
+def read_file(path: str, fast: bool = True) -> Outcome:
+    """Read one file's header (everything before the pixel data) and classify the outcome.
+
+    Little-endian files with a preamble are read by :mod:`.fastread` (``fast``), the rest,
+    and whatever it leaves, by ``pydicom.dcmread(stop_before_pixels=True)``; both give the
+    same row."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -143,23 +157,36 @@ def read_file(path: str) -> Outcome:
     if os.path.basename(path).upper() == "DICOMDIR":
         return Outcome(path, SKIPPED, DICOMDIR, "DICOMDIR (an index of a media's files, not an instance): "
                                                 "skipped; its folder's files are read directly")
-    try:
-        # force only without the preamble: such a file is DICOM if it parses to an instance
-        ds = pydicom.dcmread(path, stop_before_pixels=True, force=not has_preamble)
-    except InvalidDicomError as exc:
-        return Outcome(path, SKIPPED, NOT_DICOM, f"not DICOM: {_one_line(exc)}")
-    except PermissionError:
-        return Outcome(path, FAILED, FILE_FAILED, "permission denied")
-    except MemoryError:
-        return Outcome(path, FAILED, FILE_FAILED, "corrupt header: an element claims more bytes than memory holds")
-    except Exception as exc:  # noqa: BLE001 - every reader failure is a classified row
-        if not has_preamble:
-            return Outcome(path, SKIPPED, NOT_DICOM, "not DICOM: no 'DICM' after a 128-byte preamble, and no DICOM "
-                                                    f"data set at the start ({type(exc).__name__})")
-        return Outcome(path, FAILED, FILE_FAILED, f"truncated or corrupt header: {type(exc).__name__}: "
-                                                  f"{_one_line(exc)}")
-    meta = getattr(ds, "file_meta", None)
-    sop_class = str(getattr(meta, "MediaStorageSOPClassUID", "") or "") if meta is not None else ""
+    quick = None
+    if has_preamble and fast:
+        from .fastread import read_fast
+
+        try:
+            quick = read_fast(path)
+        except PermissionError:
+            return Outcome(path, FAILED, FILE_FAILED, "permission denied")
+        except OSError:
+            quick = None  # pydicom reads it again and says what is wrong
+    if quick is not None:
+        ds, meta = quick
+    else:
+        try:
+            # force only without the preamble: such a file is DICOM if it parses to an instance
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=not has_preamble)
+        except InvalidDicomError as exc:
+            return Outcome(path, SKIPPED, NOT_DICOM, f"not DICOM: {_one_line(exc)}")
+        except PermissionError:
+            return Outcome(path, FAILED, FILE_FAILED, "permission denied")
+        except MemoryError:
+            return Outcome(path, FAILED, FILE_FAILED, "corrupt header: an element claims more bytes than memory holds")
+        except Exception as exc:  # noqa: BLE001 - every reader failure is a classified row
+            if not has_preamble:
+                return Outcome(path, SKIPPED, NOT_DICOM, "not DICOM: no 'DICM' after a 128-byte preamble, and no "
+                                                        f"DICOM data set at the start ({type(exc).__name__})")
+            return Outcome(path, FAILED, FILE_FAILED, f"truncated or corrupt header: {type(exc).__name__}: "
+                                                      f"{_one_line(exc)}")
+        meta = getattr(ds, "file_meta", None)
+    sop_class = _text(meta, 0x00020002)
     if sop_class == DICOMDIR_SOP_CLASS or 0x00041220 in ds:
         return Outcome(path, SKIPPED, DICOMDIR, "DICOMDIR (an index of a media's files, not an instance): skipped")
     if len(ds) == 0 or not (0x00080016 in ds or 0x00080018 in ds or sop_class):

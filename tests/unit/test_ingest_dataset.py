@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import json
 import warnings
 
@@ -148,3 +149,28 @@ def test_union_schema_covers_every_part(tmp_path):
     assert set(schema.names) == set(a.column_names) | set(b.column_names)
     assert schema.names.index("TransferSyntaxUID") < schema.names.index("SOPInstanceUID")  # tag order
     assert schema.names[-3:] == ["collection_id", "instance_size", "source_path"]
+
+
+def test_fast_reader_gives_pydicom_s_row_on_every_shipped_file():
+    """idc_qc/ingest/fastread.py walks the bytes itself; on every file pydicom ships (and its
+    character-set files) the outcome and the row equal those of pydicom.dcmread."""
+    from pydicom.data import get_charset_files
+
+    from idc_qc.ingest.fastread import read_fast
+
+    compared = fast_read = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in get_testdata_files() + get_charset_files("*.dcm"):
+            if not os.path.isfile(path):
+                continue
+            if read_fast(path) is not None:
+                fast_read += 1
+            quick, slow = read_file(path, fast=True), read_file(path, fast=False)
+            assert (quick.status, quick.kind) == (slow.status, slow.kind), path
+            if slow.row is None:
+                continue
+            assert quick.row == slow.row, path
+            assert quick.problems == slow.problems, path
+            compared += 1
+    assert compared > 120 and fast_read > 100
