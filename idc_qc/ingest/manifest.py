@@ -60,7 +60,7 @@ def read_files(folder: Path) -> dict[str, FileRecord]:
     path = folder / FILES_NAME
     if not path.is_file():
         return {}
-    table = pq.read_table(path).to_pydict()
+    table = pq.ParquetFile(path).read().to_pydict()
     return {p: FileRecord(s, m, st, part) for p, s, m, st, part in
             zip(table["path"], table["size"], table["mtime_ns"], table["status"], table["part"])}
 
@@ -86,7 +86,7 @@ def read_errors(folder: Path) -> list[dict]:
     path = folder / ERRORS_NAME
     if not path.is_file():
         return []
-    return pq.read_table(path).to_pylist()
+    return pq.ParquetFile(path).read().to_pylist()
 
 
 def write_errors(folder: Path, rows: list[dict]) -> None:

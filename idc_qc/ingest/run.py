@@ -225,11 +225,14 @@ def ingest(
         parts_after.add(part)
     part_paths = [instances_dir / p for p in sorted(parts_after)]
 
-    from .writer import unify_parts, union_schema
+    from .writer import unify_parts
 
-    unify_parts(part_paths)
+    if new_parts or stale:  # nothing read or dropped: the parts are as the last run left them
+        unify_parts(part_paths)
 
     # --- duplicates over every instance row
+    import pyarrow.parquet as pq
+
     duplicates, rows = _duplicates(part_paths)
     result.rows = rows
     result.duplicate_instances = len(duplicates)
@@ -241,7 +244,8 @@ def ingest(
 
     # --- errors of unchanged files carry over; walk notes and duplicates are found anew
     reread = {f.path for f in to_read}
-    for row in mf.read_errors(out):
+    previous_errors = mf.read_errors(out)
+    for row in previous_errors:
         if row["path"] in records and row["path"] not in reread and row["kind"] not in (DUPLICATE, "walk"):
             if row["kind"] != "failed" or row["path"] not in {n.path for n in broken}:
                 errors.append(row)
@@ -262,10 +266,14 @@ def ingest(
     result.value_problems = sum(1 for e in errors if e["kind"] == VALUE)
     result.walk_notes = sum(1 for n in notes if not n.counts_as_file)
     result.parts = len(part_paths)
-    result.columns = len(union_schema(part_paths).names) if part_paths else 0
+    # every part has every column (unify_parts): the first part's schema is the table's
+    result.columns = len(pq.read_schema(part_paths[0]).names) if part_paths else 0
 
-    mf.write_files(out, records)
-    mf.write_errors(out, errors)
+    # unchanged tables are not written again (a rerun with nothing changed costs a walk and a stat)
+    if records != previous:
+        mf.write_files(out, records)
+    if _error_set(errors) != _error_set(previous_errors) or not result.errors_path.is_file():
+        mf.write_errors(out, errors)
     result.seconds = time.perf_counter() - started
     mf.write_manifest(out, {
         "input_kind": "dicom",
@@ -284,6 +292,10 @@ def ingest(
         "parts": sorted(parts_after),
     })
     return result
+
+
+def _error_set(rows: list[dict]) -> set[tuple]:
+    return {tuple(row.get(name) for name in mf.ERROR_COLUMNS) for row in rows}
 
 
 def _number(name: str) -> int | None:
@@ -307,7 +319,7 @@ def _duplicates(part_paths: list[Path]) -> tuple[dict[str, list[str]], int]:
     holders: dict[str, list[str]] = defaultdict(list)
     rows = 0
     for path in part_paths:
-        table = pq.read_table(path, columns=["SOPInstanceUID", "source_path"]).to_pydict()
+        table = pq.ParquetFile(path).read(columns=["SOPInstanceUID", "source_path"]).to_pydict()
         rows += len(table["source_path"])
         for uid, source in zip(table["SOPInstanceUID"], table["source_path"]):
             if uid:
@@ -323,9 +335,9 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
     if context is not None:  # import and build the column types once: forked workers inherit them
         import pydicom.filereader  # noqa: F401
 
-        from .writer import column_type
+        from .writer import rows_table
 
-        column_type("Rows")
+        rows_table([{}])  # the dictionary's column types and pyarrow's first conversion
     done = 0
     in_flight = {}
     queue = iter(chunks)

@@ -126,7 +126,7 @@ def unify_parts(paths: list[Path]) -> int:
     for path in paths:
         if pq.read_schema(path).names == schema.names:
             continue
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()
         columns = [table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
                    for f in schema]
         write_part(pa.Table.from_arrays(columns, schema=schema), path)
@@ -141,7 +141,7 @@ def drop_paths(path: Path, drop: set[str]) -> int:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    table = pq.ParquetFile(path).read()
     keep = pc.invert(pc.is_in(table.column("source_path"), value_set=pa.array(sorted(drop), pa.string())))
     kept = table.filter(keep)
     if kept.num_rows == 0:

@@ -174,3 +174,18 @@ def test_fast_reader_gives_pydicom_s_row_on_every_shipped_file():
             assert quick.problems == slow.problems, path
             compared += 1
     assert compared > 120 and fast_read > 100
+
+
+def test_one_step_conversion_equals_the_general_path(monkeypatch):
+    """dataset.FAST_VALUES converts common raw elements in one step; off, the general path
+    gives the same row and problems on every shipped file."""
+    from idc_qc.ingest import dataset
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = [p for p in get_testdata_files() if os.path.isfile(p)]
+        fast = [read_file(p) for p in paths]
+        monkeypatch.setattr(dataset, "FAST_VALUES", False)
+        general = [read_file(p) for p in paths]
+    for path, a, b in zip(paths, fast, general):
+        assert (a.row, a.problems) == (b.row, b.problems), path
