@@ -352,6 +352,20 @@ def _fast_value(column: Column, elem, codec):
 _SIZES = {vr: struct.calcsize(code) for vr, code in _STRUCT.items()}
 
 
+def _fast_private(elem, codec):
+    """OtherElements' Data of a raw private string element in one step (as _other), or _NO_FAST."""
+    vr = elem.VR
+    if vr not in _FAST_STRING_VRS or (vr in _TEXT_VRS and not isinstance(codec, str)):
+        return _NO_FAST
+    raw = elem.value
+    if not raw:
+        return None
+    text = raw.decode(codec if vr in _TEXT_VRS else "latin-1", "replace")
+    if vr in _KEEP_LEADING:
+        return [text.rstrip(" \x00")]
+    return [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
+
+
 def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]:
     """The row of one dataset (and its file meta information): keyword -> value, plus
     ``OtherElements`` when it has private elements. File-level columns are the caller's."""
@@ -366,13 +380,19 @@ def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]
             if tag == 0x7FE00010 or tag & 0xFFFF == 0:
                 continue
             column = column_for(tag)
-            if FAST_VALUES and column is not None:
+            if FAST_VALUES:
                 elem = source.get_item(tag)
-                value = (_fast_value(column, elem, codec) if type(elem.value) is bytes and getattr(elem, "is_raw", False)
-                         else _NO_FAST)
-                if value is not _NO_FAST:
-                    row[column.keyword] = value
-                    continue
+                if type(elem.value) is bytes and getattr(elem, "is_raw", False):
+                    if column is not None:
+                        value = _fast_value(column, elem, codec)
+                        if value is not _NO_FAST:
+                            row[column.keyword] = value
+                            continue
+                    elif (tag >> 16) & 1:
+                        data = _fast_private(elem, codec)
+                        if data is not _NO_FAST:
+                            others.append({"Tag": f"Tag_{tag:08X}", "Data": data})
+                            continue
             try:
                 if column is not None and column.kind == JSON:
                     row[column.keyword] = _sequence_json(source, tag, problems, column.keyword)

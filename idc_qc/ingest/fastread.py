@@ -23,6 +23,10 @@ _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 #: Explicit VRs with a 2-byte reserved field and a 4-byte length.
 _LONG = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+#: Every VR of the standard, as bytes -> str (anything else: not an explicit VR data set).
+_VR_NAMES = {vr.encode(): vr for vr in (
+    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN",
+    "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV")}
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
 _DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
@@ -101,17 +105,17 @@ def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool, raw_cls
             offset += 8
         else:
             vr_bytes = buf[offset + 4:offset + 6]
+            vr = _VR_NAMES.get(vr_bytes)
+            if vr is None:
+                raise Unsupported("not an explicit VR")
             if vr_bytes in _LONG:
                 if offset + 12 > size:
                     raise NeedMore
                 length = _unpack_u32(buf, offset + 8)[0]
                 offset += 12
             else:
-                if not (65 <= vr_bytes[0] <= 90 and 65 <= vr_bytes[1] <= 90):
-                    raise Unsupported("not an explicit VR")
                 length = _unpack_u16(buf, offset + 6)[0]
                 offset += 8
-            vr = vr_bytes.decode("ascii")
         sequence = vr == "SQ" or (length == _UNDEFINED and vr in (None, "UN")) or (
             vr in (None, "UN") and _is_sequence_tag(tag))  # a standard sequence written as UN: implicit items
         if sequence:
