@@ -127,10 +127,11 @@ def write_files(folder: Path, count: int, per_series: int = 250) -> None:
         ds.save_as(target, enforce_file_format=True)
 
 
-def measure(command: list[str], env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:  # noqa: E501
+def measure(command: list[str], env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
     """(seconds, peak MB of the process tree, result) of running ``command``."""
-    import psutil
     import resource
+
+    import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()

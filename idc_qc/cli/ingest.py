@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,9 +20,9 @@ def ingest(
         "--out", "-o", help="Output folder: instances/part-*.parquet, errors.parquet, files.parquet, "
                             "ingest_manifest.json. A rerun into it reads only new and changed files.")] = Path(
         "build/ingest"),
-    collection: Annotated[Optional[str], typer.Option(
+    collection: Annotated[str | None, typer.Option(
         "--collection", "-c", help="IDC collection_id to write on every row (NULL when omitted).")] = None,
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[int | None, typer.Option(
         "--workers", "-w", help="Processes reading files in parallel (default: the number of cores).",
         rich_help_panel="Performance")] = None,
 ) -> None:
@@ -38,7 +38,13 @@ def ingest(
 
     Example: idc-qc ingest /data/dicom -o build/ingest --collection my_site && idc-qc build --instances build/ingest
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from ..ingest.run import check_paths
     from ..ingest.run import ingest as run_ingest

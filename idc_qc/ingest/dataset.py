@@ -40,7 +40,7 @@ import datetime
 import json
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 #: Column kinds (the Arrow type is :func:`arrow_type`).
@@ -80,7 +80,7 @@ class ValueProblem:
     reason: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def column_for(tag: int) -> Column | None:
     """The column of a standard tag; None for private, unknown, group-length and binary ones."""
     if tag & 0xFFFF == 0 or (tag >> 16) % 2 == 1:
@@ -264,7 +264,7 @@ def _item_object(item, problems: list[ValueProblem], path: str) -> dict:
     codec = _encoding(item)
     obj: dict[str, Any] = {}
     others: list[dict] = []
-    for tag in item.keys():
+    for tag in item.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements, not tags
         tag = int(tag)
         column = column_for(tag)
         try:
@@ -375,7 +375,7 @@ def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]
     sources = [(file_meta, "latin-1")] if file_meta is not None else []
     sources.append((ds, _encoding(ds)))
     for source, codec in sources:
-        for tag in source.keys():
+        for tag in source.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements
             tag = int(tag)
             if tag == 0x7FE00010 or tag & 0xFFFF == 0:
                 continue

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 #: Outcome of one file.
 READ, SKIPPED, FAILED = "read", "skipped", "failed"

@@ -23,6 +23,7 @@ from pathlib import Path
 #: The manifest's name, declared by idc_qc/instances/files.py (a folder holding it is an ingest
 #: output whose instances are in ``instances/``).
 from ..instances.files import INGEST_MANIFEST as MANIFEST_NAME
+
 FILES_NAME = "files.parquet"
 ERRORS_NAME = "errors.parquet"
 INSTANCES_DIR = "instances"
@@ -67,7 +68,6 @@ def read_files(folder: Path) -> dict[str, FileRecord]:
 
 def write_files(folder: Path, records: dict[str, FileRecord]) -> None:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     paths = sorted(records)
     table = pa.table({

@@ -11,18 +11,28 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from ..errors import IdcQcError
 from . import manifest as mf
-from .files import DUPLICATE, FAILED, READ, SKIPPED, VALUE, FoundFile, WalkNote, read_file, walk
+from .files import (
+    DUPLICATE,
+    FAILED,
+    READ,
+    SKIPPED,
+    VALUE,
+    FoundFile,
+    WalkNote,
+    read_file,
+    walk,
+)
 
 #: Files per task sent to a worker process, and rows per parquet part.
 CHUNK_FILES = 64
-ROWS_PER_PART = 20_000
+ROWS_PER_PART = 10_000
 
 
 @dataclass
@@ -219,9 +229,9 @@ def ingest(
         path = instances_dir / part
         if not path.is_file():
             continue
-        if stale and any(previous[p].part == part for p in stale if p in previous):
-            if _drop(path, stale) == 0:
-                continue
+        holds_stale = stale and any(previous[p].part == part for p in stale if p in previous)
+        if holds_stale and _drop(path, stale) == 0:
+            continue  # every row of the part was stale: the part is gone
         parts_after.add(part)
     part_paths = [instances_dir / p for p in sorted(parts_after)]
 
@@ -245,10 +255,11 @@ def ingest(
     # --- errors of unchanged files carry over; walk notes and duplicates are found anew
     reread = {f.path for f in to_read}
     previous_errors = mf.read_errors(out)
+    broken_paths = {n.path for n in broken}
     for row in previous_errors:
-        if row["path"] in records and row["path"] not in reread and row["kind"] not in (DUPLICATE, "walk"):
-            if row["kind"] != "failed" or row["path"] not in {n.path for n in broken}:
-                errors.append(row)
+        carried = row["path"] in records and row["path"] not in reread and row["kind"] not in (DUPLICATE, "walk")
+        if carried and (row["kind"] != "failed" or row["path"] not in broken_paths):
+            errors.append(row)
     for note in notes:
         errors.append({"path": note.path, "kind": note.kind, "reason": note.reason})
         if note.counts_as_file:
@@ -279,7 +290,7 @@ def ingest(
         "input_kind": "dicom",
         "inputs": [os.path.abspath(p) for p in paths],
         "collection_id": collection,
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "workers": workers,
         "seconds": round(result.seconds, 3),
         "counts": {"found": result.found, "read": result.read, "skipped": result.skipped, "failed": result.failed,

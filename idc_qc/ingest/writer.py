@@ -15,7 +15,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .dataset import FILE_COLUMNS, OTHER_ELEMENTS, arrow_type, column_for, other_elements_type
+from .dataset import (
+    FILE_COLUMNS,
+    OTHER_ELEMENTS,
+    arrow_type,
+    column_for,
+    other_elements_type,
+)
 
 #: Footer metadata of every part: what wrote it (idc_qc/provenance.py reads ``idc_qc.input_kind``).
 PARQUET_PROVENANCE = {"idc_qc.input_kind": "dicom", "idc_qc.generator": "idc_qc.ingest"}

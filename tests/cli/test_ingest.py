@@ -18,8 +18,13 @@ import pytest
 
 pytest.importorskip("pydicom")
 
-from support.dicom_files import FAULT_SERIES, series_uid, write_broken_files, write_fault_series  # noqa: E402
-from support.geometry import SeriesSpec, series_rows  # noqa: E402
+from support.dicom_files import (
+    FAULT_SERIES,
+    series_uid,
+    write_broken_files,
+    write_fault_series,
+)
+from support.geometry import SeriesSpec, series_rows
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +37,7 @@ def _cli(*args: str, unprivileged: bool = False) -> subprocess.CompletedProcess:
         # root reads a mode-000 file; without CAP_DAC_OVERRIDE it gets "permission denied" as a user would
         drop = "-dac_override,-dac_read_search"
         command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")

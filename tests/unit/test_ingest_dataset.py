@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime
-import os
 import json
+import os
 import warnings
 
 import pytest
 
 pydicom = pytest.importorskip("pydicom")
-from pydicom.data import get_testdata_file, get_testdata_files  # noqa: E402
+from pydicom.data import get_testdata_file, get_testdata_files
 
-from idc_qc.ingest.dataset import DATE, FLOAT, INT, JSON, STRING, column_for, dataset_row  # noqa: E402
-from idc_qc.ingest.files import READ, read_file  # noqa: E402
-from idc_qc.ingest.writer import rows_table, union_schema  # noqa: E402
+from idc_qc.ingest.dataset import (
+    DATE,
+    FLOAT,
+    INT,
+    JSON,
+    STRING,
+    column_for,
+    dataset_row,
+)
+from idc_qc.ingest.files import READ, read_file
+from idc_qc.ingest.writer import rows_table, union_schema
 
 
 def _row(name: str) -> dict:

@@ -10,13 +10,22 @@ import pytest
 
 pytest.importorskip("pydicom")
 
-from idc_qc.errors import IdcQcError  # noqa: E402
-from idc_qc.ingest.files import FAILED, READ, SKIPPED, FoundFile, WalkNote, read_file, walk  # noqa: E402
-from idc_qc.ingest.run import ingest  # noqa: E402
-from idc_qc.instances.contract import check_instances  # noqa: E402
-from idc_qc.instances.files import resolve_instances  # noqa: E402
-from support.dicom_files import dataset_for, write_broken_files, write_file  # noqa: E402
-from support.geometry import SeriesSpec, series_rows  # noqa: E402
+from support.dicom_files import dataset_for, write_broken_files, write_file
+from support.geometry import SeriesSpec, series_rows
+
+from idc_qc.errors import IdcQcError
+from idc_qc.ingest.files import (
+    FAILED,
+    READ,
+    SKIPPED,
+    FoundFile,
+    WalkNote,
+    read_file,
+    walk,
+)
+from idc_qc.ingest.run import ingest
+from idc_qc.instances.contract import check_instances
+from idc_qc.instances.files import resolve_instances
 
 
 def _rows(n: int = 6, uid: str = "1.2.826.0.1.3680043.8.498.26.1") -> list[dict]:
