@@ -7,6 +7,7 @@ An ingest output folder holds::
     errors.parquet         one row per file skipped or failed, unreadable value, duplicate
                            SOPInstanceUID (every file holding it) and walk note
     instances/part-*.parquet   the instances (what ``idc-qc build --instances`` reads)
+    frames/part-*.parquet      one row per frame of multi-frame instances (idc_qc/ingest/frames.py)
 
 A rerun compares each file's path, size and modification time with files.parquet: the same
 file is not read again, a changed one is read again and replaces its row, a file no longer
@@ -27,6 +28,7 @@ from ..instances.files import INGEST_MANIFEST as MANIFEST_NAME
 FILES_NAME = "files.parquet"
 ERRORS_NAME = "errors.parquet"
 INSTANCES_DIR = "instances"
+FRAMES_DIR = "frames"
 GENERATOR = "idc_qc.ingest"
 
 ERROR_COLUMNS = ("path", "kind", "reason", "attribute", "SOPInstanceUID")

@@ -66,11 +66,15 @@ class IngestResult:
 
 
 def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
-    """Worker: read a chunk of files; returns (Arrow table or None, [(path, status)], [error rows])."""
+    """Worker: read a chunk of files; returns (instances table or None, frames table or None,
+    [(path, status)], [error rows])."""
     import warnings
 
     warnings.simplefilter("ignore")  # pydicom's warnings about what it read leniently: the rows say it
+    from .frames import frame_rows
+
     rows = []
+    frames = []
     statuses = []
     errors = []
     for path, size in paths:
@@ -87,11 +91,18 @@ def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
         for problem in outcome.problems:
             errors.append({"path": path, "kind": VALUE, "reason": problem.reason, "attribute": problem.attribute,
                            "SOPInstanceUID": row.get("SOPInstanceUID")})
+        try:
+            frames += frame_rows(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            errors.append({"path": path, "kind": VALUE, "attribute": "PerFrameFunctionalGroupsSequence",
+                           "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
+                           "SOPInstanceUID": row.get("SOPInstanceUID")})
     if not rows:
-        return None, statuses, errors
+        return None, None, statuses, errors
+    from .frames import frames_table
     from .writer import rows_table
 
-    return rows_table(rows), statuses, errors
+    return rows_table(rows), frames_table(frames) if frames else None, statuses, errors
 
 
 def check_paths(paths: list[str]) -> None:
@@ -134,9 +145,11 @@ def ingest(
     previous = mf.read_files(out) if mf.read_manifest(out) is not None else {}
     previous_manifest = mf.read_manifest(out) or {}
     known_parts = set(previous_manifest.get("parts", []))
-    for part in instances_dir.glob("*.parquet*"):
-        if part.name not in known_parts:
-            part.unlink()  # left by an interrupted run: its files are read again
+    frames_dir = out / mf.FRAMES_DIR
+    for folder in (instances_dir, frames_dir):
+        for part in folder.glob("*.parquet*"):
+            if part.name not in known_parts:
+                part.unlink()  # left by an interrupted run: its files are read again
 
     # --- walk
     out_prefix = str(out) + os.sep
@@ -172,12 +185,13 @@ def ingest(
     errors: list[dict] = []
     next_part = 1 + max((mf_part for mf_part in (_number(p) for p in known_parts) if mf_part is not None), default=0)
     pending = []
+    pending_frames = []
     pending_rows = 0
     new_parts: list[str] = []
     pending_paths: list[str] = []
 
     def flush() -> None:
-        nonlocal pending, pending_rows, next_part, pending_paths
+        nonlocal pending, pending_frames, pending_rows, next_part, pending_paths
         if not pending:
             return
         import pyarrow as pa
@@ -187,14 +201,19 @@ def ingest(
         name = part_name(next_part)
         next_part += 1
         write_part(pa.concat_tables(pending, promote_options="default"), instances_dir / name)
+        if pending_frames:  # the frames of this part's multi-frame instances, under the same part name
+            frames_dir.mkdir(exist_ok=True)
+            write_part(pa.concat_tables(pending_frames), frames_dir / name)
         new_parts.append(name)
         for path in pending_paths:
             records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, READ, name)
-        pending, pending_rows, pending_paths = [], 0, []
+        pending, pending_frames, pending_rows, pending_paths = [], [], 0, []
 
     def take(chunk_result) -> None:
         nonlocal pending_rows
-        table, statuses, chunk_errors = chunk_result
+        table, frames, statuses, chunk_errors = chunk_result
+        if frames is not None:
+            pending_frames.append(frames)
         errors.extend(chunk_errors)
         for path, status in statuses:
             if status == READ:
@@ -230,6 +249,8 @@ def ingest(
         if not path.is_file():
             continue
         holds_stale = stale and any(previous[p].part == part for p in stale if p in previous)
+        if holds_stale and (frames_dir / part).is_file():
+            _drop(frames_dir / part, stale)
         if holds_stale and _drop(path, stale) == 0:
             continue  # every row of the part was stale: the part is gone
         parts_after.add(part)

@@ -141,3 +141,29 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
     (tmp_path / "busy" / "mine.txt").write_text("x")
     with pytest.raises(IdcQcError, match="not an idc-qc ingest output"):
         ingest([str(tmp_path)], tmp_path / "busy")
+
+
+def test_multi_frame_objects_get_one_frame_row_each(tmp_path):
+    """An enhanced CT made by highdicom's legacy converter from single-frame slices: the frames
+    table holds each slice's position, orientation and spacing, resolved from the per-frame
+    and shared functional groups."""
+    legacy = pytest.importorskip("highdicom.legacy")
+    from pydicom.uid import generate_uid
+
+    rows = series_rows(SeriesSpec(uid="1.2.826.0.1.3680043.8.498.27.1", n=5, rows=16, columns=16,
+                                  faults={"missing": 1}))
+    slices = [dataset_for(row, pixels=16 * 16 * 2, private=False) for row in rows]
+    enhanced = legacy.LegacyConvertedEnhancedCTImage(slices, series_instance_uid=generate_uid(), series_number=1,
+                                                     sop_instance_uid=generate_uid(), instance_number=1)
+    (tmp_path / "in").mkdir()
+    enhanced.save_as(tmp_path / "in" / "enhanced.dcm")
+    result = ingest([str(tmp_path / "in")], tmp_path / "out", workers=1)
+    assert result.read == 1
+    frames = pq.ParquetFile(next((tmp_path / "out" / "frames").glob("*.parquet"))).read().to_pylist()
+    assert [f["frame_number"] for f in frames] == [1, 2, 3, 4]
+    by_position = sorted(f["ImagePositionPatient"] for f in frames)
+    assert by_position == sorted(row["ImagePositionPatient"] for row in rows)
+    assert all(f["ImageOrientationPatient"] == rows[0]["ImageOrientationPatient"] for f in frames)  # shared group
+    assert all(f["PixelSpacing"] == rows[0]["PixelSpacing"] and f["SliceThickness"] == "2.5" for f in frames)
+    instance = pq.ParquetFile(next((tmp_path / "out" / "instances").glob("*.parquet"))).read().to_pylist()[0]
+    assert instance["NumberOfFrames"] == "4" and instance["SOPInstanceUID"] == frames[0]["SOPInstanceUID"]
