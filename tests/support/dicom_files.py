@@ -54,7 +54,7 @@ def dataset_for(row: dict, *, pixels: int | None = None, private: bool = True):
     ds.SliceThickness = row["SliceThickness"]
     ds.KVP = "120"
     ds.GantryDetectorTilt = row.get("GantryDetectorTilt") or "0"
-    ds.StudyInstanceUID = row["StudyInstanceUID"]
+    ds.StudyInstanceUID = row["StudyInstanceUID"].replace(".study", ".9")  # a valid UI value, as a scanner writes
     ds.SeriesInstanceUID = row["SeriesInstanceUID"]
     ds.SeriesNumber = "1"
     ds.InstanceNumber = row["InstanceNumber"]
