@@ -167,3 +167,13 @@ def test_multi_frame_objects_get_one_frame_row_each(tmp_path):
     assert all(f["PixelSpacing"] == rows[0]["PixelSpacing"] and f["SliceThickness"] == "2.5" for f in frames)
     instance = pq.ParquetFile(next((tmp_path / "out" / "instances").glob("*.parquet"))).read().to_pylist()[0]
     assert instance["NumberOfFrames"] == "4" and instance["SOPInstanceUID"] == frames[0]["SOPInstanceUID"]
+
+
+def test_provenance_of_an_ingest_output_names_the_files(tmp_path):
+    from idc_qc.provenance import detect_input
+
+    write_file(dataset_for(_rows(1)[0]), tmp_path / "in" / "one.dcm")
+    ingest([str(tmp_path / "in")], tmp_path / "out", workers=1)
+    provenance = detect_input(resolve_instances(str(tmp_path / "out")))
+    assert provenance.kind == "dicom" and not provenance.is_synthetic
+    assert provenance.detail.startswith(f"DICOM files read by idc-qc ingest from {tmp_path / 'in'} (1 files read")
