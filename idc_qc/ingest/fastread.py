@@ -30,7 +30,8 @@ _VR_NAMES = {vr.encode(): vr for vr in (
 _IMPLICIT_LE = "1.2.840.10008.1.2"
 _BIG_ENDIAN = "1.2.840.10008.1.2.2"
 _DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
-_FIRST_READ = 1 << 16
+#: Bytes read at first: a CT header with its private elements fits in a few kB.
+FIRST_READ = 1 << 16
 _unpack_tag = struct.Struct("<HH").unpack_from
 _unpack_u16 = struct.Struct("<H").unpack_from
 _unpack_u32 = struct.Struct("<I").unpack_from
@@ -158,23 +159,27 @@ def _parse_items(buf: bytes, offset: int, length: int, implicit: bool, raw_cls) 
 
 def read_fast(path: str) -> tuple[FastDataset, FastDataset] | None:
     """(data set, file meta) of ``path`` read up to its pixel data, or None to use pydicom."""
+    with open(path, "rb") as handle:
+        return read_fast_open(handle, handle.read(FIRST_READ))
+
+
+def read_fast_open(handle, buf: bytes) -> tuple[FastDataset, FastDataset] | None:
+    """As :func:`read_fast`, for an open file of which ``buf`` (FIRST_READ bytes asked for) was read."""
     from pydicom.dataelem import RawDataElement
 
-    with open(path, "rb") as handle:
-        buf = handle.read(_FIRST_READ)
-        eof = len(buf) < _FIRST_READ
-        while True:
-            try:
-                return _read(buf, RawDataElement, eof)
-            except NeedMore:
-                if eof:
-                    return None  # the file ends inside the header: pydicom says how
-                wanted = max(len(buf), _FIRST_READ)
-                more = handle.read(wanted)
-                eof = len(more) < wanted
-                buf += more
-            except (Unsupported, struct.error, UnicodeDecodeError, IndexError):
-                return None
+    eof = len(buf) < FIRST_READ
+    while True:
+        try:
+            return _read(buf, RawDataElement, eof)
+        except NeedMore:
+            if eof:
+                return None  # the file ends inside the header: pydicom says how
+            wanted = max(len(buf), FIRST_READ)
+            more = handle.read(wanted)
+            eof = len(more) < wanted
+            buf += more
+        except (Unsupported, struct.error, UnicodeDecodeError, IndexError):
+            return None
 
 
 def _read(buf: bytes, raw_cls, eof: bool) -> tuple[FastDataset, FastDataset] | None:

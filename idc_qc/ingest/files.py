@@ -141,33 +141,36 @@ def read_file(path: str, fast: bool = True) -> Outcome:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from .fastread import FIRST_READ, read_fast_open
+
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(132)
+        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the fast reader used it
     except PermissionError:
         return Outcome(path, FAILED, FILE_FAILED, "permission denied")
     except IsADirectoryError:
         return Outcome(path, SKIPPED, NOT_DICOM, "a folder, not a file")
     except OSError as exc:
         return Outcome(path, FAILED, FILE_FAILED, f"cannot open: {exc.strerror or exc}")
-    if not head:
-        return Outcome(path, FAILED, FILE_FAILED, "empty file (0 bytes)")
-    has_preamble = len(head) == 132 and head[128:132] == b"DICM"
-    if not has_preamble and len(head) < 8:
-        return Outcome(path, SKIPPED, NOT_DICOM, f"not DICOM: {len(head)} bytes, no DICOM element fits")
-    if os.path.basename(path).upper() == "DICOMDIR":
-        return Outcome(path, SKIPPED, DICOMDIR, "DICOMDIR (an index of a media's files, not an instance): "
-                                                "skipped; its folder's files are read directly")
     quick = None
-    if has_preamble and fast:
-        from .fastread import read_fast
-
+    with handle:
         try:
-            quick = read_fast(path)
-        except PermissionError:
-            return Outcome(path, FAILED, FILE_FAILED, "permission denied")
-        except OSError:
-            quick = None  # pydicom reads it again and says what is wrong
+            buf = handle.read(FIRST_READ if fast else 132)
+        except OSError as exc:
+            return Outcome(path, FAILED, FILE_FAILED, f"cannot read: {exc.strerror or exc}")
+        head = buf[:132]
+        if not head:
+            return Outcome(path, FAILED, FILE_FAILED, "empty file (0 bytes)")
+        has_preamble = len(head) == 132 and head[128:132] == b"DICM"
+        if not has_preamble and len(head) < 8:
+            return Outcome(path, SKIPPED, NOT_DICOM, f"not DICOM: {len(head)} bytes, no DICOM element fits")
+        if os.path.basename(path).upper() == "DICOMDIR":
+            return Outcome(path, SKIPPED, DICOMDIR, "DICOMDIR (an index of a media's files, not an instance): "
+                                                    "skipped; its folder's files are read directly")
+        if has_preamble and fast:
+            try:
+                quick = read_fast_open(handle, buf)
+            except OSError:
+                quick = None  # pydicom reads it again and says what is wrong
     if quick is not None:
         ds, meta = quick
     else:
