@@ -372,6 +372,9 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
         # the dictionary's column types, and pyarrow's first conversion of a list (which imports
         # pandas, about a second of CPU): once here rather than once in every worker
         rows_table([{"SOPInstanceUID": "1"}])
+        import gc
+
+        gc.freeze()  # the parent's objects out of the workers' garbage collections: no copy-on-write of them
     done = 0
     in_flight = {}
     queue = iter(chunks)
@@ -394,3 +397,7 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
                 done += size
                 advance(done)
                 submit()
+    if context is not None:
+        import gc
+
+        gc.unfreeze()
