@@ -157,6 +157,7 @@ def build(
     emit(Progress("notice", text=chosen_store.line))
     vars = dbt_vars(instances=source, absent_columns=absent,
                     **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical,
+                       "instance_columns_extra": [] if contract is None else contract.extra_columns,
                        **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 

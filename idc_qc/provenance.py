@@ -10,7 +10,7 @@ table is ``unknown``, never assumed real.
 
 Kinds: ``synthetic`` (idc-qc synth: geometry and faults injected, not found), ``dicom``
 (instance metadata with no synthetic mark: real DICOM headers or an IDC export, as far as
-idc-qc can tell), ``index_only`` (no instances: IDC's series index alone), ``unknown``.
+idc-qc can tell; ``idc-qc ingest`` output says which files, from its ingest_manifest.json), ``index_only`` (no instances: IDC's series index alone), ``unknown``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ INPUT_KINDS = ("synthetic", "dicom", "index_only", "unknown")
 PARQUET_KEY = "idc_qc.input_kind"
 SYNTH_GENERATOR = "idc_qc.synth"
 _MANIFESTS = ("synth_manifest.json", "manifest.json")
+#: What ``idc-qc ingest`` writes beside its instances (idc_qc/instances/files.py INGEST_MANIFEST).
+_INGEST_MANIFEST = "ingest_manifest.json"
 #: Files whose footers are read; synth marks every file, so a few tell.
 _FOOTERS_READ = 8
 
@@ -56,6 +58,21 @@ def _synth_manifest(folder: Path) -> dict | None:
     return None
 
 
+def _ingest_manifest(folder: Path) -> str | None:
+    """``input_detail`` of an ``idc-qc ingest`` output folder: DICOM files, read from where."""
+    try:
+        manifest = json.loads((folder / _INGEST_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("generator") != "idc_qc.ingest":
+        return None
+    counts = manifest.get("counts") or {}
+    inputs = ", ".join(str(p) for p in (manifest.get("inputs") or [])[:3])
+    return (f"DICOM files read by idc-qc ingest from {inputs} ({int(counts.get('read', 0)):,} files read, "
+            f"{int(counts.get('skipped', 0)) + int(counts.get('failed', 0)):,} skipped or failed; "
+            f"{manifest.get('finished', '')}) into {folder}")
+
+
 def _describe_manifest(manifest: dict, folder: Path) -> str:
     parts = [f"idc-qc synth run in {folder}"]
     if manifest.get("seed") is not None:
@@ -83,6 +100,11 @@ def detect_input(files: list[str] | None) -> InputProvenance:
             manifest = _synth_manifest(candidate)
             if manifest is not None:
                 return InputProvenance("synthetic", _describe_manifest(manifest, candidate))
+    for folder in dict.fromkeys(p.parent for p in local):
+        for candidate in (folder, folder.parent):
+            ingested = _ingest_manifest(candidate)
+            if ingested is not None:
+                return InputProvenance("dicom", ingested)
     import pyarrow.parquet as pq
 
     readable = 0

@@ -56,9 +56,11 @@ def _register() -> None:
     # The order of `idc-qc --help`: the main job, then a curator's release, then analysis.
     from . import (bias, build, check, clinical, cohort, dashboard, demo, diff, export, query, release, report,
                    synth, upset)
+    from . import ingest
 
     app.command()(demo.demo)
     app.command()(synth.synth)
+    app.command()(ingest.ingest)
     app.command()(build.build)
     app.command()(check.check)
     app.command()(report.report)

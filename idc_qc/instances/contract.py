@@ -31,7 +31,8 @@ class ContractReport:
     files : list of str
         The files checked, which are the files dbt reads (absolute paths, or one remote URL).
     columns : dict
-        Column name -> DuckDB type, over all files (the first file's type where they differ).
+        Column name -> DuckDB type, over all files (the first file's type where they differ;
+        an ingest output has one type per column in every file).
     absent_optional : list of str
         Optional contract columns no file has (staging makes them typed NULLs).
     """
@@ -40,6 +41,13 @@ class ContractReport:
     files: list[str]
     columns: dict[str, str]
     absent_optional: list[str]
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """The input's columns beyond the declared ones (an ingest writes all of dicom_all's):
+        staging passes them through as they are (dbt var ``instance_columns_extra``)."""
+        declared = {c.name.lower() for c in COLUMNS}
+        return [name for name in self.columns if name.lower() not in declared]
 
 
 def accepts(kind: str, duckdb_type: str) -> bool:

@@ -4,7 +4,9 @@ The rule (docs/instance_contract.md, "Which files are read"):
 
 * a file is that file, literally, whatever characters its name holds (``{name}.parquet``,
   ``in st'ances [1].parquet``, ``*.parquet`` when a file has that name);
-* a folder is every ``*.parquet`` file below it (recursively), sorted;
+* a folder is every ``*.parquet`` file below it (recursively), sorted; an ``idc-qc ingest``
+  output folder (it holds ``ingest_manifest.json``) is the files of its ``instances/`` folder,
+  not its errors and file lists;
 * anything else is a glob (``*``, ``?``, ``[...]``, ``**``), expanded only because no file
   or folder of that literal name exists;
 * a remote URL (``s3://``, ``gs://``, ``https://`` ...) is passed to DuckDB as given.
@@ -24,6 +26,8 @@ from ..errors import ContractError
 #: URL schemes passed through to DuckDB unresolved and unchecked by name.
 REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://", "gs://", "gcs://", "http://", "https://", "az://", "abfss://",
                    "r2://", "hf://")
+#: What marks an ``idc-qc ingest`` output folder (idc_qc/ingest/manifest.py MANIFEST_NAME).
+INGEST_MANIFEST = "ingest_manifest.json"
 #: Characters DuckDB's file globbing gives a meaning to.
 _DUCKDB_GLOB_CHARS = "*?["
 
@@ -49,6 +53,8 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
     if path.is_file():
         return [os.path.abspath(path)]
     if path.is_dir():
+        if (path / INGEST_MANIFEST).is_file() and (path / "instances").is_dir():
+            path = path / "instances"  # an idc-qc ingest output: its instances, not errors.parquet
         files = sorted(os.path.abspath(p) for p in path.rglob("*.parquet") if p.is_file())
         if not files:
             raise ContractError(f"--instances folder {text!r} holds no .parquet file")

@@ -1,6 +1,7 @@
 -- One row per DICOM instance: the dicom_all columns idc-qc uses, renamed to nothing
 -- (DICOM keywords stay) and cast to one set of types whatever the input engine wrote.
--- Only these columns are read, which is what keeps BigQuery scans of dicom_all small.
+-- Only these columns are read, which is what keeps BigQuery scans of dicom_all small; the
+-- input's other columns pass through when the var instance_columns_extra names them.
 
 with source as (
     select * from {{ source('dicom', 'dicom_all') }}
@@ -45,6 +46,12 @@ renamed as (
         {{ idc_qc.instance_column('TemporalPositionIdentifier') }},
         {{ idc_qc.instance_column('EchoTime') }},
         {{ idc_qc.instance_column('DiffusionBValue') }}
+        {#- every other column the input has (idc-qc ingest writes all of dicom_all's), as it is:
+            `idc-qc build` lists them in the var instance_columns_extra after checking the files;
+            empty by default, so a BigQuery build over dicom_all reads the columns above only #}
+        {%- for column in var('instance_columns_extra', []) %},
+        {{ adapter.quote(column) }}
+        {%- endfor %}
     from source
 )
 

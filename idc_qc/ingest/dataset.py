@@ -1,0 +1,417 @@
+"""One pydicom Dataset -> one row in IDC's ``dicom_all`` shape (docs/ingest.md, "The columns").
+
+Pure and engine-free, so the file reader and a DICOMweb reader (whose JSON metadata becomes a
+Dataset with :meth:`pydicom.Dataset.from_json`) share it.
+
+The mapping, decided once per DICOM tag from the standard's dictionary (so a column has the
+same type in every file, whatever a file writes):
+
+============================================  ===============================================
+DICOM VR                                      column (Arrow / DuckDB / BigQuery)
+============================================  ===============================================
+AE AS CS DS IS LO LT SH ST UC UI UR UT        string (VARCHAR / STRING), as written, trimmed
+TM DT PN AT                                   string, as written (BigQuery's export types TM,
+                                              DT and PN; the text is kept here)
+DA                                            date (DATE), as dicom_all; unreadable -> NULL
+                                              and an errors row
+FL FD                                         float64 (DOUBLE / FLOAT64)
+US SS UL SL SV UV                             int64 (BIGINT / INT64)
+SQ                                            string: JSON text, a list of items, each an
+                                              object keyed by keyword (the same mapping inside,
+                                              dates as written), private elements under
+                                              ``OtherElements``
+OB OD OF OL OV OW UN                          not kept (bulk data)
+============================================  ===============================================
+
+An attribute whose dictionary value multiplicity is more than one (``2``, ``1-n``, ``3``)
+is a list of that type (``ImageType``, ``ImagePositionPatient``, ``PixelSpacing``), even when
+a file writes one value, as in dicom_all. One value expected but several written: strings
+joined with ``\\`` as written, numbers NULL with an errors row.
+
+Private elements, and standard ones the dictionary has no keyword for (overlay and curve
+repeater groups), go to ``OtherElements``: a list of ``{Tag: 'Tag_GGGGEEEE', Data: [values as
+strings]}``, binary values as base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import struct
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+#: Column kinds (the Arrow type is :func:`arrow_type`).
+STRING, DATE, FLOAT, INT, JSON = "string", "date", "float", "int", "json"
+
+_STRING_VRS = {"AE", "AS", "CS", "DS", "IS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "TM", "DT", "PN", "AT"}
+#: VRs whose text may use the character set of SpecificCharacterSet.
+_TEXT_VRS = {"SH", "LO", "ST", "LT", "UC", "UT", "PN"}
+#: VRs whose trailing spaces are padding but leading spaces are significant.
+_KEEP_LEADING = {"LT", "ST", "UT"}
+_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN", "OB or OW", "US or OW", "US or SS or OW"}
+_STRUCT = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "SV": "q", "UV": "Q", "FL": "f", "FD": "d"}
+_INT_VRS = {"US", "SS", "UL", "SL", "SV", "UV", "US or SS"}
+_FLOAT_VRS = {"FL", "FD"}
+_INT64_MAX = 2**63 - 1
+
+#: IDC's file-level columns (not DICOM attributes) the reader adds.
+FILE_COLUMNS = ("collection_id", "instance_size", "source_path")
+OTHER_ELEMENTS = "OtherElements"
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one standard attribute becomes a column."""
+
+    keyword: str
+    kind: str        # STRING, DATE, FLOAT, INT or JSON
+    multi: bool      # a list of ``kind`` (dictionary VM other than 1)
+    tag: int
+
+
+@dataclass(frozen=True)
+class ValueProblem:
+    """An attribute that could not be read as its type: its column is NULL in that row."""
+
+    attribute: str
+    reason: str
+
+
+@cache
+def column_for(tag: int) -> Column | None:
+    """The column of a standard tag; None for private, unknown, group-length and binary ones."""
+    if tag & 0xFFFF == 0 or (tag >> 16) % 2 == 1:
+        return None
+    from pydicom.datadict import DicomDictionary
+
+    entry = DicomDictionary.get(tag)
+    if entry is None or not entry[4]:
+        return None
+    vr, vm, keyword = entry[0], entry[1], entry[4]
+    if vr == "SQ":
+        return Column(keyword, JSON, False, tag)
+    if vr in _BINARY_VRS:
+        return None
+    if vr in _INT_VRS:
+        kind = INT
+    elif vr in _FLOAT_VRS:
+        kind = FLOAT
+    elif vr == "DA":
+        kind = DATE
+    else:
+        kind = STRING
+    return Column(keyword, kind, vm != "1", tag)
+
+
+def arrow_type(kind: str, multi: bool):
+    import pyarrow as pa
+
+    base = {STRING: pa.string(), JSON: pa.string(), DATE: pa.date32(), FLOAT: pa.float64(), INT: pa.int64()}[kind]
+    return pa.list_(base) if multi else base
+
+
+def other_elements_type():
+    import pyarrow as pa
+
+    return pa.list_(pa.struct([("Tag", pa.string()), ("Data", pa.list_(pa.string()))]))
+
+
+# ----------------------------------------------------------------------------------------------
+# decoding one element
+
+
+def _encoding(ds) -> str | list[str]:
+    """A Python codec for the text VRs when SpecificCharacterSet is one we decode directly;
+    otherwise pydicom's list of encodings (ISO 2022 code extensions and the like), with which
+    text elements go through pydicom's own (slower, complete) conversion."""
+    raw = ds.get_item(0x00080005) if 0x00080005 in ds else None
+    if raw is None:
+        return "latin-1"
+    value = raw.value
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    many = isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue"
+    names = [str(v).strip() for v in (value if many else str(value).split("\\"))]
+    names = [n for n in names if n]
+    if not names or names == ["ISO_IR 6"] or names == ["ISO_IR 100"]:
+        return "latin-1"
+    if names == ["ISO_IR 192"]:
+        return "utf-8"
+    from pydicom.charset import convert_encodings
+
+    return convert_encodings(names)
+
+
+def _strip(text: str, vr: str) -> str:
+    text = text.rstrip(" \x00")
+    return text if vr in _KEEP_LEADING else text.lstrip(" ")
+
+
+def _split_text(raw: bytes, vr: str, codec: str) -> list[str]:
+    text = raw.decode(codec, "replace")
+    if vr in ("LT", "ST", "UT"):  # no multiplicity: a backslash is text
+        return [_strip(text, vr)]
+    return [_strip(part, vr) for part in text.split("\\")]
+
+
+def _numbers(raw: bytes, vr: str, little: bool) -> list[float | int]:
+    code = _STRUCT["US" if vr == "US or SS" else vr]
+    size = struct.calcsize(code)
+    if len(raw) % size:
+        raise ValueError(f"{len(raw)} bytes is not a whole number of {vr} values")
+    return list(struct.unpack(("<" if little else ">") + code * (len(raw) // size), raw))
+
+
+def _parse_date(text: str) -> datetime.date:
+    digits = text.replace(".", "") if len(text) == 10 else text  # ACR-NEMA's YYYY.MM.DD
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueError(f"{text!r} is not a DICOM date (YYYYMMDD)")
+    return datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+
+
+def _element_values(ds, tag: int, codec) -> tuple[str, list[Any]]:
+    """(VR, values) of one non-sequence element: strings for string VRs, numbers for binary
+    numbers, bytes for other binary VRs. Raw elements are decoded here (no pydicom conversion)."""
+    elem = ds.get_item(tag)
+    vr = getattr(elem, "VR", None)
+    if getattr(elem, "is_raw", False):
+        if vr is None or vr == "UN":  # implicit VR, or a standard tag written as UN: the dictionary's VR
+            from pydicom.datadict import DicomDictionary
+
+            entry = DicomDictionary.get(tag)
+            vr = entry[0] if entry and (tag >> 16) % 2 == 0 else "UN"
+        raw = elem.value
+        if raw is None or len(raw) == 0:
+            return vr, []
+        if vr in _STRUCT or vr == "US or SS":
+            return vr, _numbers(raw, vr, elem.is_little_endian)
+        if vr == "AT":
+            pairs = _numbers(raw, "US", elem.is_little_endian)
+            return vr, [f"{pairs[i]:04X}{pairs[i + 1]:04X}" for i in range(0, len(pairs) - 1, 2)]
+        if vr in _STRING_VRS or vr == "DA":
+            if vr in _TEXT_VRS and not isinstance(codec, str):
+                from pydicom.values import convert_value
+
+                value = convert_value(vr, elem, codec)  # pydicom decodes the character set
+                items = list(value) if isinstance(value, (list, tuple)) or type(
+                    value).__name__ == "MultiValue" else [value]
+                return vr, [_strip(str(item), vr) for item in items]
+            return vr, _split_text(raw, vr, codec if isinstance(codec, str) else "latin-1")
+        else:
+            return vr, [bytes(raw)]
+    # a converted DataElement (file meta, character sets pydicom decoded, a Dataset built in memory)
+    value = elem.value
+    if value is None or value == "" or value == b"":
+        return vr, []
+    items = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, (bytes, bytearray)):
+            out.append(bytes(item))
+        elif vr in _STRUCT or vr in _INT_VRS or vr in _FLOAT_VRS:
+            out.append(item)
+        elif vr == "AT":
+            out.append(f"{int(item):08X}")
+        else:
+            out.append(_strip(str(item), vr or "LO"))
+    return vr, out
+
+
+def _typed(values: list[Any], column: Column) -> Any:
+    """``values`` as the column's type; raises ValueError for what cannot be that type."""
+    if any(isinstance(v, (bytes, bytearray)) for v in values):
+        raise ValueError("written with a binary VR where the standard has a "
+                         f"{'number' if column.kind in (INT, FLOAT) else column.kind}")
+    values = [v for v in values if not (isinstance(v, str) and v == "")] if column.kind != STRING else values
+    if column.kind == STRING:
+        values = [v if isinstance(v, str) else str(v) for v in values]
+        if column.multi:
+            return values or None
+        if not values or (len(values) == 1 and values[0] == ""):
+            return None
+        return "\\".join(values)
+    if column.kind == DATE:
+        converted = [_parse_date(v) if isinstance(v, str) else v for v in values]
+    elif column.kind == INT:
+        converted = [int(v) for v in values]
+        if any(not -_INT64_MAX - 1 <= v <= _INT64_MAX for v in converted):
+            raise ValueError("value beyond a 64-bit integer")
+    else:
+        converted = [float(v) for v in values]
+    if column.multi:
+        return converted or None
+    if not converted:
+        return None
+    if len(converted) > 1:
+        raise ValueError(f"{len(converted)} values where the standard allows one")
+    return converted[0]
+
+
+def _other(tag: int, vr: str, values: list[Any]) -> dict:
+    data = [base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else str(v) for v in values]
+    return {"Tag": f"Tag_{tag:08X}", "Data": data or None}
+
+
+def _sequence_json(ds, tag: int, problems: list[ValueProblem], path: str) -> str | None:
+    items = [_item_object(item, problems, f"{path}[{i}]") for i, item in enumerate(ds[tag].value)]
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _item_object(item, problems: list[ValueProblem], path: str) -> dict:
+    codec = _encoding(item)
+    obj: dict[str, Any] = {}
+    others: list[dict] = []
+    for tag in item.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements, not tags
+        tag = int(tag)
+        column = column_for(tag)
+        try:
+            if column is not None and column.kind == JSON:
+                obj[column.keyword] = json.loads(_sequence_json(item, tag, problems, f"{path}.{column.keyword}"))
+                continue
+            if _is_sequence(item, tag):
+                continue  # private sequences: not kept inside items
+            vr, values = _element_values(item, tag, codec)
+            if column is None:
+                if (tag >> 16) % 2 == 1 or vr not in _BINARY_VRS:
+                    others.append(_other(tag, vr, values))
+                continue
+            as_text = Column(column.keyword, STRING, column.multi, tag) if column.kind == DATE else column
+            obj[column.keyword] = _typed(values, as_text)
+        except Exception as exc:  # noqa: BLE001 - one unreadable value is a problem row, not a failure
+            name = column.keyword if column else f"Tag_{tag:08X}"
+            problems.append(ValueProblem(f"{path}.{name}", _one_line(exc)))
+    if others:
+        obj[OTHER_ELEMENTS] = others
+    return obj
+
+
+def _is_sequence(ds, tag: int) -> bool:
+    elem = ds.get_item(tag)
+    vr = getattr(elem, "VR", None)
+    if vr == "SQ":
+        return True
+    if getattr(elem, "is_raw", False) and vr is None:
+        column = column_for(tag)
+        return column is not None and column.kind == JSON
+    return False
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+#: Convert the common raw elements (strings in a directly decoded character set, binary
+#: numbers) in one step; off, every element takes the general path (the tests compare both).
+FAST_VALUES = True
+_NO_FAST = object()
+_FAST_STRING_VRS = {"AE", "AS", "CS", "DS", "IS", "LO", "SH", "UC", "UI", "UR", "TM", "DT", "PN", "LT", "ST", "UT"}
+
+
+def _fast_value(column: Column, elem, codec):
+    """The typed value of a raw element in one step, or _NO_FAST for the general path (which
+    also reports what cannot be read). The same result as _element_values + _typed."""
+    vr = elem.VR
+    raw = elem.value
+    if not raw or vr is None or vr == "UN":
+        return _NO_FAST
+    kind = column.kind
+    if kind == STRING:
+        if vr not in _FAST_STRING_VRS or (vr in _TEXT_VRS and not isinstance(codec, str)):
+            return _NO_FAST
+        text = raw.decode(codec if vr in _TEXT_VRS else "latin-1", "replace")
+        if vr in _KEEP_LEADING:
+            values = [text.rstrip(" \x00")]
+        else:
+            values = [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
+        if column.multi:
+            return values
+        if len(values) == 1:
+            return values[0] or None
+        return "\\".join(values)
+    if kind in (INT, FLOAT) and vr in _STRUCT and elem.is_little_endian:
+        size = _SIZES[vr]
+        if len(raw) % size:
+            return _NO_FAST
+        numbers = struct.unpack("<" + _STRUCT[vr] * (len(raw) // size), raw)
+        if kind == FLOAT:
+            numbers = [float(v) for v in numbers]
+        elif vr == "UV" and any(v > _INT64_MAX for v in numbers):
+            return _NO_FAST
+        if column.multi:
+            return list(numbers)
+        if len(numbers) != 1:
+            return _NO_FAST
+        return numbers[0]
+    return _NO_FAST
+
+
+_SIZES = {vr: struct.calcsize(code) for vr, code in _STRUCT.items()}
+
+
+def _fast_private(elem, codec):
+    """OtherElements' Data of a raw private string element in one step (as _other), or _NO_FAST."""
+    vr = elem.VR
+    if vr not in _FAST_STRING_VRS or (vr in _TEXT_VRS and not isinstance(codec, str)):
+        return _NO_FAST
+    raw = elem.value
+    if not raw:
+        return None
+    text = raw.decode(codec if vr in _TEXT_VRS else "latin-1", "replace")
+    if vr in _KEEP_LEADING:
+        return [text.rstrip(" \x00")]
+    return [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
+
+
+def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]:
+    """The row of one dataset (and its file meta information): keyword -> value, plus
+    ``OtherElements`` when it has private elements. File-level columns are the caller's."""
+    row: dict[str, Any] = {}
+    problems: list[ValueProblem] = []
+    others: list[dict] = []
+    sources = [(file_meta, "latin-1")] if file_meta is not None else []
+    sources.append((ds, _encoding(ds)))
+    for source, codec in sources:
+        for tag in source.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements
+            tag = int(tag)
+            if tag == 0x7FE00010 or tag & 0xFFFF == 0:
+                continue
+            column = column_for(tag)
+            if FAST_VALUES:
+                elem = source.get_item(tag)
+                if type(elem.value) is bytes and getattr(elem, "is_raw", False):
+                    if column is not None:
+                        value = _fast_value(column, elem, codec)
+                        if value is not _NO_FAST:
+                            row[column.keyword] = value
+                            continue
+                    elif (tag >> 16) & 1:
+                        data = _fast_private(elem, codec)
+                        if data is not _NO_FAST:
+                            others.append({"Tag": f"Tag_{tag:08X}", "Data": data})
+                            continue
+            try:
+                if column is not None and column.kind == JSON:
+                    row[column.keyword] = _sequence_json(source, tag, problems, column.keyword)
+                    continue
+                if _is_sequence(source, tag):
+                    others.append({"Tag": f"Tag_{tag:08X}", "Data": [json.dumps(
+                        [_item_object(i, problems, f"Tag_{tag:08X}") for i in source[tag].value], default=str)]})
+                    continue
+                vr, values = _element_values(source, tag, codec)
+                if column is None:
+                    if (tag >> 16) % 2 == 1 or vr not in _BINARY_VRS:
+                        others.append(_other(tag, vr, values))
+                    continue
+                row[column.keyword] = _typed(values, column)
+            except Exception as exc:  # noqa: BLE001 - one unreadable value is a problem row, not a failure
+                name = column.keyword if column else f"Tag_{tag:08X}"
+                problems.append(ValueProblem(name, _one_line(exc)))
+                if column is not None:
+                    row[column.keyword] = None
+    if others:
+        row[OTHER_ELEMENTS] = others
+    return row, problems

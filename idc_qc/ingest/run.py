@@ -1,0 +1,403 @@
+"""`idc-qc ingest` as a function: DICOM files -> an ingest output folder (docs/ingest.md).
+
+:func:`ingest` walks the paths, reads the files that are new or changed since the last run in
+parallel processes (chunks of paths; each worker returns one Arrow table per chunk), streams
+the rows to parquet parts of bounded size, and writes the errors table and the manifest. It
+never prints; the CLI shows its progress through the ``progress`` callback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..errors import IdcQcError
+from . import manifest as mf
+from .files import (
+    DUPLICATE,
+    FAILED,
+    READ,
+    SKIPPED,
+    VALUE,
+    FoundFile,
+    WalkNote,
+    read_file,
+    walk,
+)
+
+#: Files per task sent to a worker process, and rows per parquet part.
+CHUNK_FILES = 64
+ROWS_PER_PART = 10_000
+
+
+@dataclass
+class IngestResult:
+    out: Path
+    instances_dir: Path
+    errors_path: Path
+    manifest_path: Path
+    found: int = 0
+    read: int = 0
+    skipped: int = 0
+    failed: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rows: int = 0
+    columns: int = 0
+    parts: int = 0
+    duplicate_instances: int = 0
+    value_problems: int = 0
+    walk_notes: int = 0
+    workers: int = 1
+    seconds: float = 0.0
+    files_read_this_run: int = 0
+    removed_paths: list[str] = field(default_factory=list)
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files_read_this_run / self.seconds if self.seconds else 0.0
+
+
+def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
+    """Worker: read a chunk of files; returns (instances table or None, frames table or None,
+    [(path, status)], [error rows])."""
+    import warnings
+
+    warnings.simplefilter("ignore")  # pydicom's warnings about what it read leniently: the rows say it
+    from .frames import frame_rows
+
+    rows = []
+    frames = []
+    statuses = []
+    errors = []
+    for path, size in paths:
+        outcome = read_file(path)
+        statuses.append((path, outcome.status))
+        if outcome.status != READ:
+            errors.append({"path": path, "kind": outcome.kind, "reason": outcome.reason})
+            continue
+        row = outcome.row
+        row["collection_id"] = collection
+        row["instance_size"] = size
+        row["source_path"] = path
+        rows.append(row)
+        for problem in outcome.problems:
+            errors.append({"path": path, "kind": VALUE, "reason": problem.reason, "attribute": problem.attribute,
+                           "SOPInstanceUID": row.get("SOPInstanceUID")})
+        try:
+            frames += frame_rows(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            errors.append({"path": path, "kind": VALUE, "attribute": "PerFrameFunctionalGroupsSequence",
+                           "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
+                           "SOPInstanceUID": row.get("SOPInstanceUID")})
+    if not rows:
+        return None, None, statuses, errors
+    from .frames import frames_table
+    from .writer import rows_table
+
+    return rows_table(rows), frames_table(frames) if frames else None, statuses, errors
+
+
+def check_paths(paths: list[str]) -> None:
+    if not paths:
+        raise IdcQcError("give at least one file or folder of DICOM files to ingest")
+    for path in paths:
+        if not os.path.lexists(path):
+            raise IdcQcError(f"no such file or folder: {path!r}; give DICOM files or folders holding them")
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise IdcQcError(f"--out {str(out)!r} is a file; give a folder (created when missing)")
+    if out.is_dir() and any(out.iterdir()) and not mf.is_ingest_output(out):
+        raise IdcQcError(f"--out {str(out)!r} holds files but no {mf.MANIFEST_NAME}: it is not an idc-qc ingest "
+                         "output; give an empty or new folder")
+    (out / mf.INSTANCES_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def ingest(
+    paths: list[str],
+    out: str | os.PathLike,
+    *,
+    collection: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    rows_per_part: int = ROWS_PER_PART,
+    chunk_files: int = CHUNK_FILES,
+) -> IngestResult:
+    """Read the DICOM headers under ``paths`` into ``out`` (incremental; see the module docs)."""
+    started = time.perf_counter()
+    check_paths(paths)
+    out = Path(out).absolute()
+    _prepare_out(out)
+    instances_dir = out / mf.INSTANCES_DIR
+    workers = max(1, workers or os.cpu_count() or 1)
+    result = IngestResult(out=out, instances_dir=instances_dir, errors_path=out / mf.ERRORS_NAME,
+                          manifest_path=out / mf.MANIFEST_NAME, workers=workers)
+
+    previous = mf.read_files(out) if mf.read_manifest(out) is not None else {}
+    previous_manifest = mf.read_manifest(out) or {}
+    known_parts = set(previous_manifest.get("parts", []))
+    frames_dir = out / mf.FRAMES_DIR
+    for folder in (instances_dir, frames_dir):
+        for part in folder.glob("*.parquet*"):
+            if part.name not in known_parts:
+                part.unlink()  # left by an interrupted run: its files are read again
+
+    # --- walk
+    out_prefix = str(out) + os.sep
+    found: dict[str, FoundFile] = {}
+    notes: list[WalkNote] = []
+    for item in walk(paths):
+        if isinstance(item, WalkNote):
+            if not item.path.startswith(out_prefix):
+                notes.append(item)
+        elif not item.path.startswith(out_prefix):
+            found[item.path] = item
+
+    # --- what changed since the last run
+    to_read: list[FoundFile] = []
+    records: dict[str, mf.FileRecord] = {}
+    for path, entry in found.items():
+        before = previous.get(path)
+        if before is not None and before.size == entry.size and before.mtime_ns == entry.mtime_ns:
+            records[path] = before
+            result.unchanged += 1
+        else:
+            to_read.append(entry)
+            if before is None:
+                result.new += 1
+            else:
+                result.changed += 1
+    broken = [n for n in notes if n.counts_as_file]
+    removed = sorted(p for p in previous if p not in found and not any(n.path == p for n in broken))
+    result.removed = len(removed)
+    result.removed_paths = removed
+
+    # --- read, streamed to new parts
+    errors: list[dict] = []
+    next_part = 1 + max((mf_part for mf_part in (_number(p) for p in known_parts) if mf_part is not None), default=0)
+    pending = []
+    pending_frames = []
+    pending_rows = 0
+    new_parts: list[str] = []
+    pending_paths: list[str] = []
+
+    def flush() -> None:
+        nonlocal pending, pending_frames, pending_rows, next_part, pending_paths
+        if not pending:
+            return
+        import pyarrow as pa
+
+        from .writer import part_name, write_part
+
+        name = part_name(next_part)
+        next_part += 1
+        write_part(pa.concat_tables(pending, promote_options="default"), instances_dir / name)
+        if pending_frames:  # the frames of this part's multi-frame instances, under the same part name
+            frames_dir.mkdir(exist_ok=True)
+            write_part(pa.concat_tables(pending_frames), frames_dir / name)
+        new_parts.append(name)
+        for path in pending_paths:
+            records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, READ, name)
+        pending, pending_frames, pending_rows, pending_paths = [], [], 0, []
+
+    def take(chunk_result) -> None:
+        nonlocal pending_rows
+        table, frames, statuses, chunk_errors = chunk_result
+        if frames is not None:
+            pending_frames.append(frames)
+        errors.extend(chunk_errors)
+        for path, status in statuses:
+            if status == READ:
+                pending_paths.append(path)
+            else:
+                records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, status, None)
+        if table is not None:
+            pending.append(table)
+            pending_rows += table.num_rows
+        if pending_rows >= rows_per_part:
+            flush()
+
+    chunks = [[(f.path, f.size) for f in to_read[i:i + chunk_files]] for i in range(0, len(to_read), chunk_files)]
+    done = 0
+    if progress:
+        progress(0, len(to_read))
+    if workers == 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            take(_read_chunk(chunk, collection))
+            done += len(chunk)
+            if progress:
+                progress(done, len(to_read))
+    else:
+        _read_in_processes(chunks, collection, workers, take, lambda n: progress(n, len(to_read)) if progress else None)
+    flush()
+    result.files_read_this_run = len(to_read)
+
+    # --- old parts: drop rows of changed and removed files
+    stale = {p for p in removed} | {f.path for f in to_read if f.path in previous}
+    parts_after = set(new_parts)
+    for part in sorted(known_parts):
+        path = instances_dir / part
+        if not path.is_file():
+            continue
+        holds_stale = stale and any(previous[p].part == part for p in stale if p in previous)
+        if holds_stale and (frames_dir / part).is_file():
+            _drop(frames_dir / part, stale)
+        if holds_stale and _drop(path, stale) == 0:
+            continue  # every row of the part was stale: the part is gone
+        parts_after.add(part)
+    part_paths = [instances_dir / p for p in sorted(parts_after)]
+
+    from .writer import unify_parts
+
+    if new_parts or stale:  # nothing read or dropped: the parts are as the last run left them
+        unify_parts(part_paths)
+
+    # --- duplicates over every instance row
+    import pyarrow.parquet as pq
+
+    duplicates, rows = _duplicates(part_paths)
+    result.rows = rows
+    result.duplicate_instances = len(duplicates)
+    for uid, holders in duplicates.items():
+        for path in holders:
+            others = [h for h in holders if h != path]
+            errors.append({"path": path, "kind": DUPLICATE, "SOPInstanceUID": uid,
+                           "reason": f"SOPInstanceUID also in {len(others)} other file(s): " + ", ".join(others[:3])})
+
+    # --- errors of unchanged files carry over; walk notes and duplicates are found anew
+    reread = {f.path for f in to_read}
+    previous_errors = mf.read_errors(out)
+    broken_paths = {n.path for n in broken}
+    for row in previous_errors:
+        carried = row["path"] in records and row["path"] not in reread and row["kind"] not in (DUPLICATE, "walk")
+        if carried and (row["kind"] != "failed" or row["path"] not in broken_paths):
+            errors.append(row)
+    for note in notes:
+        errors.append({"path": note.path, "kind": note.kind, "reason": note.reason})
+        if note.counts_as_file:
+            records[note.path] = mf.FileRecord(0, 0, FAILED, None)
+
+    # --- counts: found = read + skipped + failed
+    for record in records.values():
+        if record.status == READ:
+            result.read += 1
+        elif record.status == SKIPPED:
+            result.skipped += 1
+        else:
+            result.failed += 1
+    result.found = len(records)
+    result.value_problems = sum(1 for e in errors if e["kind"] == VALUE)
+    result.walk_notes = sum(1 for n in notes if not n.counts_as_file)
+    result.parts = len(part_paths)
+    # every part has every column (unify_parts): the first part's schema is the table's
+    result.columns = len(pq.read_schema(part_paths[0]).names) if part_paths else 0
+
+    # unchanged tables are not written again (a rerun with nothing changed costs a walk and a stat)
+    if records != previous:
+        mf.write_files(out, records)
+    if _error_set(errors) != _error_set(previous_errors) or not result.errors_path.is_file():
+        mf.write_errors(out, errors)
+    result.seconds = time.perf_counter() - started
+    mf.write_manifest(out, {
+        "input_kind": "dicom",
+        "inputs": [os.path.abspath(p) for p in paths],
+        "collection_id": collection,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "workers": workers,
+        "seconds": round(result.seconds, 3),
+        "counts": {"found": result.found, "read": result.read, "skipped": result.skipped, "failed": result.failed,
+                   "new": result.new, "changed": result.changed, "unchanged": result.unchanged,
+                   "removed": result.removed, "instance_rows": result.rows,
+                   "duplicate_sop_instances": result.duplicate_instances,
+                   "unreadable_values": result.value_problems, "walk_notes": result.walk_notes},
+        "removed": removed[:1000],
+        "columns": result.columns,
+        "parts": sorted(parts_after),
+    })
+    return result
+
+
+def _error_set(rows: list[dict]) -> set[tuple]:
+    return {tuple(row.get(name) for name in mf.ERROR_COLUMNS) for row in rows}
+
+
+def _number(name: str) -> int | None:
+    from .writer import part_number
+
+    try:
+        return part_number(name)
+    except (ValueError, IndexError):
+        return None
+
+
+def _drop(path: Path, stale: set[str]) -> int:
+    from .writer import drop_paths
+
+    return drop_paths(path, stale)
+
+
+def _duplicates(part_paths: list[Path]) -> tuple[dict[str, list[str]], int]:
+    import pyarrow.parquet as pq
+
+    holders: dict[str, list[str]] = defaultdict(list)
+    rows = 0
+    for path in part_paths:
+        table = pq.ParquetFile(path).read(columns=["SOPInstanceUID", "source_path"]).to_pydict()
+        rows += len(table["source_path"])
+        for uid, source in zip(table["SOPInstanceUID"], table["source_path"]):
+            if uid:
+                holders[uid].append(source)
+    return {uid: sorted(paths) for uid, paths in holders.items() if len(paths) > 1}, rows
+
+
+def _read_in_processes(chunks, collection, workers, take, advance) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("fork") if os.name == "posix" else None
+    if context is not None:  # import and build the column types once: forked workers inherit them
+        import pydicom.filereader  # noqa: F401
+
+        from .writer import rows_table
+
+        # the dictionary's column types, and pyarrow's first conversion of a list (which imports
+        # pandas, about a second of CPU): once here rather than once in every worker
+        rows_table([{"SOPInstanceUID": "1"}])
+        import gc
+
+        gc.freeze()  # the parent's objects out of the workers' garbage collections: no copy-on-write of them
+    done = 0
+    in_flight = {}
+    queue = iter(chunks)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        def submit() -> bool:
+            chunk = next(queue, None)
+            if chunk is None:
+                return False
+            in_flight[pool.submit(_read_chunk, chunk, collection)] = len(chunk)
+            return True
+
+        for _ in range(workers * 3):  # bounded: a few chunks per worker in flight
+            if not submit():
+                break
+        while in_flight:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                size = in_flight.pop(future)
+                take(future.result())
+                done += size
+                advance(done)
+                submit()
+    if context is not None:
+        import gc
+
+        gc.unfreeze()

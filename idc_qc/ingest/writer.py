@@ -1,0 +1,157 @@
+"""Rows -> parquet parts with one schema: the writer every ingest (files, DICOMweb) shares.
+
+A batch of rows becomes an Arrow table whose columns are typed from the DICOM dictionary
+(:func:`idc_qc.ingest.dataset.column_for`), so a column has one type in every part. The
+declared instance columns (idc_qc/instances/schema.py) are always present, typed NULLs when no
+file has them, so every part passes the instance contract on its own. At the end of a run,
+:func:`unify_parts` rewrites the parts that lack some column of the union, so that every part
+has every column in one order (readers that take the first file's schema, such as pandas and
+pyarrow datasets, see them all).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .dataset import (
+    FILE_COLUMNS,
+    OTHER_ELEMENTS,
+    arrow_type,
+    column_for,
+    other_elements_type,
+)
+
+#: Footer metadata of every part: what wrote it (idc_qc/provenance.py reads ``idc_qc.input_kind``).
+PARQUET_PROVENANCE = {"idc_qc.input_kind": "dicom", "idc_qc.generator": "idc_qc.ingest"}
+PART_PREFIX = "part-"
+
+
+def _keyword_types() -> dict[str, Any]:
+    from pydicom.datadict import keyword_dict
+
+    types = {}
+    for keyword, tag in keyword_dict.items():
+        column = column_for(tag)
+        if column is not None:
+            types[keyword] = (column.tag, arrow_type(column.kind, column.multi))
+    return types
+
+
+_TYPES: dict[str, Any] | None = None
+
+
+def column_type(name: str):
+    """The Arrow type of an instance column (a DICOM keyword, OtherElements or a file column)."""
+    import pyarrow as pa
+
+    global _TYPES
+    if _TYPES is None:
+        _TYPES = _keyword_types()
+    if name in _TYPES:
+        return _TYPES[name][1]
+    if name == OTHER_ELEMENTS:
+        return other_elements_type()
+    if name == "instance_size":
+        return pa.int64()
+    return pa.string()
+
+
+def _order_key(name: str) -> tuple:
+    """Columns in tag order (file meta first), then OtherElements, then IDC's file columns."""
+    global _TYPES
+    if _TYPES is None:
+        _TYPES = _keyword_types()
+    if name in _TYPES:
+        return (0, _TYPES[name][0], name)
+    if name == OTHER_ELEMENTS:
+        return (1, 0, name)
+    return (2, FILE_COLUMNS.index(name) if name in FILE_COLUMNS else 99, name)
+
+
+def core_columns() -> list[str]:
+    from ..instances.schema import COLUMNS
+
+    return [c.name for c in COLUMNS]
+
+
+def rows_table(rows: list[dict[str, Any]]):
+    """One Arrow table of ``rows``: the union of their columns plus the declared core, typed."""
+    import pyarrow as pa
+
+    names = set(core_columns())
+    for row in rows:
+        names.update(row)
+    ordered = sorted(names, key=_order_key)
+    arrays = []
+    for name in ordered:
+        arrays.append(pa.array([row.get(name) for row in rows], type=column_type(name)))
+    return pa.Table.from_arrays(arrays, names=ordered)
+
+
+def write_part(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(path.name + ".tmp")
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), **{
+        k.encode(): v.encode() for k, v in PARQUET_PROVENANCE.items()}})
+    pq.write_table(table.replace_schema_metadata(schema.metadata), tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def part_name(number: int) -> str:
+    return f"{PART_PREFIX}{number:06d}.parquet"
+
+
+def part_number(name: str) -> int:
+    return int(name[len(PART_PREFIX):].split(".")[0])
+
+
+def union_schema(paths: list[Path]):
+    """The union of the parts' columns, in column order, with the dictionary's types."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names: set[str] = set(core_columns())
+    for path in paths:
+        names.update(pq.read_schema(path).names)
+    ordered = sorted(names, key=_order_key)
+    return pa.schema([(n, column_type(n)) for n in ordered])
+
+
+def unify_parts(paths: list[Path]) -> int:
+    """Rewrite the parts whose columns are not the union of all parts'; returns how many."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not paths:
+        return 0
+    schema = union_schema(paths)
+    rewritten = 0
+    for path in paths:
+        if pq.read_schema(path).names == schema.names:
+            continue
+        table = pq.ParquetFile(path).read()
+        columns = [table.column(f.name) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                   for f in schema]
+        write_part(pa.Table.from_arrays(columns, schema=schema), path)
+        rewritten += 1
+    return rewritten
+
+
+def drop_paths(path: Path, drop: set[str]) -> int:
+    """Rewrite one part without the rows of ``drop`` (source_path); removes an emptied part.
+    Returns the rows left."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.ParquetFile(path).read()
+    keep = pc.invert(pc.is_in(table.column("source_path"), value_set=pa.array(sorted(drop), pa.string())))
+    kept = table.filter(keep)
+    if kept.num_rows == 0:
+        path.unlink()
+    elif kept.num_rows != table.num_rows:
+        write_part(kept, path)
+    return kept.num_rows

@@ -1,0 +1,149 @@
+"""`idc-qc ingest` as a user runs it: DICOM files written with known geometry -> ingest -> build
+-> exactly the verdicts they were written to have; broken files in the errors table; the wider
+dicom_all columns readable by `idc-qc query --dialect bigquery`. One build for the module."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("pydicom")
+
+from support.dicom_files import (
+    FAULT_SERIES,
+    series_uid,
+    write_broken_files,
+    write_fault_series,
+)
+from support.geometry import SeriesSpec, series_rows
+
+pytestmark = pytest.mark.slow
+
+BROKEN_UID = "1.2.826.0.1.3680043.8.498.25.99"
+
+
+def _cli(*args: str, unprivileged: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "idc_qc.cli", *args]
+    if unprivileged and os.geteuid() == 0 and shutil.which("setpriv"):
+        # root reads a mode-000 file; without CAP_DAC_OVERRIDE it gets "permission denied" as a user would
+        drop = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("ingest_cli")
+    write_fault_series(root / "in" / "series")
+    broken = write_broken_files(root / "in" / "broken", series_rows(SeriesSpec(uid=BROKEN_UID, n=1))[0])
+    out = root / "out"
+    run = _cli("ingest", str(root / "in"), "-o", str(out), "--collection", "site_a", "--workers", "2",
+               unprivileged=True)
+    assert run.returncode == 0, run.stderr
+    return {"root": root, "out": out, "run": run, "broken": broken}
+
+
+@pytest.fixture(scope="module")
+def built(ingested) -> Path:
+    db = ingested["root"] / "ingested.duckdb"
+    run = _cli("build", "--instances", str(ingested["out"]), "--db", str(db))
+    assert run.returncode == 0, run.stderr + run.stdout
+    return db
+
+
+def test_summary_counts_found_as_read_plus_skipped_plus_failed(ingested):
+    text = " ".join(ingested["run"].stderr.split())
+    found, read, skipped, failed = map(int, re.search(
+        r"Found (\d+) files = (\d+) read \+ (\d+) skipped .*?\+ (\d+) failed", text).groups())
+    series_files = sum(len(series_rows(SeriesSpec(uid="x", n=12, faults=f))) for f, _ in FAULT_SERIES.values())
+    # broken/: valid, its copy, x.dcm/inside.dcm read; random, text skipped; DICOMDIR skipped;
+    # truncated, zero bytes, broken link and the unreadable file failed
+    unreadable_fails = os.geteuid() != 0 or shutil.which("setpriv") is not None
+    assert (read, skipped) == (series_files + 3 + (0 if unreadable_fails else 1), 3)
+    assert failed == 3 + (1 if unreadable_fails else 0)
+    assert found == read + skipped + failed
+    manifest = json.loads((ingested["out"] / "ingest_manifest.json").read_text())
+    assert manifest["counts"]["found"] == found and manifest["counts"]["read"] == read
+    assert "Next: idc-qc build --instances" in text
+
+
+def test_errors_table_lists_every_broken_file_with_a_reason(ingested):
+    errors = pq.read_table(ingested["out"] / "errors.parquet").to_pylist()
+    by_name = {}
+    for row in errors:
+        by_name.setdefault(Path(row["path"]).name, set()).add(row["kind"])
+    expected = {"truncated.dcm": {"failed"}, "zero.dcm": {"failed"}, "random.dcm": {"not_dicom"},
+                "notes.txt": {"not_dicom"}, "DICOMDIR": {"dicomdir"}, "x.dcm": {"walk"},
+                "back_to_parent": {"walk"}, "broken_link.dcm": {"failed"},
+                "valid.dcm": {"duplicate_sop_instance"}, "copy_of_valid.dcm": {"duplicate_sop_instance"}}
+    if os.geteuid() != 0 or shutil.which("setpriv"):
+        expected["locked.dcm"] = {"failed"}
+    assert by_name == expected
+    locked = [r for r in errors if r["path"].endswith("locked.dcm")]
+    assert not locked or locked[0]["reason"] == "permission denied"
+    assert all(r["reason"] for r in errors)
+
+
+def test_round_trip_gives_the_verdicts_the_files_were_written_with(built):
+    with duckdb.connect(str(built), read_only=True) as con:
+        rows = dict(con.execute(
+            "select SeriesInstanceUID, failure_reasons from series_geometry").fetchall())
+        keys = dict(con.execute("select label, reason_key from geometry_reasons").fetchall())
+        category = dict(con.execute("select SeriesInstanceUID, geometry_category from series_geometry").fetchall())
+    for name, (_, reason) in FAULT_SERIES.items():
+        got = [keys[label] for label in rows[series_uid(name)]]
+        assert got == ([] if reason is None else [reason]), name
+        assert (category[series_uid(name)] == "regular_volume") == (reason is None), name
+
+
+def test_build_context_says_dicom_files_and_where_from(built, ingested):
+    with duckdb.connect(str(built), read_only=True) as con:
+        kind, synthetic, detail, notice = con.execute(
+            "select input_kind, is_synthetic, input_detail, notice from rpt_build_context").fetchone()
+        collections = con.execute("select distinct collection_id from stg_dicom__instances").fetchall()
+    assert (kind, synthetic, notice) == ("dicom", False, "")
+    assert "DICOM files read by idc-qc ingest from" in detail and str(ingested["root"] / "in") in detail
+    assert "synth" not in detail.lower()
+    assert collections == [("site_a",)]
+
+
+def test_wider_columns_pass_through_staging_and_query(built):
+    with duckdb.connect(str(built), read_only=True) as con:
+        columns = {r[0] for r in con.execute("describe stg_dicom__instances").fetchall()}
+    assert {"KVP", "StudyDate", "TransferSyntaxUID", "OtherElements", "instance_size", "source_path",
+            "CTDIPhantomTypeCodeSequence"} <= columns
+    sql = ("SELECT SeriesInstanceUID, ANY_VALUE(SAFE_CAST(SliceThickness AS FLOAT64)) AS thickness, "
+           "ANY_VALUE(SAFE_CAST(KVP AS FLOAT64)) AS kvp, MIN(StudyDate) AS study_date, "
+           "ANY_VALUE(TransferSyntaxUID) AS ts, SUM(instance_size) AS bytes "
+           "FROM `bigquery-public-data.idc_current.dicom_all` GROUP BY SeriesInstanceUID ORDER BY 1")
+    run = _cli("query", "--db", str(built), "--dialect", "bigquery", "-o", str(built.parent / "q.csv"), sql)
+    assert run.returncode == 0, run.stderr
+    rows = duckdb.sql(f"select * from read_csv('{built.parent / 'q.csv'}')").fetchall()
+    assert len(rows) == len(FAULT_SERIES) + 1
+    assert {(r[1], r[2], str(r[3]), r[4]) for r in rows} == {(2.5, 120.0, "2024-01-31", "1.2.840.10008.1.2.1")}
+
+
+def test_rerun_with_nothing_changed_reads_nothing(ingested):
+    run = _cli("ingest", str(ingested["root"] / "in"), "-o", str(ingested["out"]), "--collection", "site_a",
+               unprivileged=True)
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stderr.split())
+    assert "this run read 0" in text and "removed" in text
+
+
+def test_help_teaches_and_bad_input_is_one_line(tmp_path):
+    help_text = " ".join(_cli("ingest", "--help").stdout.split())
+    assert "idc-qc ingest /data/dicom" in help_text and "--collection" in help_text
+    run = _cli("ingest", str(tmp_path / "nothing_here"), "-o", str(tmp_path / "out"))
+    assert run.returncode == 2
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: no such file or folder")

@@ -1,0 +1,162 @@
+"""DICOM files written with pydicom for the ingest tests: series of known geometry and broken files.
+
+The series come from :mod:`support.geometry` (the same positions, orientations and faults the
+geometry tests use in parquet), each row written as one CT Image Storage file, so that a round
+trip files -> ingest -> build must give the verdicts those rows were written to have.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from support.geometry import SeriesSpec, series_rows
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+
+#: One series per geometry fault, with the reason (seeds/geometry_reasons.csv) each must get.
+FAULT_SERIES = {
+    "regular": ({}, None),
+    "missing_slice": ({"missing": 1}, "missing_slices"),
+    "duplicate_position": ({"duplicate": 1}, "duplicate_slice_positions"),
+    "non_uniform_spacing": ({"nonuniform": 1}, "non_uniform_slice_spacing"),
+    "mixed_orientation": ({"orientation": 5}, "multiple_orientations"),
+    "gantry_tilt": ({"tilt": 15}, "gantry_tilt"),
+}
+
+
+def series_uid(name: str) -> str:
+    return "1.2.826.0.1.3680043.8.498.25." + str(list(FAULT_SERIES).index(name) + 1)
+
+
+def dataset_for(row: dict, *, pixels: int | None = None, private: bool = True):
+    """A CT Image Storage data set holding ``row``'s attributes (a dicom_all-shaped row)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+
+    ds = Dataset()
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = row["ImageType"]
+    ds.SOPClassUID = row["SOPClassUID"]
+    ds.SOPInstanceUID = row["SOPInstanceUID"]
+    ds.StudyDate = "20240131"
+    ds.StudyTime = "101500"
+    ds.Modality = row["Modality"]
+    ds.Manufacturer = "idc-qc tests"
+    ds.StudyDescription = "ingest round trip"
+    ds.SeriesDescription = "CT " + row["SeriesInstanceUID"].rsplit(".", 1)[-1]
+    ds.PatientName = "Test^Ingest"
+    ds.PatientID = row["PatientID"]
+    ds.PatientAge = "061Y"
+    ds.PatientSex = "F"
+    ds.BodyPartExamined = "CHEST"
+    ds.SliceThickness = row["SliceThickness"]
+    ds.KVP = "120"
+    ds.GantryDetectorTilt = row.get("GantryDetectorTilt") or "0"
+    ds.StudyInstanceUID = row["StudyInstanceUID"].replace(".study", ".9")  # a valid UI value, as a scanner writes
+    ds.SeriesInstanceUID = row["SeriesInstanceUID"]
+    ds.SeriesNumber = "1"
+    ds.InstanceNumber = row["InstanceNumber"]
+    ds.ImagePositionPatient = row["ImagePositionPatient"]
+    ds.ImageOrientationPatient = row["ImageOrientationPatient"]
+    ds.FrameOfReferenceUID = row["SeriesInstanceUID"] + ".1"
+    ds.Rows = row["Rows"]
+    ds.Columns = row["Columns"]
+    ds.PixelSpacing = row["PixelSpacing"]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.RescaleIntercept = "-1024"
+    ds.RescaleSlope = "1"
+    code = Dataset()
+    code.CodeValue = "113691"
+    code.CodingSchemeDesignator = "DCM"
+    code.CodeMeaning = "IEC Body Dosimetry Phantom"
+    ds.CTDIPhantomTypeCodeSequence = Sequence([code])
+    if private:
+        block = ds.private_block(0x0019, "IDC-QC TESTS", create=True)
+        block.add_new(0x10, "LO", "private value")
+        block.add_new(0x11, "DS", ["1.5", "2.5"])
+    if pixels is not None:
+        ds.PixelData = os.urandom(pixels) if pixels else b""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    meta.TransferSyntaxUID = EXPLICIT_VR_LITTLE_ENDIAN
+    ds.file_meta = meta
+    return ds
+
+
+def write_file(ds, path: Path, *, preamble: bool = True) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if preamble:
+        ds.save_as(path, enforce_file_format=True)
+    else:
+        ds.preamble = None
+        ds.save_as(path, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    return path
+
+
+def write_fault_series(folder: Path, *, n: int = 12, size: int = 32, pixels: bool = True) -> dict[str, list[Path]]:
+    """One folder per series of :data:`FAULT_SERIES`; returns name -> files."""
+    written: dict[str, list[Path]] = {}
+    for name, (faults, _) in FAULT_SERIES.items():
+        spec = SeriesSpec(uid=series_uid(name), n=n, spacing=2.5, rows=size, columns=size, faults=faults)
+        files = []
+        for k, row in enumerate(series_rows(spec)):
+            ds = dataset_for(row, pixels=size * size * 2 if pixels else None)
+            files.append(write_file(ds, folder / name / f"{k:04d}.dcm", preamble=k % 4 != 3))
+        written[name] = files
+    return written
+
+
+def write_broken_files(folder: Path, valid_row: dict) -> dict[str, Path]:
+    """Every kind of bad input the ingest must classify, never stop on; returns case -> path.
+
+    truncated (the header cut), zero bytes, random bytes, a text file, a folder named x.dcm
+    holding a valid file, a symlink loop, a broken link, an unreadable file (mode 000), a
+    DICOMDIR, and the same SOPInstanceUID in two files.
+    """
+    import random
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cases: dict[str, Path] = {}
+    full = folder / "valid.dcm"
+    write_file(dataset_for(valid_row, pixels=64), full)
+    cases["valid"] = full
+    data = full.read_bytes()
+    (folder / "truncated.dcm").write_bytes(data[:300])
+    cases["truncated"] = folder / "truncated.dcm"
+    (folder / "zero.dcm").write_bytes(b"")
+    cases["zero_bytes"] = folder / "zero.dcm"
+    rng = random.Random(7)
+    (folder / "random.dcm").write_bytes(bytes(rng.randrange(256) for _ in range(4096)))
+    cases["random_bytes"] = folder / "random.dcm"
+    (folder / "notes.txt").write_text("not DICOM at all\n")
+    cases["text"] = folder / "notes.txt"
+    inner = folder / "x.dcm"
+    inner.mkdir()
+    write_file(dataset_for(dict(valid_row, SOPInstanceUID=valid_row["SOPInstanceUID"] + ".9"), pixels=64),
+               inner / "inside.dcm")
+    cases["folder_named_dcm"] = inner
+    loop = folder / "loop"
+    loop.mkdir()
+    os.symlink("..", loop / "back_to_parent")
+    cases["symlink_loop"] = loop / "back_to_parent"
+    os.symlink("does-not-exist.dcm", folder / "broken_link.dcm")
+    cases["broken_link"] = folder / "broken_link.dcm"
+    locked = folder / "locked.dcm"
+    write_file(dataset_for(dict(valid_row, SOPInstanceUID=valid_row["SOPInstanceUID"] + ".8"), pixels=64), locked)
+    locked.chmod(0)
+    cases["unreadable"] = locked
+    dicomdir = folder / "DICOMDIR"
+    dicomdir.write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+    cases["dicomdir"] = dicomdir
+    copy = folder / "copy_of_valid.dcm"
+    copy.write_bytes(data)
+    cases["duplicate"] = copy
+    return cases
