@@ -264,7 +264,7 @@ def _item_object(item, problems: list[ValueProblem], path: str) -> dict:
     codec = _encoding(item)
     obj: dict[str, Any] = {}
     others: list[dict] = []
-    for tag in item.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements, not tags
+    for tag in item.keys():
         tag = int(tag)
         column = column_for(tag)
         try:
@@ -375,7 +375,7 @@ def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]
     sources = [(file_meta, "latin-1")] if file_meta is not None else []
     sources.append((ds, _encoding(ds)))
     for source, codec in sources:
-        for tag in source.keys():  # noqa: SIM118 - iterating a pydicom Dataset yields elements
+        for tag in source.keys():
             tag = int(tag)
             if tag == 0x7FE00010 or tag & 0xFFFF == 0:
                 continue

@@ -144,7 +144,7 @@ def read_file(path: str, fast: bool = True) -> Outcome:
     from .fastread import FIRST_READ, read_fast_open
 
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below, after the fast reader used it
+        handle = open(path, "rb")
     except PermissionError:
         return Outcome(path, FAILED, FILE_FAILED, "permission denied")
     except IsADirectoryError:

@@ -7,9 +7,8 @@ import json
 import os
 import warnings
 
+import pydicom
 import pytest
-
-pydicom = pytest.importorskip("pydicom")
 from pydicom.data import get_testdata_file, get_testdata_files
 
 from idc_qc.ingest.dataset import (
