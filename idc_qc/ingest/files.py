@@ -203,7 +203,7 @@ def read_file(path: str, fast: bool = True) -> Outcome:
 
     try:
         row, problems = dataset_row(ds, meta)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - pydicom reads lazily: a corrupt header fails here as any error, a classified row
         return Outcome(path, FAILED, FILE_FAILED, f"truncated or corrupt header: {type(exc).__name__}: "
                                                   f"{_one_line(exc)}")
     return Outcome(path, READ, row=row, problems=problems)

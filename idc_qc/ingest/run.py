@@ -365,7 +365,7 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
 
     context = multiprocessing.get_context("fork") if os.name == "posix" else None
     if context is not None:  # import and build the column types once: forked workers inherit them
-        import pydicom.filereader  # noqa: F401
+        import pydicom.filereader  # noqa: F401 - imported once before forking so workers inherit it
 
         from .writer import rows_table
 
