@@ -103,17 +103,20 @@ def main() -> None:
     """Console-script entry point: the one error boundary."""
     import click
 
+    # Typer (0.2x) runs its own copy of Click (typer._click): its usage errors are TyperException,
+    # not click.ClickException, and its Abort is typer.Abort. Both families are caught here and
+    # shown as Click shows them (usage line, "Error: ...", exit 2), never as "unexpected".
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         console.print("[red]interrupted; previous results kept[/]")
         sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted; previous results kept[/]")
-        sys.exit(EXIT_INTERRUPTED)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except (click.exceptions.ClickException, typer.TyperException) as exc:
+        if hasattr(exc, "show"):
+            exc.show()
+        else:  # pragma: no cover - a TyperException outside Click's family
+            console.print(f"[bold red]Error:[/] {escape(exc.format_message())}")
+        sys.exit(getattr(exc, "exit_code", EXIT_TOOL_FAILED))
     except Exception as exc:  # noqa: BLE001 - this is the boundary
         if _state["debug"]:
             raise

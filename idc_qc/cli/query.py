@@ -63,12 +63,31 @@ def _print_tables(db: Path) -> None:
                   "`DESCRIBE <table>` lists a table's columns.")
 
 
+def _print_columns(db: Path, names: list[str]) -> None:
+    import textwrap
+
+    from ..query.run import table_columns
+
+    for relation, columns in table_columns(db, names):
+        also = f"   (IDC: {', '.join(relation.idc_names)})" if relation.idc_names else ""
+        typer.echo(f"{relation.name}{also}   [{len(columns)} columns]")
+        if relation.grain:
+            typer.echo(textwrap.fill(f"grain: {relation.grain}", 100, initial_indent="    ", subsequent_indent="      "))
+        width = max((len(c) for c, _t, _d in columns), default=0)
+        kinds = max((len(t) for _c, t, _d in columns), default=0)
+        for column, data_type, description in columns:
+            line = f"  {column:<{width}}  {data_type:<{kinds}}  {description}".rstrip()
+            typer.echo(textwrap.fill(line, 120, subsequent_indent=" " * (width + kinds + 6)))
+        typer.echo("")
+
+
 def query(
     sql: Annotated[Optional[str], typer.Argument(help="The query (one SELECT / WITH / EXPLAIN).", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from FILE.sql ('-' for stdin).")] = None,
     dialect: Annotated[Dialect, typer.Option("--dialect", "-d", help="duckdb: run as is; bigquery: IDC's BigQuery SQL, transpiled.")] = Dialect.duckdb,
     explain: Annotated[bool, typer.Option("--explain", help="Print the SQL that would run (and the fixes applied); run nothing.")] = False,
-    tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description.")] = False,
+    tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description; "
+                                                          "`--tables NAME` lists NAME's columns, types and descriptions.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the whole result to .csv, .parquet or .json (one object a line).")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Rows shown on the terminal (all rows go to -o).")] = 50,
     db: DbOption = DEFAULT_DB_PATH,
@@ -87,6 +106,8 @@ def query(
       idc-qc query --dialect bigquery -f ct_index.sql -o ct_index.parquet
 
       idc-qc query --tables
+
+      idc-qc query --tables rpt_geometry_failures
     """
     import time
 
@@ -94,7 +115,10 @@ def query(
     from ..query.run import check_output, run_query, write_result
 
     if tables:
-        _print_tables(db)
+        if sql:
+            _print_columns(db, sql.split())
+        else:
+            _print_tables(db)
         return
     text = _read_sql(sql, file)
     if explain:

@@ -87,6 +87,10 @@ _TOTALS_SQL = """
 def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> DashboardResult:
     """Write the dashboard of the database ``db`` to the HTML file ``out``."""
     from ..provenance import read_build_context
+
+    if Path(out).suffix.lower() not in {".html", ".htm"}:
+        raise DashboardError(f"-o {out}: the dashboard is one HTML page; name a .html file "
+                             f"(e.g. -o {Path(out).with_suffix('.html')})")
     from ..warehouse import open_warehouse
 
     with open_warehouse(Path(db)) as wh:
