@@ -103,6 +103,8 @@ def _summary(result, strict: bool) -> None:
         for category, modality, count in result.summary.categories:
             table.add_row(category, modality, f"{count:,}")
         console.print(table)
+        if getattr(result.summary, "reconciliation", None):
+            console.print(f"  {escape(result.summary.reconciliation)}")
 
     console.print(f"\n[bold]Done in {result.seconds:.0f}s.[/] Results in {escape(str(result.out))}:")
     if result.notice:
