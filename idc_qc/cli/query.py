@@ -140,6 +140,9 @@ def query(
     result = run_query(db, text, dialect=dialect.value, progress=sys.stdout.isatty() and out is None)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    note = _coverage_note(db, result)
+    if note:
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     summary = f"{result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.2f} s"
     if out is not None:
         write_result(result.table, out)
@@ -149,6 +152,28 @@ def query(
     shown = min(result.rows, max_rows)
     more = f" (showing {shown}; -o FILE writes all)" if result.rows > shown else ""
     console.print(f"{summary}{more}")
+
+
+def _coverage_note(db: Path, result) -> str | None:
+    """How much of IDC the answer stands on, when the query read IDC's dicom_all name: the local
+    instance input holds a sample, not IDC's every series."""
+    from ..query.catalog import INSTANCE_RELATION
+    from ..query.run import contained
+
+    if INSTANCE_RELATION not in set(result.transpiled.tables.values()):
+        return None
+    with contained(db) as (con, catalog, _warnings):
+        names = catalog.names()
+        local = con.execute("select max(series_in_scope) from rpt_failing_series_counts where collection_id = '(all)'"
+                            ).fetchone()[0] if "rpt_failing_series_counts" in names else None
+        idc = con.execute("select count(*) from idc_index").fetchone()[0] if "idc_index" in names else None
+        kind = con.execute("select max(input_kind) from rpt_build_context").fetchone()[0] \
+            if "rpt_build_context" in names else None
+    if not local or not idc:
+        return None
+    what = "synthetic instance metadata (idc-qc synth)" if kind == "synthetic" else "the local instance input"
+    return (f"{INSTANCE_RELATION} here is {what}: local data covers {local:,} of IDC's {idc:,} series; "
+            "counts are of the local data, not of IDC")
 
 
 def _show(result, max_rows: int) -> None:
