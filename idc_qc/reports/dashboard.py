@@ -187,8 +187,10 @@ def _chart(frames: dict, notice: str | None, category_domain: list[str] | None =
     names.append("totals in view")
 
     # 1. series by collection (top N), with shares beside counts; click links to 2.
-    top = collections.head(TOP_COLLECTIONS)
-    base = alt.Chart(top).transform_filter(in_view).transform_calculate(
+    # the largest TOP_COLLECTIONS, or the one picked in the drop-down whatever its rank
+    ranked = collections.assign(coll_rank=range(1, len(collections) + 1))
+    base = alt.Chart(ranked).transform_filter(in_view).transform_filter(
+        f"collection != '{ALL}' || datum.coll_rank <= {TOP_COLLECTIONS}").transform_calculate(
         label="format(datum.series_count, ',') + ' (' + format(datum.series_share, '.1%') + ')'")
     enc_y = alt.Y("collection_id:N", sort="-x", title=None)
     bars = base.mark_bar().encode(
