@@ -108,3 +108,104 @@ def test_commands_given_no_db_say_which_database_they_read(walked):
     # after `idc-qc build --instances ...`: that build (build/idc_qc.duckdb) is the last one
     commands = [command for command, _ in ran]
     assert commands.index("idc-qc build --instances build/synth/instances") > commands.index("idc-qc dashboard")
+
+
+def _idc_qc(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    env.pop("IDC_QC_DB", None)
+    return subprocess.run([str(Path(sys.executable).parent / "idc-qc"), *args], cwd=folder, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_tables_name_lists_columns_with_their_descriptions(walked):
+    folder, _ = walked
+    proc = _idc_qc(folder, "query", "--tables", "rpt_geometry_failures")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("rpt_geometry_failures") and "columns]" in lines[0]
+    assert any(line.split()[:2] == ["viewer_url", "VARCHAR"] and "viewer" in line for line in lines), proc.stdout
+    proc = _idc_qc(folder, "query", "--tables", "series_geom")
+    assert proc.returncode == 2 and "did you mean series_geometry" in proc.stderr
+
+
+def test_an_unknown_reference_lists_the_choices(walked):
+    folder, _ = walked
+    proc = _idc_qc(folder, "bias", "--reference", "censu")
+    assert proc.returncode == 2
+    error = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert error == ["Error: --reference censu: not one of archive, census, and no such file (or it is empty): "
+                     "use --reference archive, --reference census or a CSV/parquet of shares"], proc.stderr
+
+
+def test_one_count_of_broken_across_upset_report_summary_and_dashboard(walked):
+    """On the demo's build, every output that counts failing series says which definition it
+    counts and gives the number rpt_failing_series_counts has for it; the parts of each
+    definition add up to its total."""
+    import csv
+    import html
+
+    from support.data import query
+
+    from idc_qc.reports.geometry_summary import reconciliation_line
+
+    folder, _ = walked
+    demo = folder / "build" / "demo"
+    db = demo / "idc_qc.duckdb"
+    counts = {(d, p): n for d, p, n in query(
+        db, "select definition, part, series_count from rpt_failing_series_counts where collection_id = '(all)'")}
+    for definition in {d for d, _ in counts}:
+        parts = [n for (d, p), n in counts.items() if d == definition and p != "total"]
+        assert not parts or sum(parts) == counts[(definition, "total")], (definition, counts)
+    assert counts[("not_regular_volume", "total")] > counts[("fails_idc_checks", "total")] > 0
+    line, total = reconciliation_line(query(db, """
+        select part, part_label, series_count from rpt_failing_series_counts
+        where collection_id = '(all)' and definition = 'not_regular_volume'
+        order by part_order, series_count desc, part"""))
+    assert total == counts[("not_regular_volume", "total")]
+    assert f" = {counts[('not_regular_volume', 'fails_idc_checks')]:,} fail IDC's geometry checks + " in line
+
+    # the UpSet plot (Figure 5 of every demo series): IDC's checks
+    with open(demo / "upset_checks.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["definition"] for r in rows} == {"fail IDC's geometry checks"}
+    assert sum(int(r["series"]) for r in rows) == int(rows[0]["failing_series"]) == counts[("fails_idc_checks", "total")]
+
+    # the QC report: the definitions table, and its card of series failing a QC rule
+    page = (demo / "idc_qc.qc_report.html").read_text()
+    in_report = {(d, p): int(n) for d, p, n in re.findall(
+        r'<tr data-definition="([^"]+)" data-part="([^"]+)".*?data-count="(\d+)"', page)}
+    assert in_report == counts
+    card = re.search(r'<div class="card series-affected"><div class="n">([\d,]+)</div>', page).group(1)
+    assert int(card.replace(",", "")) == counts[("fails_qc_rules", "total")]
+
+    # the geometry summary (its chart's subtitle) and the dashboard's header: the same sentence
+    assert json_text(line) in (demo / "geometry_summary.html").read_text()
+    dashboard = (demo / "dashboard.html").read_text()
+    assert f'<div id="failing-definitions" style="font-size:13px;margin-top:4px">{html.escape(line)} ' in dashboard
+
+
+def json_text(text: str) -> str:
+    """``text`` as it appears inside a JSON string (the Vega spec of an Altair page)."""
+    import json
+
+    return json.dumps(text)[1:-1]
+
+
+def test_outputs_say_what_they_stand_on(walked):
+    """IDC's dicom_all answered from the local sample says how much of IDC it covers; a cohort
+    chosen on the synthetic geometry says so in its manifest (one chosen on IDC's index alone
+    does not stand on the input)."""
+    import json
+
+    folder, ran = walked
+    by_command = dict(ran)
+    note = by_command["idc-qc query --dialect bigquery -f my.sql"].stderr
+    assert re.search(r"local data covers [\d,]+ of IDC's [\d,]+ series", note), note
+    proc = _idc_qc(folder, "cohort", "create", "select SeriesInstanceUID from series_geometry "
+                   "where geometry_category = 'regular_volume'", "-o", "regular.json")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((folder / "regular.json").read_text())
+    assert manifest["input"]["kind"] == "synthetic" and "SYNTHETIC INPUT" in manifest["input"]["notice"]
+    proc = _idc_qc(folder, "cohort", "create", "--collection", "cptac_cm", "-o", "index_only.json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((folder / "index_only.json").read_text())["input"]["notice"] is None
