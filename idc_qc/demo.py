@@ -201,7 +201,7 @@ def run_demo(out: Path, *, series: int, seed: int, on_step: StepCallback | None 
             db, out, sets="checks", selection=Selection(),
             title=f"Figure 5 on the demo's {result.synth.series:,} series: which IDC geometry checks fail together")
         largest = upset.intersections[0]
-        done("upset", t0, f"{upset.failing_series:,} of {upset.selected_series:,} series fail a check, in "
+        done("upset", t0, f"{upset.failing_series:,} of {upset.selected_series:,} series fail IDC's geometry checks, in "
                           f"{len(upset.intersections)} combinations; largest: {' + '.join(largest.sets)} "
                           f"({largest.series:,})")
         outputs["UpSet plot PNG"] = upset.png

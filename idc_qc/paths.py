@@ -47,6 +47,46 @@ PROJECT_DIR = find_project_dir()
 #: Default outputs are relative to the working directory of the user, never to the package.
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_DB = DEFAULT_BUILD_DIR / "idc_qc.duckdb"
+#: Names the database last built (``build``, ``demo``) or named with ``--db`` in this folder;
+#: commands given no ``--db`` read that one (see :func:`default_db`).
+LAST_DB_RECORD = DEFAULT_BUILD_DIR / "last_db.txt"
+
+
+def remember_db(db: Path, record: Path | None = None) -> None:
+    """Record ``db`` as the database later commands in this folder read when given no ``--db``.
+
+    Best effort: a read-only or full disk loses the record, never the command's own work.
+    """
+    record = LAST_DB_RECORD if record is None else record
+    path = Path(db)
+    try:
+        resolved = path.resolve()
+        try:
+            shown = resolved.relative_to(Path.cwd().resolve())
+        except ValueError:
+            shown = resolved
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(record.name + f".{os.getpid()}.tmp")
+        tmp.write_text(f"{shown}\n", encoding="utf-8")
+        os.replace(tmp, record)
+    except OSError:
+        pass
+
+
+def default_db(record: Path | None = None) -> tuple[Path, bool]:
+    """The database a command reads when given no ``--db``, and whether the record chose it.
+
+    The database named in ``build/last_db.txt`` (the last one built or named with ``--db`` in
+    this folder) when that file still exists; otherwise :data:`DEFAULT_DB`.
+    """
+    record = LAST_DB_RECORD if record is None else record
+    try:
+        text = record.read_text(encoding="utf-8").strip()
+    except OSError:
+        return DEFAULT_DB, False
+    if text and Path(text).is_file():
+        return Path(text), True
+    return DEFAULT_DB, False
 
 
 def idc_index_dir() -> Path:

@@ -82,7 +82,8 @@ def read_reference_table(path: Path):
 
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
-        raise IdcQcError(f"--reference {path}: no such file, or empty")
+        raise IdcQcError(f"--reference {path}: not one of archive, census, and no such file (or it is empty): "
+                         "use --reference archive, --reference census or a CSV/parquet of shares")
     frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, encoding_errors="replace")
     columns = {c.lower().strip(): c for c in frame.columns}
     value = next((columns[c] for c in REFERENCE_VALUE_COLUMNS if c in columns), None)

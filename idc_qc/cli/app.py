@@ -116,23 +116,26 @@ def main() -> None:
     """Console-script entry point: the one error boundary."""
     import click
 
+    # Typer (0.2x) runs its own copy of Click (typer._click): its usage errors are TyperException,
+    # not click.ClickException, and its Abort is typer.Abort. Both families are caught here and
+    # shown as Click shows them (usage line, "Error: ...", exit 2), never as "unexpected".
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         console.print("[red]interrupted; previous results kept[/]")
         sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted; previous results kept[/]")
-        sys.exit(EXIT_INTERRUPTED)
-    except (click.exceptions.ClickException, _typer_click_exception()) as exc:
+    except (click.exceptions.ClickException, _typer_click_exception(), typer.TyperException) as exc:
         option = getattr(exc, "option_name", None) or ""
         if type(exc).__name__ == "NoSuchOption" and (option.startswith("-- ") or "\n" in option):
             # an SQL text that starts with a `--` comment reads as an option
             console.print("[bold red]Error:[/] the SQL starts with '--' (a comment), which reads as an option: "
                           "put -- before it (idc-qc query -- \"-- ...\") or pass it with -f FILE.sql")
             sys.exit(EXIT_TOOL_FAILED)
-        exc.show()
-        sys.exit(exc.exit_code)
+        if hasattr(exc, "show"):
+            exc.show()
+        else:  # pragma: no cover - a TyperException outside Click's family
+            console.print(f"[bold red]Error:[/] {escape(exc.format_message())}")
+        sys.exit(getattr(exc, "exit_code", EXIT_TOOL_FAILED))
     except Exception as exc:  # this is the boundary: every failure ends here
         if _state["debug"]:
             raise

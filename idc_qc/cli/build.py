@@ -10,15 +10,16 @@ import typer
 from rich.markup import escape
 
 from ..errors import ChecksFailed, IdcQcError
+from ..paths import remember_db
 from .app import console
 from ..paths import DEFAULT_DB
-from .options import DbOption, InstancesOption
+from .options import BuildDbOption, InstancesOption
 
 
 def build(
     ctx: typer.Context,
     instances: InstancesOption = None,
-    db: DbOption = DEFAULT_DB,
+    db: BuildDbOption = DEFAULT_DB,
     select: Annotated[
         Optional[list[str]],
         typer.Option("--select", "-s", help="dbt node selection, e.g. `+series_geometry` (repeatable; "
@@ -99,8 +100,10 @@ def build(
     except ChecksFailed as exc:
         result = getattr(exc, "result", None)
         if result is not None:
+            remember_db(db)
             show_build_summary(result, display, time.perf_counter() - started)
         raise
+    remember_db(db)
     show_build_summary(result, display, time.perf_counter() - started)
 
 

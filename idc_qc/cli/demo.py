@@ -79,6 +79,7 @@ def demo(
     Example: idc-qc demo --series 5000 --out build/demo
     """
     from ..demo import run_demo
+    from ..paths import remember_db
     from .display import BuildDisplay
 
     display = DemoDisplay(console)
@@ -87,6 +88,7 @@ def demo(
                           on_progress=BuildDisplay(console), on_status=display.status, on_done=display.done)
     finally:
         display.stop()
+    remember_db(result.db)  # the commands the README lists next read this database
     _summary(result, strict)
     raise typer.Exit(result.exit_code(strict=strict))
 
@@ -101,6 +103,8 @@ def _summary(result, strict: bool) -> None:
         for category, modality, count in result.summary.categories:
             table.add_row(category, modality, f"{count:,}")
         console.print(table)
+        if getattr(result.summary, "reconciliation", None):
+            console.print(f"  {escape(result.summary.reconciliation)}")
 
     console.print(f"\n[bold]Done in {result.seconds:.0f}s.[/] Results in {escape(str(result.out))}:")
     if result.notice:

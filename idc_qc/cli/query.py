@@ -67,12 +67,31 @@ def _print_tables(db: Path) -> None:
                   "`DESCRIBE <table>` lists a table's columns.")
 
 
+def _print_columns(db: Path, names: list[str]) -> None:
+    import textwrap
+
+    from ..query.run import table_columns
+
+    for relation, columns in table_columns(db, names):
+        also = f"   (IDC: {', '.join(relation.idc_names)})" if relation.idc_names else ""
+        typer.echo(f"{relation.name}{also}   [{len(columns)} columns]")
+        if relation.grain:
+            typer.echo(textwrap.fill(f"grain: {relation.grain}", 100, initial_indent="    ", subsequent_indent="      "))
+        width = max((len(c) for c, _t, _d in columns), default=0)
+        kinds = max((len(t) for _c, t, _d in columns), default=0)
+        for column, data_type, description in columns:
+            line = f"  {column:<{width}}  {data_type:<{kinds}}  {description}".rstrip()
+            typer.echo(textwrap.fill(line, 120, subsequent_indent=" " * (width + kinds + 6)))
+        typer.echo("")
+
+
 def query(
     sql: Annotated[Optional[str], typer.Argument(help="The query (one SELECT / WITH / EXPLAIN).", show_default=False)] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the query from FILE.sql ('-' for stdin).")] = None,
     dialect: Annotated[Dialect, typer.Option("--dialect", "-d", help="duckdb: run as is; bigquery: IDC's BigQuery SQL, transpiled.")] = Dialect.duckdb,
     explain: Annotated[bool, typer.Option("--explain", help="Print the SQL that would run (and the fixes applied); run nothing.")] = False,
-    tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description.")] = False,
+    tables: Annotated[bool, typer.Option("--tables", help="List what can be queried, with grain and description; "
+                                                          "`--tables NAME` lists NAME's columns, types and descriptions.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the whole result to .csv, .parquet or .json (one object a line).")] = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="Rows shown on the terminal (all rows go to -o).")] = 50,
     db: DbOption = DEFAULT_DB,
@@ -91,6 +110,8 @@ def query(
       idc-qc query --dialect bigquery -f ct_index.sql -o ct_index.parquet
 
       idc-qc query --tables
+
+      idc-qc query --tables rpt_geometry_failures
     """
     import time
 
@@ -98,7 +119,10 @@ def query(
     from ..query.run import check_output, run_query, write_result
 
     if tables:
-        _print_tables(db)
+        if sql:
+            _print_columns(db, sql.split())
+        else:
+            _print_tables(db)
         return
     text = _read_sql(sql, file)
     if explain:
@@ -123,6 +147,9 @@ def query(
     result = run_query(db, text, dialect=dialect.value, progress=sys.stdout.isatty() and out is None)
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
+    note = _coverage_note(db, result)
+    if note:
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     summary = f"{result.rows:,} row{'s' if result.rows != 1 else ''} in {result.seconds:.2f} s"
     if out is not None:
         write_result(result.table, out)
@@ -132,6 +159,28 @@ def query(
     shown = min(result.rows, max_rows)
     more = f" (showing {shown}; -o FILE writes all)" if result.rows > shown else ""
     console.print(f"{summary}{more}")
+
+
+def _coverage_note(db: Path, result) -> str | None:
+    """How much of IDC the answer stands on, when the query read IDC's dicom_all name: the local
+    instance input holds a sample, not IDC's every series."""
+    from ..query.catalog import INSTANCE_RELATION
+    from ..query.run import contained
+
+    if INSTANCE_RELATION not in set(result.transpiled.tables.values()):
+        return None
+    with contained(db) as (con, catalog, _warnings):
+        names = catalog.names()
+        local = con.execute("select max(series_in_scope) from rpt_failing_series_counts where collection_id = '(all)'"
+                            ).fetchone()[0] if "rpt_failing_series_counts" in names else None
+        idc = con.execute("select count(*) from idc_index").fetchone()[0] if "idc_index" in names else None
+        kind = con.execute("select max(input_kind) from rpt_build_context").fetchone()[0] \
+            if "rpt_build_context" in names else None
+    if not local or not idc:
+        return None
+    what = "synthetic instance metadata (idc-qc synth)" if kind == "synthetic" else "the local instance input"
+    return (f"{INSTANCE_RELATION} here is {what}: local data covers {local:,} of IDC's {idc:,} series; "
+            "counts are of the local data, not of IDC")
 
 
 def _show(result, max_rows: int) -> None:

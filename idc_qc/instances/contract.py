@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import ContractError
 from .files import duckdb_literal_path, is_remote, resolve_instances
@@ -79,7 +80,11 @@ def _describe(con, path: str, shown: str) -> list[tuple[str, str]]:
         ).fetchall()
     except duckdb.Error as exc:
         first_line = str(exc).strip().splitlines()[0]
-        raise ContractError(f"cannot read {shown!r} as parquet: {first_line}") from exc
+        hint = ("--instances takes parquet shaped like IDC's dicom_all (a file, a folder of .parquet files or a "
+                "glob; docs/instance_contract.md)")
+        if Path(shown).suffix.lower() in {".csv", ".tsv", ".txt"}:
+            hint += f"; to use this table, convert it: duckdb -c \"copy (from '{shown}') to 'instances.parquet'\""
+        raise ContractError(f"cannot read {shown!r} as parquet ({first_line}): {hint}") from exc
 
 
 def check_file(name: str, columns: dict[str, str]) -> tuple[set[str], set[str]]:

@@ -180,9 +180,15 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
     if missing:
         warnings.append(f"{len(missing)} of {len(series)} series are not in IDC's index v{release}: "
                         "listed without a download URL")
+    tables_read = sorted(set(result.transpiled.tables.values()) | _tables_read(result.transpiled.sql))
+    built_from = _built_from(db, index_only=bool(tables_read) and all(t.endswith("_index") for t in tables_read))
+    if built_from["notice"]:
+        warnings.append(f"{built_from['notice']}: the manifest says so (input.notice)")
     manifest = {
         "format": MANIFEST_FORMAT,
         "name": name or out.stem,
+        # what the selection stands on: a cohort chosen on synthetic geometry says so in the file
+        "input": built_from,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "toolkit_version": __version__,
         "idc_release": f"v{release}" if release is not None else None,
@@ -191,7 +197,7 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
         "idc_index_file": str(Path(index).resolve()) if index is not None else None,
         "query": {"sql": sql, "dialect": dialect, "sha256": query_sha256(sql, dialect),
                   "filters": filters.as_dict() if filters is not None and not filters.empty() else None,
-                  "tables_read": sorted(set(result.transpiled.tables.values()) | _tables_read(result.transpiled.sql))},
+                  "tables_read": tables_read},
         "counts": {"series": len(series), "series_with_download_url": len(series) - len(missing),
                    "instances": sum(s["instanceCount"] or 0 for s in series),
                    "size_MB": round(sum(s["series_size_MB"] or 0 for s in series), 3)},
@@ -223,6 +229,20 @@ def _write_all(texts: dict[Path, str]) -> None:
     finally:
         for partial in partials.values():
             partial.unlink(missing_ok=True)
+
+
+def _built_from(db: Path, *, index_only: bool) -> dict:
+    """The build's input (rpt_build_context): kind, detail and, for synthetic input the query
+    read, the notice. A query of IDC's index tables alone does not stand on the input."""
+    from ..provenance import read_build_context
+    from ..warehouse import open_warehouse
+
+    with open_warehouse(Path(db)) as wh:
+        context = read_build_context(wh.con)
+    return {"kind": context.input_kind, "detail": context.input_detail or None,
+            "notice": None if index_only else context.notice,
+            "selection_reads": "IDC's index only (not the instance input)" if index_only
+            else "tables built from the instance input"}
 
 
 def _tables_read(sql: str) -> set[str]:

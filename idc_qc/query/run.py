@@ -357,3 +357,36 @@ def write_result(table, out: Path) -> Path:
         copy = f"copy {source} to '{str(partial).replace(chr(39), chr(39) * 2)}' {options}"
         interruptible(writer, lambda: writer.execute(copy))
     return out
+
+
+def table_columns(db: Path, names: list[str]) -> list[tuple[object, list[tuple[str, str, str]]]]:
+    """``--tables NAME``: each named relation (its own name or one of IDC's) with its columns,
+    their types and descriptions (the dbt yml's, as the build stored them); a one-line error
+    naming what exists when a name is unknown."""
+    with contained(db, describe=True) as (con, catalog, _warnings):
+        lookup = {}
+        for relation in catalog.relations.values():
+            lookup[relation.name.lower()] = relation
+            for idc_name in relation.idc_names:
+                lookup.setdefault(idc_name.lower(), relation)
+                lookup.setdefault(idc_name.lower().rsplit(".", 1)[-1], relation)
+        found = []
+        for name in names:
+            relation = lookup.get(name.lower().strip("`"))
+            if relation is None:
+                import difflib
+
+                close = difflib.get_close_matches(name.lower(), list(catalog.relations), n=3, cutoff=0.6)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise IdcQcError(f"no table {name!r} in {db}{hint}: `idc-qc query --tables` lists them all")
+            rows = con.execute(
+                "select column_name, data_type, coalesce(comment, '') from duckdb_columns() "
+                "where table_name = ? order by database_name = 'temp' desc, column_index", [relation.name]
+            ).fetchall()
+            seen, columns = set(), []
+            for column, data_type, comment in rows:
+                if column not in seen:
+                    seen.add(column)
+                    columns.append((column, data_type, " ".join(comment.split())))
+            found.append((relation, columns))
+        return found

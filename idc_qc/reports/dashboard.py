@@ -30,6 +30,11 @@ TOP_REASON_COLLECTIONS = 15
 REQUIRED = ("rpt_archive_collections", "rpt_archive_collection_modality", "rpt_archive_release_growth",
             "rpt_archive_demographics")
 UNKNOWN_COLOR = "#bbbbbb"
+#: Colours of the geometry categories, in the order of the seed's category rows (level
+#: category of seeds/geometry_reasons.csv, by reason_key): one fixed scale for every chart and
+#: every collection picked, so a colour always means the same category.
+CATEGORY_PALETTE = ("#e45756", "#bab0ac", "#b279a2", "#9d755d", "#ff9da6", "#f58518", "#54a24b", "#eeca3b",
+                    "#72b7b2", "#4c78a8")
 
 
 class DashboardError(IdcQcError):
@@ -65,6 +70,16 @@ _QUERIES = {
         select attribute, category, collection_id, is_unknown, patient_count, series_count
         from rpt_archive_demographics""",
     # coll_rank: collections by their series with instance metadata, for the top-N chart
+    # the failing series of each collection, by the definitions of rpt_failing_series_counts
+    # (0 when none fails): the totals row and the empty states read it
+    "failing": """
+        select c.collection_id,
+               coalesce(max(f.series_count) filter (where f.definition = 'not_regular_volume'), 0) as not_regular,
+               coalesce(max(f.series_count) filter (where f.definition = 'fails_idc_checks'), 0) as fails_idc
+        from rpt_archive_collections as c
+        left join rpt_failing_series_counts as f
+            on f.collection_id = c.collection_id and f.part = 'total'
+        group by c.collection_id""",
     "categories": """
         select geometry_category, collection_id, Modality, manufacturer, series_count,
                dense_rank() over (order by coll_total desc, collection_id) as coll_rank
@@ -87,6 +102,10 @@ _TOTALS_SQL = """
 def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> DashboardResult:
     """Write the dashboard of the database ``db`` to the HTML file ``out``."""
     from ..provenance import read_build_context
+
+    if Path(out).suffix.lower() not in {".html", ".htm"}:
+        raise DashboardError(f"-o {out}: the dashboard is one HTML page; name a .html file "
+                             f"(e.g. -o {Path(out).with_suffix('.html')})")
     from ..warehouse import open_warehouse
 
     with open_warehouse(Path(db)) as wh:
@@ -97,28 +116,55 @@ def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> Dashbo
         context = read_build_context(wh.con)
         frames = {}
         for key, sql in _QUERIES.items():
-            source = {"categories": "rpt_geometry_category_counts", "reasons": "rpt_geometry_reason_counts"}.get(key)
+            source = {"categories": "rpt_geometry_category_counts", "reasons": "rpt_geometry_reason_counts",
+                      "failing": "rpt_failing_series_counts"}.get(key)
             if source is not None and source not in tables:
                 frames[key] = None
                 continue
             frames[key] = wh.con.execute(sql).df()
+        category_domain = [r[0] for r in wh.con.execute(
+            "select label from geometry_reasons where level = 'category' order by reason_key").fetchall()] \
+            if "geometry_reasons" in tables else []
+        reconciliation = None
+        if "rpt_failing_series_counts" in tables:
+            from .geometry_summary import _RECONCILE_SQL, reconciliation_line
+
+            reconciliation, _ = reconciliation_line(wh.con.execute(_RECONCILE_SQL).fetchall())
         row = wh.con.execute(_TOTALS_SQL).fetchone()
     totals = {"series": int(row[0] or 0), "patients": int(row[1] or 0), "studies": int(row[2] or 0),
               "instances": int(row[3] or 0), "size_tb": float(row[4] or 0.0), "collections": int(row[5] or 0)}
     if totals["series"] == 0:
         raise DashboardError(f"{db} holds no series: nothing to show")
 
-    chart, names = _chart(frames, context.notice)
+    if frames.get("failing") is not None:
+        frames["collections"] = frames["collections"].merge(frames["failing"], on="collection_id", how="left")
+    chart, names = _chart(frames, context.notice, category_domain)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     chart.save(str(out), inline=True, embed_options={"renderer": "svg", "actions": False})
-    _add_header(out, title or "IDC archive dashboard", context, Path(db))
+    _add_header(out, title or "IDC archive dashboard", context, Path(db), reconciliation)
     return DashboardResult(html=out, bytes=out.stat().st_size, input_kind=context.input_kind, notice=context.notice,
                            totals=totals, collections=totals["collections"], charts=names,
                            rows_embedded=sum(len(f) for f in frames.values() if f is not None))
 
 
-def _chart(frames: dict, notice: str | None):
+def _category_color(alt, domain: list[str]):
+    """The one colour scale of geometry_category (fixed domain: the seed's categories)."""
+    if not domain:
+        return alt.Color("geometry_category:N", title="geometry category", scale=alt.Scale(scheme="tableau10"))
+    palette = [CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i in range(len(domain))]
+    return alt.Color("geometry_category:N", title="geometry category", scale=alt.Scale(domain=domain, range=palette))
+
+
+def _empty_note(alt, collections, in_view: str, column: str, text: str):
+    """A line drawn where a chart is empty because the collection picked has nothing failing."""
+    return alt.Chart(collections).transform_filter(in_view).transform_filter(
+        f"collection != '{ALL}' && datum.{column} == 0").mark_text(
+        align="left", baseline="top", fontSize=13, color="#555555").encode(
+        x=alt.value(4), y=alt.value(4), text=alt.value(text))
+
+
+def _chart(frames: dict, notice: str | None, category_domain: list[str] | None = None):
     import altair as alt
 
     alt.data_transformers.disable_max_rows()
@@ -136,13 +182,15 @@ def _chart(frames: dict, notice: str | None):
                                anchor="start")
 
     # 0. the totals of what is in view: they follow the drop-down (all collections, or one)
-    totals = _totals_in_view(alt, collections, in_view).properties(
+    totals = _totals_in_view(alt, collections, in_view, failing="not_regular" in collections).properties(
         title=titled("Totals in view", "pick a collection in the drop-down above and these follow"))
     names.append("totals in view")
 
     # 1. series by collection (top N), with shares beside counts; click links to 2.
-    top = collections.head(TOP_COLLECTIONS)
-    base = alt.Chart(top).transform_filter(in_view).transform_calculate(
+    # the largest TOP_COLLECTIONS, or the one picked in the drop-down whatever its rank
+    ranked = collections.assign(coll_rank=range(1, len(collections) + 1))
+    base = alt.Chart(ranked).transform_filter(in_view).transform_filter(
+        f"collection != '{ALL}' || datum.coll_rank <= {TOP_COLLECTIONS}").transform_calculate(
         label="format(datum.series_count, ',') + ' (' + format(datum.series_share, '.1%') + ')'")
     enc_y = alt.Y("collection_id:N", sort="-x", title=None)
     bars = base.mark_bar().encode(
@@ -209,8 +257,7 @@ def _chart(frames: dict, notice: str | None):
             x=alt.X("series:Q", stack="normalize", title="share of the maker's series", axis=alt.Axis(format="%")),
             y=alt.Y("manufacturer:N", sort=alt.EncodingSortField("maker_total", op="max", order="descending"),
                     title=None),
-            color=alt.Color("geometry_category:N", title="geometry category",
-                            scale=alt.Scale(scheme="tableau10")),
+            color=_category_color(alt, category_domain or []),
             tooltip=[alt.Tooltip("manufacturer:N"), alt.Tooltip("geometry_category:N", title="category"),
                      alt.Tooltip("series:Q", format=","), alt.Tooltip("share:Q", format=".1%"),
                      alt.Tooltip("maker_total:Q", format=",", title="maker's series")],
@@ -218,7 +265,7 @@ def _chart(frames: dict, notice: str | None):
                      width=360, height=alt.Step(14))
         names.append("geometry category by manufacturer")
         cats_c = alt.Chart(frames["categories"]).transform_filter(in_view).transform_filter(
-            f"datum.coll_rank <= {TOP_COLLECTIONS}").transform_aggregate(
+            f"collection != '{ALL}' || datum.coll_rank <= {TOP_COLLECTIONS}").transform_aggregate(
             series="sum(series_count)", groupby=["collection_id", "geometry_category"],
         ).transform_joinaggregate(coll_total="sum(series)", groupby=["collection_id"]).transform_calculate(
             share="datum.series / datum.coll_total")
@@ -226,7 +273,7 @@ def _chart(frames: dict, notice: str | None):
             x=alt.X("series:Q", title="series"),
             y=alt.Y("collection_id:N", sort=alt.EncodingSortField("coll_total", op="max", order="descending"),
                     title=None),
-            color=alt.Color("geometry_category:N", title="geometry category"),
+            color=_category_color(alt, category_domain or []),
             tooltip=[alt.Tooltip("collection_id:N", title="collection"), alt.Tooltip("geometry_category:N", title="category"),
                      alt.Tooltip("series:Q", format=","), alt.Tooltip("share:Q", format=".1%", title="share of collection")],
         ).properties(title=titled("Geometry category by collection", f"largest {TOP_COLLECTIONS} with instance metadata"),
@@ -243,18 +290,21 @@ def _chart(frames: dict, notice: str | None):
         heat = reasons.mark_rect().encode(
             x=alt.X("manufacturer:N", title=None, axis=alt.Axis(labelAngle=-40)),
             y=alt.Y("reason:N", sort=alt.EncodingSortField("reason_total", op="max", order="descending"), title=None),
-            color=alt.Color("series:Q", title="series", scale=alt.Scale(scheme="oranges")),
+            color=alt.Color("series:Q", title="series", scale=alt.Scale(scheme="oranges"), legend=None),
             tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("manufacturer:N"), alt.Tooltip("series:Q", format=","),
                      alt.Tooltip("share:Q", format=".1%", title="share of the reason's series")],
         )
         labels = reasons.mark_text(fontSize=8).encode(x="manufacturer:N", y=alt.Y("reason:N", sort=alt.EncodingSortField(
             "reason_total", op="max", order="descending")), text=alt.Text("series:Q", format=","))
-        reasons_chart = (heat + labels).properties(
+        empty = (_empty_note(alt, collections, in_view, "not_regular", "no failures in this collection")
+                 if "not_regular" in collections else None)
+        heat_layers = [heat, labels] + ([empty] if empty is not None else [])
+        reasons_chart = alt.layer(*heat_layers).properties(
             title=titled("Failure reasons by manufacturer", "series with the reason (a series can have several)"),
             width=alt.Step(34), height=alt.Step(16))
         names.append("failure reasons by manufacturer")
         by_coll_reasons = alt.Chart(frames["reasons"]).transform_filter(in_view).transform_filter(
-            f"datum.coll_rank <= {TOP_REASON_COLLECTIONS}").transform_aggregate(
+            f"collection != '{ALL}' || datum.coll_rank <= {TOP_REASON_COLLECTIONS}").transform_aggregate(
             series="sum(series_count)", groupby=["reason", "collection_id"],
         ).transform_joinaggregate(coll_total="sum(series)", groupby=["collection_id"]).transform_calculate(
             share="datum.series / datum.coll_total")
@@ -263,13 +313,14 @@ def _chart(frames: dict, notice: str | None):
             by_coll_reasons.mark_rect().encode(
                 x=alt.X("collection_id:N", title=None, axis=alt.Axis(labelAngle=-40),
                         sort=alt.EncodingSortField("coll_total", op="max", order="descending")),
-                y=reason_y, color=alt.Color("series:Q", title="series", scale=alt.Scale(scheme="purples")),
+                y=reason_y, color=alt.Color("series:Q", title="series", scale=alt.Scale(scheme="purples"), legend=None),
                 tooltip=[alt.Tooltip("reason:N"), alt.Tooltip("collection_id:N", title="collection"),
                          alt.Tooltip("series:Q", format=","),
                          alt.Tooltip("share:Q", format=".1%", title="share of the collection's reasons")])
             + by_coll_reasons.mark_text(fontSize=8).encode(
                 x=alt.X("collection_id:N", sort=alt.EncodingSortField("coll_total", op="max", order="descending")),
                 y=reason_y, text=alt.Text("series:Q", format=","))
+            + (empty if empty is not None else alt.Chart(collections).mark_text().transform_filter("false"))
         ).properties(title=titled("Failure reasons by collection",
                                   f"the {TOP_REASON_COLLECTIONS} collections with most failing series"),
                      width=alt.Step(34), height=alt.Step(16))
@@ -314,15 +365,24 @@ _KPIS = (("collections", "collections"), ("patients", "patients"), ("studies", "
          ("instances", "instances"), ("size_gb", "size"))
 
 
-def _totals_in_view(alt, collections, in_view: str):
+#: With rpt_failing_series_counts: the failing series, by the definitions every output uses.
+_FAILING_KPIS = (("not_regular", "not regular volumes"), ("fails_idc", "fail IDC's checks"))
+
+
+def _totals_in_view(alt, collections, in_view: str, failing: bool = False):
     """One row of big figures (the sums of rpt_archive_collections' rows in view) under the
-    drop-down, with what is in view written above them: they change with the collection picked."""
-    kpi_names = [name for name, _ in _KPIS]
-    labels = dict(_KPIS)
-    label_expr = " : ".join(f"datum.key == '{k}' ? '{labels[k]}'" for k in kpi_names) + " : datum.key"
+    drop-down, with what is in view written above them: they change with the collection picked.
+    With ``failing``, two more: series not regular volumes and failing IDC's checks
+    (rpt_failing_series_counts)."""
+    kpis = _KPIS + (_FAILING_KPIS if failing else ())
+    kpi_names = [name for name, _ in kpis]
+    labels = dict(kpis)
+    quoted = {k: labels[k].replace("'", "\\'") for k in kpi_names}  # a Vega string literal
+    label_expr = " : ".join(f"datum.key == '{k}' ? '{quoted[k]}'" for k in kpi_names) + " : datum.key"
     base = alt.Chart(collections).transform_filter(in_view).transform_aggregate(
         collections="count()", patients="sum(patient_count)", studies="sum(study_count)",
         series="sum(series_count)", instances="sum(instance_count)", size_gb="sum(size_gb)",
+        **({"not_regular": "sum(not_regular)", "fails_idc": "sum(fails_idc)"} if failing else {}),
     ).transform_fold(kpi_names, as_=["key", "value"]).transform_calculate(
         figure="datum.key == 'size_gb' ? (datum.value >= 1024 ? format(datum.value / 1024, ',.1f') + ' TB' "
                ": format(datum.value, ',.1f') + ' GB') : format(datum.value, ',')",
@@ -339,24 +399,38 @@ def _totals_in_view(alt, collections, in_view: str):
         fontSize=12, align="left", baseline="bottom", color="#333333").transform_calculate(
         what=f"collection == '{ALL}' ? 'Totals of every collection in this build' : 'Totals of collection ' + collection"
     ).encode(x=alt.value(0), y=alt.value(8), text="what:N")
-    return (in_view_text + figures + captions).properties(width=6 * 130, height=52)
+    return (in_view_text + figures + captions).properties(width=len(kpi_names) * 130, height=52)
 
 
-def _add_header(path: Path, title: str, context, db: Path) -> None:
+def _without_machine_paths(text: str) -> str:
+    """``text`` with the working directory's absolute path left out (a page, or its screenshot,
+    should not carry the folder of the machine that built it)."""
+    import os
+
+    here = os.getcwd().rstrip(os.sep) + os.sep
+    return text.replace(here, "") if here != os.sep else text
+
+
+def _add_header(path: Path, title: str, context, db: Path, reconciliation: str | None = None) -> None:
     """A plain-HTML header above the charts: title, source, and the synthetic banner. The totals
     are not here: fixed HTML could not follow the drop-down (see _totals_in_view)."""
     esc = html_lib.escape
     banner = ""
+    detail = _without_machine_paths(str(context.input_detail))
     if context.notice:
         banner = (f'<div id="synthetic-banner" style="background:#b22222;color:white;padding:8px 12px;'
                   f'font-weight:bold;margin-bottom:8px">{esc(context.notice)}'
-                  f'<div style="font-weight:normal;font-size:12px">{esc(context.input_detail)}. Archive counts, '
+                  f'<div style="font-weight:normal;font-size:12px">{esc(detail)}. Archive counts, '
                   'releases and demographics come from IDC\'s index; geometry from the synthetic instances.</div></div>')
     header = (f'<header id="dashboard-header" style="font-family:sans-serif;margin:8px">{banner}'
               f'<h1 style="margin:4px 0">{esc(title)}</h1>'
               f'<div style="color:#555;font-size:12px">{esc(str(db.name))} · input: {esc(context.label)} · '
               'every number from the rpt_* models; pick a collection below and every chart, the totals '
-              'too, shows that collection</div></header>'
+              'too, shows that collection</div>'
+              + (f'<div id="failing-definitions" style="font-size:13px;margin-top:4px">{esc(reconciliation)} '
+                 '<span style="color:#555">(all collections; rpt_failing_series_counts, the counts of the QC '
+                 'report and the geometry summary)</span></div>' if reconciliation else '')
+              + '</header>'
               '<style>'
               # the collection drop-down above the charts, not beside them
               '#vis.vega-embed{flex-direction:column-reverse;align-items:flex-start}'

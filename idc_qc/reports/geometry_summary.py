@@ -41,14 +41,38 @@ from rpt_geometry_category_counts
 """
 
 
+# How the "not a regular volume" count splits (rpt_failing_series_counts): the same numbers
+# the QC report's definitions table and the dashboard show.
+_RECONCILE_SQL = """
+select part, part_label, series_count
+from rpt_failing_series_counts
+where collection_id = '(all)' and definition = 'not_regular_volume'
+order by part_order, series_count desc, part
+"""
+
+
 @dataclass
 class SummaryFiles:
     html: Path
     png: Path | None
     categories: list[tuple[str, str, int]]
     reasons: list[tuple[str, str, int]]
+    #: "N not regular volumes = A fail IDC's geometry checks + B single instance + ...", or None
+    #: for a database without rpt_failing_series_counts
+    reconciliation: str | None = None
+    not_regular: int | None = None
     #: the line under the category chart: what 'regular_volume' counts, and IDC's count beside it
     definition: str = ""
+
+
+def reconciliation_line(rows: list[tuple[str, str, int]]) -> tuple[str | None, int | None]:
+    """``(part, label, series)`` rows of not_regular_volume -> the sentence every output prints."""
+    total = next((int(n) for part, _label, n in rows if part == "total"), None)
+    if total is None:
+        return None, None
+    parts = [f"{int(n):,} {label}" for part, label, n in rows if part != "total"]
+    noun = "series is not a regular volume" if total == 1 else "series are not regular volumes"
+    return f"{total:,} {noun}" + (f" = {' + '.join(parts)}" if parts else ""), total
 
 
 def verdict_line(regular: int, idc_regular: int | None, on_malformed: int | None) -> str:
@@ -78,6 +102,9 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         reasons_df = con.execute(_REASONS_SQL).df()
         categories_df = con.execute(_CATEGORY_SQL).df()
         notice = read_build_context(con).notice  # a synthetic build says so on the chart
+        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        reconciliation, not_regular = reconciliation_line(
+            con.execute(_RECONCILE_SQL).fetchall() if "rpt_failing_series_counts" in tables else [])
         try:
             idc_regular, regular, on_malformed = con.execute(_IDC_VERDICT_SQL).fetchone()
         except duckdb.Error:  # a database built before rpt_geometry_category_counts had IDC's count
@@ -87,10 +114,12 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
                               None if on_malformed is None else int(on_malformed))
     total = int(categories_df["series"].sum())
 
+    subtitle = [line for line in (notice, reconciliation, definition) if line]
     categories = _bars_by_modality(categories_df, "category", f"Geometry category of {total:,} series")
-    categories = categories.properties(title=alt.TitleParams(
-        f"Geometry category of {total:,} series", subtitle=[notice, definition] if notice else [definition],
-        subtitleColor="#b22222" if notice else "#555555"))
+    if subtitle:
+        categories = categories.properties(title=alt.TitleParams(
+            f"Geometry category of {total:,} series", subtitle=subtitle,
+            subtitleColor="#b22222" if notice else "#333333"))
     reasons = _bars_by_modality(
         reasons_df, "reason", "Why the others are not regular 3D volumes (a series can have several reasons)"
     )
@@ -108,6 +137,8 @@ def render_geometry_summary(db_path: Path, out_dir: Path, *, png: bool = True) -
         categories=[(str(a), str(b), int(n)) for a, b, n in categories_df.itertuples(index=False)],
         reasons=[(str(a), str(b), int(n)) for a, b, n in reasons_df.itertuples(index=False)],
         definition=definition,
+        reconciliation=reconciliation,
+        not_regular=not_regular,
     )
 
 

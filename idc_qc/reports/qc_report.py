@@ -10,20 +10,22 @@ The page works offline (inline CSS and vanilla JavaScript, no CDN). It stays lig
 scale: at most ``rows_per_collection`` failing rows per collection are embedded (largest
 problems first); the CSV holds every row. Filter, sort and search run on the embedded rows.
 
-Sections are objects with ``id``, ``title`` and ``render(context) -> html``: another module
-adds one with :func:`register_section` (e.g. a release diff) without touching this file.
+The page leads with what to fix: the gates that failed, how many series fail under each
+definition (rpt_failing_series_counts), the series to open first, then every rule with failing
+rows, most series first. The sections are plain functions in report_sections.py, called in the
+order of its ``SECTIONS``.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from ..database.atomic import atomic_path, write_text
 from ..errors import IdcQcError
+from .report_sections import SECTIONS, ReportContext, esc, plural
 
 TEMPLATE = Path(__file__).with_name("qc_report.html")
 #: Failing rows embedded in the page per collection (the CSV has all of them).
@@ -33,178 +35,6 @@ SAMPLE_ROWS = 5
 #: Columns of the failing-series table and of the CSV, in order.
 ROW_COLUMNS = ["collection_id", "suite", "check_name", "SeriesInstanceUID", "observed", "failing_instance_count",
                "instances", "Modality", "PatientID", "StudyInstanceUID", "hint", "viewer_url", "gate_failed"]
-
-
-class Section(Protocol):
-    id: str
-    title: str
-
-    def render(self, context: "ReportContext") -> str: ...
-
-
-@dataclass
-class ReportContext:
-    """Everything a section may read: the database (open, read-only), the check outputs, the figures."""
-
-    db: Path
-    con: Any
-    validation: dict
-    failures_path: Path
-    manifest_name: str
-    input_kind: str
-    summary: dict
-    collections: list[dict]
-    checks: list[dict]
-    rows: list[dict]
-    rows_total: int
-    rows_per_collection: int
-    csv_name: str
-    extra: dict = field(default_factory=dict)
-
-
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-# ----------------------------------------------------------------------------------------------
-# sections
-
-
-class SummarySection:
-    id = "summary"
-    title = "Summary"
-
-    def render(self, ctx: ReportContext) -> str:
-        s = ctx.summary
-        cards = [
-            ("suites", s["suites"]), ("expectations run", s["expectations"]), ("passed", s["passed"]),
-            ("failed", s["failed"]), ("errored", s["errored"]), ("skipped", s.get("skipped", 0)), ("SQL checks run", s["sql_checks"]),
-            ("with failing rows", s["sql_checks_failing"]), ("failing checks", s["failing_checks"]),
-            ("series affected", s["series_affected"]), ("collections affected", s["collections_affected"]),
-        ]
-        card_html = "".join(
-            f'<div class="card {esc(label.replace(" ", "-"))}"><div class="n">{value:,}</div><div>{esc(label)}</div></div>'
-            for label, value in cards)
-        thresholds = (s.get("thresholds") or {}).get("values", {})
-        trs = "".join(f"<tr><td>{esc(k)}</td><td>{v:g}</td></tr>" for k, v in thresholds.items())
-        rows = "".join(
-            f'<tr><td>{esc(c["collection_id"])}</td><td class="num">{c["series"]:,}</td>'
-            f'<td class="num">{c["failing_rows"]:,}</td><td class="num">{c["checks"]:,}</td>'
-            f'<td>{esc(c["top_checks"])}</td></tr>'
-            for c in ctx.collections)
-        return f"""
-<p class="verdict {'bad' if s['exit_code'] else 'good'}">{esc(s['verdict'])}</p>
-<div class="cards">{card_html}</div>
-{_bar_chart(ctx.checks)}
-<div class="two">
-  <div><h3>Series affected by collection (largest first)</h3>
-    <table id="collections-table" class="sortable"><thead><tr><th>collection</th><th>series</th><th>failing rows</th>
-    <th>checks</th><th>commonest checks</th></tr></thead><tbody>{rows or '<tr><td colspan="5">no failing series</td></tr>'}</tbody></table></div>
-  <div><h3>Thresholds of this run</h3><table><tbody>{trs}</tbody></table>
-    <p class="small">From expectations/thresholds.yml unless overridden; recorded in {esc(ctx.manifest_name)}.</p></div>
-</div>{_skipped(s)}"""
-
-
-def _skipped(summary: dict) -> str:
-    """The suites `idc-qc check` skipped, each with its note (index-only build, no clinical data)."""
-    skipped = summary.get("skipped_suites") or {}
-    if not skipped:
-        return ""
-    items = "".join(f"<li><b>{esc(name)}</b>: {esc(note)}</li>" for name, note in sorted(skipped.items()))
-    return f'<h3>Skipped suites (nothing to judge in this build)</h3><ul id="skipped-suites">{items}</ul>'
-
-
-def _bar_chart(checks: list[dict], top: int = 15) -> str:
-    """Failing series per check as an inline SVG bar chart (no script, no CDN): the largest first."""
-    bars = sorted((c for c in checks if c.get("series")), key=lambda c: (-c["series"], c["name"]))[:top]
-    if not bars:
-        return ""
-    width, label_w, row_h = 900, 330, 20
-    largest = max(c["series"] for c in bars)
-    rows = []
-    for i, c in enumerate(bars):
-        y = i * row_h
-        w = max(1.0, (width - label_w - 80) * c["series"] / largest)
-        color = "#b3261e" if c["status"] == "failed" else "#9aa3af"
-        rows.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(c["name"])}</text>'
-                    f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{color}">'
-                    f'<title>{esc(c["name"])}: {c["series"]:,} series</title></rect>'
-                    f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{c["series"]:,}</text>')
-    height = row_h * len(bars)
-    return (f'<h3>Failing series per check (largest {len(bars)}; red: the gate failed, grey: within the thresholds)</h3>'
-            f'<svg id="checks-chart" role="img" aria-label="failing series per check" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-size="12" font-family="system-ui, sans-serif">{"".join(rows)}</svg>')
-
-
-class ChecksSection:
-    id = "checks"
-    title = "Failing checks: samples and the SQL that returns all rows"
-
-    def render(self, ctx: ReportContext) -> str:
-        if not ctx.checks:
-            return "<p>No check failed and none errored.</p>"
-        parts = []
-        for c in ctx.checks:
-            sample = c.get("sample") or []
-            columns = list(dict.fromkeys(k for row in sample for k in row))
-            table = ""
-            if sample:
-                head = "".join(f"<th>{esc(k)}</th>" for k in columns)
-                body = "".join("<tr>" + "".join(f"<td>{esc(row.get(k))}</td>" for k in columns) + "</tr>" for row in sample)
-                table = f'<table class="sample"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-            sql = f'<pre class="sql">{esc(c["sql"])}</pre>' if c.get("sql") else ""
-            error = f'<p class="err">{esc(c["error"])}</p>' if c.get("error") else ""
-            parts.append(f"""
-<details class="check {esc(c['status'].split()[0])}" data-check="{esc(c['name'])}">
-  <summary><span class="badge {esc(c['status'].split()[0])}">{esc(c['status'])}</span> <b>{esc(c['name'])}</b>
-    <span class="small">{esc(c['suite'])} · {esc(c['detail'])}</span></summary>
-  {error}{table}{sql}
-</details>""")
-        return "".join(parts)
-
-
-class FailingSeriesSection:
-    id = "series"
-    title = "Failing series by collection"
-
-    def render(self, ctx: ReportContext) -> str:
-        cols = [("collection_id", "collection"), ("check_name", "check"), ("SeriesInstanceUID", "series"),
-                ("observed", "offending value"), ("failing_instance_count", "instances"),
-                ("instances", "instances involved"), ("hint", "hint")]
-        head = "".join(f'<th data-key="{k}">{esc(label)}</th>' for k, label in cols)
-        collections = "".join(f'<option value="{esc(c["collection_id"])}">{esc(c["collection_id"])} ({c["series"]:,})</option>'
-                              for c in ctx.collections)
-        checks = sorted({r["check_name"] for r in ctx.rows if r.get("check_name")})
-        check_opts = "".join(f'<option value="{esc(c)}">{esc(c)}</option>' for c in checks)
-        bounded = ctx.rows_total > len(ctx.rows)
-        note = (f"This page holds {len(ctx.rows):,} of the {ctx.rows_total:,} failing rows (at most "
-                f"{ctx.rows_per_collection:,} per collection, largest problems first); "
-                f"<a href=\"{esc(ctx.csv_name)}\">{esc(ctx.csv_name)}</a> has every row.") if bounded else (
-                f"All {ctx.rows_total:,} failing rows; also in <a href=\"{esc(ctx.csv_name)}\">{esc(ctx.csv_name)}</a>.")
-        return f"""
-<p class="small">{note}</p>
-<div class="controls">
-  <input id="search" type="search" placeholder="search series, values, checks ..." aria-label="search">
-  <select id="collection-filter" aria-label="collection"><option value="">all collections</option>{collections}</select>
-  <select id="check-filter" aria-label="check"><option value="">all checks</option>{check_opts}</select>
-  <span id="shown" class="small"></span>
-</div>
-<table id="failures-table"><thead><tr>{head}</tr></thead><tbody></tbody></table>
-<p id="more" class="small"></p>"""
-
-
-SECTIONS: list[Section] = [SummarySection(), ChecksSection(), FailingSeriesSection()]
-
-
-def register_section(section: Section, *, before: str | None = None) -> None:
-    """Add a section to every report (e.g. a release diff); ``before`` names an existing section id."""
-    ids = [s.id for s in SECTIONS]
-    if section.id in ids:
-        SECTIONS[ids.index(section.id)] = section
-    elif before in ids:
-        SECTIONS.insert(ids.index(before), section)
-    else:
-        SECTIONS.append(section)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,21 +62,23 @@ def _dicts(cursor) -> list[dict]:
 
 
 def _checks(validation: dict, con, failures: str) -> list[dict]:
-    """Failed or errored expectations, then rules with failing rows whose gate passed."""
+    """Gates that did not pass (failed, then errored), then rules with failing rows: those in a
+    failed gate first, then by series affected."""
     checks = []
-    for e in validation.get("expectations", []):
-        if e["status"] in ("passed", "skipped"):
-            continue
-        detail = (f"{e['unexpected_count']:,} of {e['element_count']:,} rows break it" if e.get("unexpected_count")
+    order = {"failed": 0, "errored": 1}
+    for e in sorted((e for e in validation.get("expectations", []) if e["status"] not in ("passed", "skipped")),
+                    key=lambda e: (order.get(e["status"], 2), -(e.get("unexpected_count") or 0))):
+        detail = (f"{e['unexpected_count']:,} of {plural(e['element_count'], 'row')} break it" if e.get("unexpected_count")
                   else f"observed {e['observed']}" if e.get("observed") else e["expectation_type"])
-        checks.append({"name": e["description"], "suite": e["suite"], "status": e["status"], "detail": detail,
+        checks.append({"name": e["description"], "suite": e["suite"], "status": e["status"], "kind": "gate",
+                       "badge": f"gate {e['status']}", "in_failed_gate": e["status"] == "failed", "detail": detail,
                        "sample": e.get("failing_keys") or [], "sql": e.get("sql"), "error": e.get("error")})
     # the SQL checks' rows (rows GX found in a mart are listed under their expectation above)
     rules = _dicts(con.execute(
-        """select suite, check_name, bool_or(gate_failed) as gate_failed, count(*) as series,
+        """select suite, check_name, bool_or(gate_failed) as gate_failed, count(distinct SeriesInstanceUID) as series,
                   count(distinct collection_id) as collections
            from read_parquet(?) where suite in ('instances', 'completeness', 'geometry')
-           group by suite, check_name order by series desc, check_name""", [failures]))
+           group by suite, check_name order by gate_failed desc, series desc, check_name""", [failures]))
     for r in rules:
         sample = _dicts(con.execute(
             """select collection_id, SeriesInstanceUID, observed, failing_instance_count, sample_SOPInstanceUID
@@ -255,12 +87,42 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
         name = r["check_name"].replace("'", "''")
         sql = (f"select * from rpt_qc_failures where suite = '{r['suite']}' and check_name = '{name}' "
                f"order by collection_id, SeriesInstanceUID")
-        checks.append({"name": r["check_name"], "suite": r["suite"], "series": int(r["series"]),
+        checks.append({"name": r["check_name"], "suite": r["suite"], "series": int(r["series"]), "kind": "rule",
                        "status": "failed" if r["gate_failed"] else "within threshold",
-                       "detail": f"{r['series']:,} series in {r['collections']:,} collections"
+                       "badge": "in a failed gate" if r["gate_failed"] else "within threshold",
+                       "in_failed_gate": bool(r["gate_failed"]),
+                       "detail": f"{plural(int(r['series']), 'series')} in {plural(int(r['collections']), 'collection')}"
                                  + ("" if r["gate_failed"] else " (within the thresholds of this run)"),
                        "sample": sample, "sql": sql, "error": None})
     return checks
+
+
+#: Series in the "start here" list.
+START_HERE = 10
+
+
+def _start_here(con, failures: str, limit: int = START_HERE) -> list[dict]:
+    """The series to open first: in a failed gate, failing the most rules, most offending instances."""
+    return _dicts(con.execute(
+        """select coalesce(collection_id, 'unknown') as collection_id, SeriesInstanceUID, any_value(Modality) as Modality,
+                  any_value(viewer_url) as viewer_url,
+                  string_agg(distinct check_name, '; ' order by check_name) as checks,
+                  count(distinct check_name) as rules, max(failing_instance_count) as instances,
+                  arg_max(hint, coalesce(failing_instance_count, 0)) as hint, bool_or(gate_failed) as gate_failed
+           from read_parquet(?) where SeriesInstanceUID is not null
+           group by all
+           order by gate_failed desc, rules desc, instances desc nulls last, collection_id, SeriesInstanceUID
+           limit ?""", [failures, limit]))
+
+
+def _definitions(con, tables: list[str]) -> list[dict]:
+    """rpt_failing_series_counts for all collections, in the order pages list it (empty when absent)."""
+    if "rpt_failing_series_counts" not in tables:
+        return []
+    return _dicts(con.execute(
+        """select definition, definition_label, part_order, part, part_label, series_count, series_in_scope
+           from rpt_failing_series_counts where collection_id = '(all)'
+           order by definition_order, part_order, series_count desc, part"""))
 
 
 def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = None,
@@ -347,13 +209,17 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
                    page.failing_instance_count, {instances_col} as instances, page.Modality, page.PatientID,
                    page.StudyInstanceUID, page.hint, page.viewer_url, page.gate_failed
             from page {instances_sql}
-            order by page.collection_id, page.k""", [failures, rows_per_collection]))
+            order by count(distinct page.SeriesInstanceUID) over (partition by page.collection_id) desc,
+                     page.collection_id, page.k""", [failures, rows_per_collection]))
         checks = _checks(validation, con, failures)
+        definitions = _definitions(con, tables)
+        start_here = _start_here(con, failures)
         s = validation.get("summary", {})
         sql_checks = con.execute(
             "select count(*), count(*) filter (where failing_rows > 0) from rpt_qc_rule_counts").fetchone() \
             if "rpt_qc_rule_counts" in tables else (0, 0)
-        summary = {**s, "sql_checks": int(sql_checks[0]), "sql_checks_failing": int(sql_checks[1]), "failing_checks": len([c for c in checks if c["status"] in ("failed", "errored")]),
+        summary = {**s, "sql_checks": int(sql_checks[0]), "sql_checks_failing": int(sql_checks[1]),
+                   "failing_checks": len([c for c in checks if c["status"] in ("failed", "errored")]),
                    "series_affected": int(totals[1]), "collections_affected": int(totals[2]),
                    "verdict": {0: "All quality checks passed.", 1: "Quality checks FAILED: see the failing checks below.",
                                2: "Some checks could not run (errored): the verdict is incomplete."}.get(s.get("exit_code"), "")}
@@ -361,6 +227,7 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
         ctx = ReportContext(db=db, con=con, validation=validation, failures_path=fpath, manifest_name=manifest_name,
                             input_kind=input_kind, summary=summary, collections=collections, checks=checks, rows=rows,
                             rows_total=int(totals[0]), rows_per_collection=rows_per_collection, csv_name=csv_out.name,
+                            definitions=definitions, start_here=start_here,
                             extra={"tables": tables, "release_diff": release_diff,
                                    "release_diff_note": release_diff_note})
         say("writing the page")
@@ -376,10 +243,10 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
 
 def _render(ctx: ReportContext) -> str:
     template = TEMPLATE.read_text()
-    rendered = [(s, s.render(ctx)) for s in SECTIONS]
-    rendered = [(s, html_) for s, html_ in rendered if html_]   # a section with nothing to say is left out
-    nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s, _ in rendered)
-    body = "".join(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>{h}</section>' for s, h in rendered)
+    rendered = [(id_, title, render(ctx)) for id_, title, render in SECTIONS]
+    rendered = [r for r in rendered if r[2]]   # a section with nothing to say is left out
+    nav = "".join(f'<a href="#{esc(id_)}">{esc(title)}</a>' for id_, title, _ in rendered)
+    body = "".join(f'<section id="{esc(id_)}"><h2>{esc(title)}</h2>{h}</section>' for id_, title, h in rendered)
     banner = ""
     if ctx.input_kind == "synthetic":
         banner = ('<div class="banner" id="synthetic-banner">Synthetic input: this build was made from '

@@ -1,10 +1,19 @@
-"""Sections of the curators' QC report contributed by other capabilities (via register_section).
+"""The sections of the curators' QC report, in the order a curator reads them: what failed and
+how the counts relate, where to start, each failing check, then clinical coverage, the release
+diff and every failing series. Each section is a plain function ``(ReportContext) -> html``
+(an empty string leaves the section out); :data:`SECTIONS` is the order, and
+``qc_report.build_report`` calls them. This module imports nothing of qc_report.
 
+* **Summary**: the gates that failed first (Great Expectations over the rpt_* models), then how
+  many series fail under each definition and how the definitions relate
+  (rpt_failing_series_counts), then failing series per check and per collection.
+* **Start here**: the series to look at first (most failing checks, in a failed gate), with
+  their viewer links.
 * **Clinical coverage** (issue 13): the clinical suite's verdict per collection and rule
   (rpt_clinical_coverage_summary against expectations/thresholds.yml, as `idc-qc check` judged
   it) and the failing patients per collection with the rule and the values (rpt_clinical_coverage
   joined with patient_clinical: a SQL query, bounded per collection). Without clinical data the
-  section says so (the suite was skipped).
+  section says so, once.
 * **Release diff** (issue 10): collections and series added / removed / revised, and QC
   failures new / fixed / unchanged by collection and check (idc_qc.releases.diff.ReleaseDiff),
   when the report is given one (``idc-qc report --against vNN|DB``) or the run manifest beside
@@ -17,10 +26,250 @@ this module lays them out.
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from ..errors import IdcQcError
-from .qc_report import ReportContext, esc, register_section
+
+
+@dataclass
+class ReportContext:
+    """Everything a section may read: the database (open, read-only), the check outputs, the figures."""
+
+    db: Path
+    con: Any
+    validation: dict
+    failures_path: Path
+    manifest_name: str
+    input_kind: str
+    summary: dict
+    collections: list[dict]
+    checks: list[dict]
+    rows: list[dict]
+    rows_total: int
+    rows_per_collection: int
+    csv_name: str
+    #: rpt_failing_series_counts for all collections: (definition, part) -> row (labels, counts)
+    definitions: list[dict] = field(default_factory=list)
+    #: the series to look at first (start_here_section)
+    start_here: list[dict] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 series``, ``2 collections``, ``1 collection``: a count with its noun."""
+    many = many or (word if word.endswith(("series", "s")) else word + "s")
+    return f"{count:,} {word if count == 1 else many}"
+
+
+def fmt_value(value: Any, column: str = "") -> str:
+    """A value as a page shows it: shares as percentages, other floats rounded, the rest as written."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, float):
+        if "share" in column.lower() or "ratio_of" in column.lower():
+            return f"{value:.1%}"
+        return f"{value:,.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# summary: gates first, then how many series fail under each definition
+
+
+def _failed_gates(ctx: ReportContext) -> str:
+    gates = [c for c in ctx.checks if c.get("kind") == "gate"]
+    if not gates:
+        return ""
+    items = "".join(
+        f'<li class="{esc(c["status"])}"><span class="badge {esc(c["status"])}">gate {esc(c["status"])}</span> '
+        f'<b>{esc(c["name"])}</b> <span class="small">{esc(c["suite"])} · {esc(c["detail"])}</span></li>'
+        for c in gates)
+    return f'<h3>Gates that did not pass ({len(gates):,})</h3><ul id="failed-gates">{items}</ul>'
+
+
+def definitions_table(ctx: ReportContext) -> str:
+    """How many series fail, by definition, and how the definitions relate (rpt_failing_series_counts)."""
+    rows = ctx.definitions
+    if not rows:
+        return ""
+    total = max((int(r["series_in_scope"]) for r in rows), default=0)
+    body = []
+    for r in rows:
+        part = r["part"] != "total"
+        label = (f'&nbsp;&nbsp;&nbsp;{"=" if r["part_order"] == 1 else "+"} {esc(r["part_label"])}' if part
+                 else f'<b>{esc(r["definition_label"])}</b>')
+        share = f'{int(r["series_count"]) / total:.1%}' if total else ""
+        body.append(f'<tr data-definition="{esc(r["definition"])}" data-part="{esc(r["part"])}"'
+                    f'{" class=part" if part else ""}><td>{label}</td>'
+                    f'<td class="num" data-count="{int(r["series_count"])}">{int(r["series_count"]):,}</td>'
+                    f'<td class="num">{share}</td><td class="small"><code>{esc(r["definition"])}</code></td></tr>')
+    return (f'<h3>Series that fail, by definition (of {plural(total, "series")} with a geometry verdict)</h3>'
+            f'<p class="small">Each output counts one of these and says which: the UpSet plot counts '
+            f'<i>fail IDC\'s geometry checks</i>, the geometry summary and the worklist '
+            f'(<code>rpt_geometry_failures</code>) <i>not a regular volume</i>, this report\'s rules '
+            f'<i>fail a QC rule</i>. Indented rows add up to the line above them '
+            f'(<code>rpt_failing_series_counts</code>).</p>'
+            f'<table id="definitions"><thead><tr><th>series that</th><th>series</th><th>share</th>'
+            f'<th>definition</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+
+
+def summary_section(ctx: ReportContext) -> str:
+    s = ctx.summary
+    cards = [
+        ("gates failed", s["failed"], "failed"), ("gates errored", s["errored"], "errored"),
+        ("gates passed", s["passed"], "passed"), ("gates skipped", s.get("skipped", 0), "skipped"),
+        ("series failing a QC rule", s["series_affected"], "series-affected"),
+        ("collections", s["collections_affected"], "collections-affected"),
+        ("QC rules with failing rows", s["sql_checks_failing"], "rules-failing"),
+    ]
+    card_html = "".join(
+        f'<div class="card {esc(cls)}"><div class="n">{value:,}</div><div>{esc(label)}</div></div>'
+        for label, value, cls in cards)
+    thresholds = (s.get("thresholds") or {}).get("values", {})
+    trs = "".join(f"<tr><td>{esc(k)}</td><td>{v:g}</td></tr>" for k, v in thresholds.items())
+    rows = "".join(
+        f'<tr data-collection="{esc(c["collection_id"])}"><td>{esc(c["collection_id"])}</td>'
+        f'<td class="num">{c["series"]:,}</td><td class="num">{c["failing_rows"]:,}</td>'
+        f'<td class="num">{c["checks"]:,}</td><td>{esc(c["top_checks"])}</td></tr>'
+        for c in ctx.collections)
+    return f"""
+<p class="verdict {'bad' if s['exit_code'] else 'good'}">{esc(s['verdict'])}</p>
+<div class="cards">{card_html}</div>
+{_failed_gates(ctx)}
+{definitions_table(ctx)}
+{_bar_chart(ctx.checks)}
+<div class="two">
+  <div><h3>Series failing a QC rule, by collection (most first)</h3>
+    <table id="collections-table" class="sortable"><thead><tr><th>collection</th><th>series</th><th>failing rows</th>
+    <th>rules</th><th>commonest rules</th></tr></thead><tbody>{rows or '<tr><td colspan="5">no failing series</td></tr>'}</tbody></table></div>
+  <div><h3>Thresholds of this run</h3><table><tbody>{trs}</tbody></table>
+    <p class="small">From expectations/thresholds.yml unless overridden; recorded in {esc(ctx.manifest_name)}.</p></div>
+</div>{_skipped(s)}"""
+
+
+def _skipped(summary: dict) -> str:
+    """The suites `idc-qc check` skipped, each with its note (index-only build); the clinical
+    suite is left to the clinical section, which says it once."""
+    skipped = {name: note for name, note in (summary.get("skipped_suites") or {}).items() if name != CLINICAL_SUITE}
+    if not skipped:
+        return ""
+    items = "".join(f"<li><b>{esc(name)}</b>: {esc(note)}</li>" for name, note in sorted(skipped.items()))
+    return f'<h3>Skipped suites (nothing to judge in this build)</h3><ul id="skipped-suites">{items}</ul>'
+
+
+def _bar_chart(checks: list[dict], top: int = 15) -> str:
+    """Failing series per rule as an inline SVG bar chart (no script, no CDN): the largest first."""
+    bars = sorted((c for c in checks if c.get("series")), key=lambda c: (-c["series"], c["name"]))[:top]
+    if not bars:
+        return ""
+    width, label_w, row_h = 900, 330, 20
+    largest = max(c["series"] for c in bars)
+    rows = []
+    for i, c in enumerate(bars):
+        y = i * row_h
+        w = max(1.0, (width - label_w - 80) * c["series"] / largest)
+        color = "#b3261e" if c["in_failed_gate"] else "#9aa3af"
+        rows.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(c["name"])}</text>'
+                    f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{color}">'
+                    f'<title>{esc(c["name"])}: {plural(c["series"], "series")}</title></rect>'
+                    f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{c["series"]:,}</text>')
+    height = row_h * len(bars)
+    return (f'<h3>Failing series per QC rule (largest {len(bars)}; red: its gate failed, grey: within the thresholds)</h3>'
+            f'<svg id="checks-chart" role="img" aria-label="failing series per rule" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-size="12" font-family="system-ui, sans-serif">{"".join(rows)}</svg>')
+
+
+# ----------------------------------------------------------------------------------------------
+# start here
+
+
+def start_here_section(ctx: ReportContext) -> str:
+    """The series to look at first: in a failed gate, failing the most rules, most instances."""
+    if not ctx.start_here:
+        return ""
+    rows = "".join(
+        f'<tr data-collection="{esc(r["collection_id"])}"><td class="num">{i}</td><td>{esc(r["collection_id"])}</td>'
+        f'<td>{esc(r["Modality"])}</td>'
+        + (f'<td class="uid"><a href="{esc(r["viewer_url"])}" target="_blank" rel="noopener" '
+           f'title="open in IDC\'s viewer">{esc(r["SeriesInstanceUID"])}</a></td>' if r.get("viewer_url")
+           else f'<td class="uid">{esc(r["SeriesInstanceUID"])}</td>')
+        + f'<td>{esc(r["checks"])}</td><td class="num">{fmt_value(r["instances"])}</td><td class="hint">{esc(r["hint"])}</td></tr>'
+        for i, r in enumerate(ctx.start_here, start=1))
+    return (f'<p class="small">The {plural(len(ctx.start_here), "series")} to open first: in a failed gate, '
+            f'failing the most rules, with the most offending instances. The link opens the series in IDC\'s viewer.</p>'
+            f'<table id="start-here"><thead><tr><th>#</th><th>collection</th><th>modality</th><th>series</th>'
+            f'<th>fails</th><th>instances</th><th>what to do</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+# ----------------------------------------------------------------------------------------------
+# checks and failing series
+
+
+def checks_section(ctx: ReportContext) -> str:
+    if not ctx.checks:
+        return "<p>No check failed and none errored.</p>"
+    parts = []
+    for c in ctx.checks:
+        sample = c.get("sample") or []
+        columns = list(dict.fromkeys(k for row in sample for k in row))
+        table = ""
+        if sample:
+            head = "".join(f"<th>{esc(k)}</th>" for k in columns)
+            body = "".join("<tr>" + "".join(f"<td>{esc(fmt_value(row.get(k), k))}</td>" for k in columns) + "</tr>"
+                           for row in sample)
+            table = f'<table class="sample"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        sql = f'<pre class="sql">{esc(c["sql"])}</pre>' if c.get("sql") else ""
+        error = f'<p class="err">{esc(c["error"])}</p>' if c.get("error") else ""
+        badge = c["badge"]
+        parts.append(f"""
+<details class="check {esc(c['status'].split()[0])}" data-check="{esc(c['name'])}" data-kind="{esc(c['kind'])}">
+  <summary><span class="badge {esc(c['status'].split()[0])}">{esc(badge)}</span> <b>{esc(c['name'])}</b>
+    <span class="small">{esc(c['suite'])} · {esc(c['detail'])}</span></summary>
+  {error}{table}{sql}
+</details>""")
+    return ('<p class="small">Gates first (the Great Expectations verdicts <code>idc-qc check</code> exits on), '
+            'then every QC rule with failing rows, most series first; a rule is red when its gate failed.</p>'
+            + "".join(parts))
+
+
+def series_section(ctx: ReportContext) -> str:
+    cols = [("collection_id", "collection"), ("check_name", "rule"), ("SeriesInstanceUID", "series"),
+            ("observed", "offending value"), ("failing_instance_count", "instances"),
+            ("instances", "instances involved"), ("hint", "hint")]
+    head = "".join(f'<th data-key="{k}">{esc(label)}</th>' for k, label in cols)
+    collections = "".join(f'<option value="{esc(c["collection_id"])}">{esc(c["collection_id"])} '
+                          f'({plural(c["series"], "series")})</option>' for c in ctx.collections)
+    checks = sorted({r["check_name"] for r in ctx.rows if r.get("check_name")})
+    check_opts = "".join(f'<option value="{esc(c)}">{esc(c)}</option>' for c in checks)
+    bounded = ctx.rows_total > len(ctx.rows)
+    note = (f"This page holds {len(ctx.rows):,} of the {ctx.rows_total:,} failing rows (at most "
+            f"{ctx.rows_per_collection:,} per collection; collections with the most failing series first); "
+            f"<a href=\"{esc(ctx.csv_name)}\">{esc(ctx.csv_name)}</a> has every row.") if bounded else (
+            f"All {plural(ctx.rows_total, 'failing row')} (collections with the most failing series first); also in "
+            f"<a href=\"{esc(ctx.csv_name)}\">{esc(ctx.csv_name)}</a>.")
+    return f"""
+<p class="small">{note}</p>
+<div class="controls">
+  <input id="search" type="search" placeholder="search series, values, rules ..." aria-label="search">
+  <select id="collection-filter" aria-label="collection"><option value="">all collections</option>{collections}</select>
+  <select id="check-filter" aria-label="rule"><option value="">all rules</option>{check_opts}</select>
+  <span id="shown" class="small"></span>
+</div>
+<table id="failures-table"><thead><tr>{head}</tr></thead><tbody></tbody></table>
+<p id="more" class="small"></p>"""
+
+
+# ----------------------------------------------------------------------------------------------
+# clinical coverage
 
 CLINICAL_SUITE = "rpt_clinical_coverage_summary"
 
@@ -64,73 +313,71 @@ def _gate_results(ctx: ReportContext) -> tuple[dict[str, str], dict[tuple[str, s
     return status, failed, note
 
 
-class ClinicalCoverageSection:
-    id = "clinical"
-    title = "Clinical coverage"
+def clinical_section(ctx: ReportContext) -> str:
+    """Clinical coverage (issue 13): the clinical gate per collection and the failing patients;
+    without clinical data one line (the only place the report says so)."""
+    tables = set(ctx.extra.get("tables") or [])
+    if "rpt_clinical_coverage_summary" not in tables or "rpt_clinical_coverage" not in tables:
+        return ('<p id="clinical-none">The clinical models are not in this database '
+                '(<code>idc-qc build</code> builds them; docs/clinical.md).</p>')
+    status, failed, note = _gate_results(ctx)
+    con = ctx.con
+    summary = con.execute(
+        """select collection_id, patients_with_imaging, imaging_only, imaging_only_share,
+                  patients_with_duplicate_clinical_rows, patients_with_conflicts, conflict_share,
+                  clinical_only, clinical_only_matching_other_collection, imaging_and_clinical
+           from rpt_clinical_coverage_summary where collection_id <> '(all)'
+           order by imaging_only_share desc nulls last, collection_id""").fetchall()
+    if not summary:
+        return ('<p id="clinical-none">No clinical data registered, so clinical coverage was not checked: '
+                '<code>idc-qc clinical add FILE.csv</code>, then <code>idc-qc build</code> and '
+                '<code>idc-qc check</code> (docs/clinical.md).</p>')
+    values = (ctx.summary.get("thresholds") or {}).get("values", {})
+    limits = ", ".join(f"{esc(k)} = {values[k]:g}" for k in
+                       ("max_imaging_without_clinical_share", "max_duplicate_clinical_patients",
+                        "max_clinical_conflict_share") if k in values)
+    verdicts = ", ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in status.items())
 
-    def render(self, ctx: ReportContext) -> str:
-        tables = set(ctx.extra.get("tables") or [])
-        if "rpt_clinical_coverage_summary" not in tables or "rpt_clinical_coverage" not in tables:
-            return ('<p id="clinical-none">The clinical models are not in this database '
-                    '(<code>idc-qc build</code> builds them; docs/clinical.md).</p>')
-        status, failed, note = _gate_results(ctx)
-        con = ctx.con
-        summary = con.execute(
-            """select collection_id, patients_with_imaging, imaging_only, imaging_only_share,
-                      patients_with_duplicate_clinical_rows, patients_with_conflicts, conflict_share,
-                      clinical_only, clinical_only_matching_other_collection, imaging_and_clinical
-               from rpt_clinical_coverage_summary where collection_id <> '(all)'
-               order by imaging_only_share desc nulls last, collection_id""").fetchall()
-        if not summary:
-            why = esc(note) if note else "no clinical data registered"
-            return (f'<p id="clinical-none">No clinical data in this build: the clinical suite was skipped '
-                    f'({why}).</p>')
-        values = (ctx.summary.get("thresholds") or {}).get("values", {})
-        limits = ", ".join(f"{esc(k)} = {values[k]:g}" for k in
-                           ("max_imaging_without_clinical_share", "max_duplicate_clinical_patients",
-                            "max_clinical_conflict_share") if k in values)
-        verdicts = ", ".join(f"{esc(k)}: <b>{esc(v)}</b>" for k, v in status.items())
+    def cell(value, collection: str, threshold: str, share=None) -> str:
+        bad = failed.get((collection, threshold))
+        text = f"{int(value or 0):,}" + (f" ({share:.1%})" if share is not None else "")
+        return f'<td class="num{" fail" if bad else ""}"{" data-gate=failed" if bad else ""}>{text}</td>'
 
-        def cell(value, collection: str, threshold: str, share=None) -> str:
-            bad = failed.get((collection, threshold))
-            text = f"{int(value or 0):,}" + (f" ({share:.1%})" if share is not None else "")
-            return f'<td class="num{" fail" if bad else ""}"{" data-gate=failed" if bad else ""}>{text}</td>'
+    rows = "".join(
+        f'<tr data-collection="{esc(r[0])}"><td>{esc(r[0])}</td><td class="num">{int(r[1] or 0):,}</td>'
+        + cell(r[2], r[0], "max_imaging_without_clinical_share", r[3])
+        + cell(r[4], r[0], "max_duplicate_clinical_patients")
+        + cell(r[5], r[0], "max_clinical_conflict_share", r[6])
+        + f'<td class="num">{int(r[7] or 0):,}</td><td class="num">{int(r[8] or 0):,}</td></tr>'
+        for r in summary)
+    union = " union all ".join(
+        f"""select c.collection_id, '{rule}' as rule, c.patient_id, {shown} as value,
+                   {('true' if threshold else 'false')} as gated, '{threshold or ''}' as threshold
+            from rpt_clinical_coverage as c
+            left join patient_clinical as p on p.patient_key = c.patient_key
+            where {condition}"""
+        for rule, condition, shown, threshold in CLINICAL_RULES)
+    limit = int(ctx.rows_per_collection)
+    patients = con.execute(f"""
+        with findings as ({union}),
+        ranked as (select *, count(*) over (partition by collection_id) as n,
+                          row_number() over (partition by collection_id order by rule, patient_id) as k
+                   from findings)
+        select collection_id, rule, patient_id, value, threshold, n from ranked where k <= {limit}
+        order by collection_id, rule, patient_id""").fetchall()
+    total = con.execute(f"select count(*) from ({union})").fetchone()[0]
+    def patient_row(r) -> str:
+        gate_failed = bool(r[4] and failed.get((r[0], r[4])))
+        gate = "gate failed" if gate_failed else ("within threshold" if r[4] else "reported")
+        return (f'<tr data-collection="{esc(r[0])}" data-rule="{esc(r[1])}"'
+                f'{" class=gate-failed" if gate_failed else ""}><td>{esc(r[0])}</td><td>{esc(r[1])}</td>'
+                f"<td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{gate}</td></tr>")
 
-        rows = "".join(
-            f'<tr data-collection="{esc(r[0])}"><td>{esc(r[0])}</td><td class="num">{int(r[1] or 0):,}</td>'
-            + cell(r[2], r[0], "max_imaging_without_clinical_share", r[3])
-            + cell(r[4], r[0], "max_duplicate_clinical_patients")
-            + cell(r[5], r[0], "max_clinical_conflict_share", r[6])
-            + f'<td class="num">{int(r[7] or 0):,}</td><td class="num">{int(r[8] or 0):,}</td></tr>'
-            for r in summary)
-        union = " union all ".join(
-            f"""select c.collection_id, '{rule}' as rule, c.patient_id, {shown} as value,
-                       {('true' if threshold else 'false')} as gated, '{threshold or ''}' as threshold
-                from rpt_clinical_coverage as c
-                left join patient_clinical as p on p.patient_key = c.patient_key
-                where {condition}"""
-            for rule, condition, shown, threshold in CLINICAL_RULES)
-        limit = int(ctx.rows_per_collection)
-        patients = con.execute(f"""
-            with findings as ({union}),
-            ranked as (select *, count(*) over (partition by collection_id) as n,
-                              row_number() over (partition by collection_id order by rule, patient_id) as k
-                       from findings)
-            select collection_id, rule, patient_id, value, threshold, n from ranked where k <= {limit}
-            order by collection_id, rule, patient_id""").fetchall()
-        total = con.execute(f"select count(*) from ({union})").fetchone()[0]
-        def patient_row(r) -> str:
-            gate_failed = bool(r[4] and failed.get((r[0], r[4])))
-            gate = "gate failed" if gate_failed else ("within threshold" if r[4] else "reported")
-            return (f'<tr data-collection="{esc(r[0])}" data-rule="{esc(r[1])}"'
-                    f'{" class=gate-failed" if gate_failed else ""}><td>{esc(r[0])}</td><td>{esc(r[1])}</td>'
-                    f"<td>{esc(r[2])}</td><td>{esc(r[3])}</td><td>{gate}</td></tr>")
-
-        body = "".join(patient_row(r) for r in patients)
-        shown = len(patients)
-        more = (f" This page lists {shown:,} of the {total:,} findings (at most {limit:,} per collection); "
-                "<code>select * from rpt_clinical_coverage</code> has all of them.") if shown < total else ""
-        return f"""
+    body = "".join(patient_row(r) for r in patients)
+    shown = len(patients)
+    more = (f" This page lists {shown:,} of the {total:,} findings (at most {limit:,} per collection); "
+            "<code>select * from rpt_clinical_coverage</code> has all of them.") if shown < total else ""
+    return f"""
 <p class="small">Per collection with clinical data registered (rpt_clinical_coverage_summary), held against
 {limits} by the suite <code>{CLINICAL_SUITE}</code> ({verdicts or 'not run'}). Red cells: the gate failed for that
 collection.</p>
@@ -201,42 +448,39 @@ def release_diff_for(db: Path, against: str | None):
         raise IdcQcError(f"comparing v{other} with v{this}: {exc}") from None
 
 
-class ReleaseDiffSection:
-    id = "release-diff"
-    title = "Changes since the previous release"
-
-    def render(self, ctx: ReportContext) -> str:
-        diff = ctx.extra.get("release_diff")
-        if diff is None:
-            note = ctx.extra.get("release_diff_note")
-            return f'<p id="release-diff-note" class="err">{esc(note)}</p>' if note else ""
-        a, b = diff.a.release, diff.b.release
-        summary = "".join(f"<tr><td>{esc(m)}</td><td class=num>{esc(_fmt(x))}</td><td class=num>{esc(_fmt(y))}</td>"
-                          f"<td class=num>{esc(_fmt(d))}</td></tr>" for m, x, y, d in diff.summary_rows())
-        added = ", ".join(esc(c) for c in diff.collections_added) or "none"
-        removed = ", ".join(esc(c) for c in diff.collections_removed) or "none"
-        changed = diff.changed_collections
-        coll_rows = "".join(
-            f'<tr data-collection="{esc(c.collection_id)}"><td>{esc(c.collection_id)}</td><td>{esc(c.status)}</td>'
-            f"<td class=num>{c.series_a:,}</td><td class=num>{c.series_b:,}</td><td class=num>{c.series_added:,}</td>"
-            f"<td class=num>{c.series_removed:,}</td><td class=num>{c.series_revised:,}</td></tr>"
-            for c in changed[:50])
-        more = f"<p class=small>{len(changed) - 50:,} more changed collections in the diff CSV files.</p>" \
-            if len(changed) > 50 else ""
-        if diff.qc is None:
-            qc = f'<p id="release-diff-qc-note" class="small">{esc(diff.qc_note)}</p>'
-        else:
-            totals = diff.qc_totals()
-            qc_rows = "".join(
-                f'<tr data-collection="{esc(q.collection_id)}" data-check="{esc(q.check_name)}"><td>{esc(q.collection_id)}</td>'
-                f"<td>{esc(q.suite)}</td><td>{esc(q.check_name)}</td><td class=num>{q.new:,}</td>"
-                f"<td class=num>{q.fixed:,}</td><td class=num>{q.unchanged:,}</td></tr>" for q in diff.qc[:200])
-            qc = (f"<h3>QC failures v{a} → v{b}: {totals['new']:,} new, {totals['fixed']:,} fixed, "
-                  f"{totals['unchanged']:,} unchanged (failing series by collection and check)</h3>"
-                  f'<table id="release-diff-qc" class="sortable"><thead><tr><th>collection</th><th>suite</th><th>check</th>'
-                  f"<th>new</th><th>fixed</th><th>unchanged</th></tr></thead><tbody>"
-                  f"{qc_rows or '<tr><td colspan=6>no QC failures in either release</td></tr>'}</tbody></table>")
-        return f"""
+def release_diff_section(ctx: ReportContext) -> str:
+    """Collections, series and QC failures changed since an older release; nothing without a diff."""
+    diff = ctx.extra.get("release_diff")
+    if diff is None:
+        note = ctx.extra.get("release_diff_note")
+        return f'<p id="release-diff-note" class="err">{esc(note)}</p>' if note else ""
+    a, b = diff.a.release, diff.b.release
+    summary = "".join(f"<tr><td>{esc(m)}</td><td class=num>{esc(_fmt(x))}</td><td class=num>{esc(_fmt(y))}</td>"
+                      f"<td class=num>{esc(_fmt(d))}</td></tr>" for m, x, y, d in diff.summary_rows())
+    added = ", ".join(esc(c) for c in diff.collections_added) or "none"
+    removed = ", ".join(esc(c) for c in diff.collections_removed) or "none"
+    changed = diff.changed_collections
+    coll_rows = "".join(
+        f'<tr data-collection="{esc(c.collection_id)}"><td>{esc(c.collection_id)}</td><td>{esc(c.status)}</td>'
+        f"<td class=num>{c.series_a:,}</td><td class=num>{c.series_b:,}</td><td class=num>{c.series_added:,}</td>"
+        f"<td class=num>{c.series_removed:,}</td><td class=num>{c.series_revised:,}</td></tr>"
+        for c in changed[:50])
+    more = f"<p class=small>{len(changed) - 50:,} more changed collections in the diff CSV files.</p>" \
+        if len(changed) > 50 else ""
+    if diff.qc is None:
+        qc = f'<p id="release-diff-qc-note" class="small">{esc(diff.qc_note)}</p>'
+    else:
+        totals = diff.qc_totals()
+        qc_rows = "".join(
+            f'<tr data-collection="{esc(q.collection_id)}" data-check="{esc(q.check_name)}"><td>{esc(q.collection_id)}</td>'
+            f"<td>{esc(q.suite)}</td><td>{esc(q.check_name)}</td><td class=num>{q.new:,}</td>"
+            f"<td class=num>{q.fixed:,}</td><td class=num>{q.unchanged:,}</td></tr>" for q in diff.qc[:200])
+        qc = (f"<h3>QC failures v{a} → v{b}: {totals['new']:,} new, {totals['fixed']:,} fixed, "
+              f"{totals['unchanged']:,} unchanged (failing series by collection and check)</h3>"
+              f'<table id="release-diff-qc" class="sortable"><thead><tr><th>collection</th><th>suite</th><th>check</th>'
+              f"<th>new</th><th>fixed</th><th>unchanged</th></tr></thead><tbody>"
+              f"{qc_rows or '<tr><td colspan=6>no QC failures in either release</td></tr>'}</tbody></table>")
+    return f"""
 <p class="small">IDC v{a} → v{b} (revisions: {esc(diff.revised_method)}). Collections added: {added}.
 Collections removed: {removed}.</p>
 <table id="release-diff-summary"><thead><tr><th></th><th>v{a}</th><th>v{b}</th><th>change</th></tr></thead>
@@ -258,5 +502,15 @@ def _fmt(value) -> str:
     return str(value)
 
 
-register_section(ClinicalCoverageSection(), before="checks")
-register_section(ReleaseDiffSection(), before="checks")
+
+
+
+#: The report's sections in order: (id, title, render). qc_report.build_report calls each.
+SECTIONS: list[tuple[str, str, Callable[[ReportContext], str]]] = [
+    ("summary", "What failed", summary_section),
+    ("start", "Start here", start_here_section),
+    ("checks", "Failing gates and rules: samples and the SQL that returns all rows", checks_section),
+    ("clinical", "Clinical coverage", clinical_section),
+    ("release-diff", "Changes since the previous release", release_diff_section),
+    ("series", "Failing series by collection", series_section),
+]

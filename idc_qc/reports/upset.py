@@ -24,18 +24,22 @@ from ..errors import IdcQcError
 from ..query.selection import Selection
 
 #: IDC volume_geometry_index's eight checks (macros/reporting/geometry_vocabulary_columns.sql),
-#: in words: what failing each one means. tests/reports/test_upset.py keeps the keys equal to
-#: the macro's list.
+#: in the words of seeds/geometry_reasons.csv (level idc_check), which every output gives them:
+#: the plot reads the words from the built seed; these are the same words for a database built
+#: before the seed had them. tests/reports/test_upset.py keeps keys and words equal to the macro
+#: and the seed.
 IDC_CHECKS: dict[str, str] = {
-    "single_orientation": "more than one orientation",
+    "single_orientation": "multiple orientations",
     "orthogonal_orientation": "non-orthogonal orientation",
-    "unique_slice_positions": "repeated slice positions",
-    "consistent_in_plane_row": "in-plane shift along rows",
-    "consistent_in_plane_col": "in-plane shift along columns",
-    "consistent_pixel_spacing": "pixel spacing varies",
-    "consistent_image_dimensions": "image size varies",
-    "uniform_slice_spacing": "slice spacing not uniform",
+    "unique_slice_positions": "duplicate slice positions",
+    "consistent_in_plane_row": "slices shifted in plane (rows)",
+    "consistent_in_plane_col": "slices shifted in plane (columns)",
+    "consistent_pixel_spacing": "inconsistent pixel spacing",
+    "consistent_image_dimensions": "inconsistent image dimensions",
+    "uniform_slice_spacing": "non-uniform slice spacing",
 }
+#: What each kind of set counts as failing, in the words of rpt_failing_series_counts.
+DEFINITIONS = {"checks": "fail IDC's geometry checks", "reasons": "have a failure reason"}
 
 SET_KINDS = ("checks", "reasons")
 #: The model the command reads: rpt_geometry_failure_sets with the series' attributes.
@@ -82,7 +86,9 @@ def _set_columns(con, sets: str) -> list[tuple[str, str]]:
     """(column of rpt_geometry_upset_series, label in words) for each set."""
     columns = set(_source_columns(con))
     if sets == "checks":
-        wanted = [(f"fails_{key}", label) for key, label in IDC_CHECKS.items()]
+        seed = dict(con.execute(
+            "select idc_check, label from geometry_reasons where level = 'idc_check'").fetchall())
+        wanted = [(f"fails_{key}", seed.get(key, label)) for key, label in IDC_CHECKS.items()]
     elif sets == "reasons":
         labels = dict(con.execute(
             "select reason_key, label from geometry_reasons where level = 'series'").fetchall())
@@ -161,9 +167,10 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
         raise UpsetError(f"none of the {selected:,} selected series ({selection.describe()}) fails a "
                          f"{'check' if sets == 'checks' else 'reason'}: nothing to plot")
 
-    what = "IDC volume_geometry_index checks" if sets == "checks" else "idc-qc failure reasons"
+    what = "IDC's geometry checks (volume_geometry_index)" if sets == "checks" else "idc-qc failure reasons"
     heading = title or f"Series failing {what}: {selection.describe()}"
-    subtitle = (f"{failing:,} of {selected:,} selected series ({failing / selected:.1%}) fail at least one; "
+    counted = "fail at least one of IDC's geometry checks" if sets == "checks" else "have a failure reason"
+    subtitle = (f"{failing:,} of {selected:,} selected series ({failing / selected:.1%}) {counted}; "
                 f"{min(top, len(intersections))} largest of {len(intersections)} combinations shown, "
                 "largest in red")
     if context.notice:
@@ -171,7 +178,8 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = name or f"upset_{sets}"
     paths = {ext: out_dir / f"{stem}.{ext}" for ext in ("png", "svg", "csv")}
-    _write_csv(paths["csv"], intersections, failing, selected, context.input_kind, selection.describe())
+    _write_csv(paths["csv"], intersections, failing, selected, context.input_kind, selection.describe(),
+               DEFINITIONS[sets])
     _draw(intersections, top, failing, heading, subtitle, paths["png"], paths["svg"],
           synthetic=context.is_synthetic)
     return UpsetResult(png=paths["png"], svg=paths["svg"], csv=paths["csv"], sets=sets, title=heading,
@@ -181,14 +189,17 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
 
 
 def _write_csv(path: Path, intersections: list[Intersection], failing: int, selected: int, input_kind: str,
-               selection: str) -> None:
+               selection: str, definition: str = DEFINITIONS["checks"]) -> None:
+    """One row per combination; every row also says what counts as failing (``definition``, the
+    words of rpt_failing_series_counts) and the totals it is a share of."""
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["rank", "sets", "set_count", "series", "share_of_failing", "share_of_selected",
-                         "selection", "input_kind"])
+                         "selection", "input_kind", "definition", "failing_series", "selected_series"])
         for rank, inter in enumerate(intersections, start=1):
             writer.writerow([rank, " + ".join(inter.sets), len(inter.sets), inter.series,
-                             f"{inter.share(failing):.6f}", f"{inter.series / selected:.6f}", selection, input_kind])
+                             f"{inter.share(failing):.6f}", f"{inter.series / selected:.6f}", selection, input_kind,
+                             definition, failing, selected])
 
 
 def _draw(intersections: list[Intersection], top: int, failing: int, heading: str, subtitle: str, png: Path, svg: Path,

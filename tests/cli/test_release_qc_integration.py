@@ -111,8 +111,10 @@ def test_without_clinical_data_the_clinical_suite_is_skipped_with_a_note(runs):
     assert "rpt_clinical_coverage_summary" in validation["summary"]["skipped_suites"]
     with open_page(folder / "idc_qc.qc_report.html") as view:
         assert view.console_errors == []
-        assert "No clinical data in this build" in view.page.inner_text("#clinical")
-        assert "rpt_clinical_coverage_summary" in view.page.inner_text("#skipped-suites")
+        assert "No clinical data registered" in view.page.inner_text("#clinical")
+        # said once, in the clinical section, not again among the skipped suites
+        assert view.page.inner_text("main").count("clinical data registered") == 1
+        assert "rpt_clinical_coverage_summary" not in view.page.inner_text("#skipped-suites")
         assert view.page.locator("#release-diff").count() == 0   # no earlier release: no diff section
 
 

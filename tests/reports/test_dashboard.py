@@ -122,3 +122,69 @@ def test_dashboard_of_real_headers_is_not_called_synthetic(real_headers_db, tmp_
     result = render_dashboard(real_headers_db, tmp_path / "dashboard.html")
     assert result.input_kind == "dicom" and result.notice is None
     assert "synthetic-banner" not in result.html.read_text()
+
+
+#: (geometry_category, fill) of every bar of the charts whose title starts with the prefix.
+_CATEGORY_FILLS = """(prefix) => {
+  const out = [];
+  document.querySelectorAll('svg g.mark-group.role-scope').forEach(g => {
+    const t = g.querySelector('.role-title-text');
+    if (!t || !t.textContent.startsWith(prefix)) return;
+    g.querySelectorAll('g.mark-rect.role-mark > path').forEach(p => {
+      const d = p.__data__ && p.__data__.datum;
+      if (d && d.geometry_category) out.push([d.geometry_category, p.getAttribute('fill')]);
+    });
+  });
+  return out;
+}"""
+
+
+def test_a_small_collection_keeps_the_colours_and_says_when_nothing_fails(synthetic_db, tmp_path):
+    """Picked in the drop-down, a collection outside the top 15 shows its own failure reasons
+    (not an empty chart), every category keeps its colour (one scale from the seed), no legend
+    says NaN, and a collection with no failing series says so; the header line is the counts of
+    rpt_failing_series_counts."""
+    from idc_qc.reports.dashboard import CATEGORY_PALETTE, render_dashboard
+    from idc_qc.reports.geometry_summary import _RECONCILE_SQL, reconciliation_line
+
+    result = render_dashboard(synthetic_db, tmp_path / "dashboard.html")
+    order = [r[0] for r in query(synthetic_db, "select label from geometry_reasons where level = 'category' order by reason_key")]
+    palette = {category: CATEGORY_PALETTE[i % len(CATEGORY_PALETTE)] for i, category in enumerate(order)}
+    ranked = query(synthetic_db, """
+        select c.collection_id, coalesce(f.series_count, 0) as failing
+        from rpt_archive_collections c
+        left join rpt_failing_series_counts f
+            on f.collection_id = c.collection_id and f.definition = 'not_regular_volume' and f.part = 'total'
+        order by failing desc, c.collection_id""")
+    small = next(c for c, n in ranked[15:] if n > 0)          # failing, but outside the top 15 heat map
+    healthy = next(c for c, n in ranked if n == 0)           # no failing series at all
+    reasons_small = {r[0] for r in query(synthetic_db, f"""
+        select reason from rpt_geometry_reason_counts where level = 'series' and collection_id = '{small}'""")}
+    line, _ = reconciliation_line(query(synthetic_db, _RECONCILE_SQL))
+    with open_page(result.html, width=1400, height=1100) as view:
+        page = view.page
+        page.wait_for_selector("svg g.role-mark", timeout=20_000)
+        assert page.inner_text("#failing-definitions").startswith(line)
+        seen_all = set(map(tuple, page.evaluate(_CATEGORY_FILLS, "Geometry category by")))
+        assert seen_all and all(palette[c] == fill for c, fill in seen_all), seen_all
+        page.select_option("select", small)
+        page.wait_for_timeout(600)
+        seen_small = set(map(tuple, page.evaluate(_CATEGORY_FILLS, "Geometry category by")))
+        assert seen_small and all(palette[c] == fill for c, fill in seen_small), seen_small
+        heat_rows = page.evaluate("""() => {
+          const g = Array.from(document.querySelectorAll('svg g.mark-group.role-scope')).find(
+            g => (g.querySelector('.role-title-text') || {}).textContent === 'Failure reasons by collection');
+          return Array.from(g.querySelectorAll('g.mark-rect.role-mark > path')).map(p => p.__data__.datum.reason);
+        }""")
+        assert set(heat_rows) == reasons_small, (small, heat_rows)
+        legends = page.evaluate("() => Array.from(document.querySelectorAll('g.role-legend text')).map(t => t.textContent)")
+        assert legends and not any("NaN" in t for t in legends), legends
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        view.screenshot(SCREENSHOT_DIR / "dashboard_small_collection.png", full_page=True)
+        page.select_option("select", healthy)
+        page.wait_for_timeout(600)
+        notes = page.evaluate(
+            "() => Array.from(document.querySelectorAll('svg text')).filter(t => t.textContent === 'no failures in this collection').length")
+        assert notes == 2, (healthy, notes)      # one in each failure-reason chart
+        assert view.console_errors == []

@@ -111,3 +111,35 @@ def test_tens_of_thousands_of_failing_series_stay_a_bounded_page(report, tmp_pat
         assert view.page.locator("#failures-table tbody tr").count() == 0      # not in the page: the CSV has it
         view.page.fill("#search", "1.2.3.199")
         assert view.page.locator("#failures-table tbody tr").count() >= 1
+
+
+def test_the_report_leads_with_what_to_fix(report):
+    """Gates that did not pass first, then the rules by failing series (those in a failed gate
+    first); collections by failing series; shares as percentages; the right plurals; the clinical
+    note once; a "start here" list with viewer links; the counts by definition."""
+    import re
+
+    text = report.html.read_text()
+    sections = re.findall(r'<section id="([^"]+)">', text)
+    assert sections[:3] == ["summary", "start", "checks"], sections
+    with open_page(report.html, width=1400, height=1000) as view:
+        page = view.page
+        assert view.console_errors == []
+        kinds = page.eval_on_selector_all("#checks details.check", "ds => ds.map(d => d.dataset.kind)")
+        assert kinds == sorted(kinds, key=lambda k: k != "gate")            # gates before rules
+        rules = page.eval_on_selector_all(
+            "#checks details.check[data-kind=rule]",
+            "ds => ds.map(d => [d.classList.contains('failed'), parseInt(d.querySelector('.small').textContent.split('· ')[1].replace(/,/g, ''))])")
+        assert rules == sorted(rules, key=lambda r: (not r[0], -r[1])), rules
+        series = [int(t.replace(",", "")) for t in page.locator("#collections-table tbody tr td:nth-child(2)").all_inner_texts()]
+        assert series == sorted(series, reverse=True)
+        body = page.inner_text("main")
+        assert not re.search(r"\b0\.\d{6,}", body), "a share printed with all its digits"
+        assert not re.search(r"\b1 (collections|rows|series in 1 collections)\b", body)
+        assert body.count("clinical data registered") <= 1
+        start = page.locator("#start-here tbody tr")
+        assert 1 <= start.count() <= 10
+        links = page.eval_on_selector_all("#start-here a", "as => as.map(a => a.href)")
+        assert links and all(link.startswith("https://") for link in links), links
+        assert page.locator("#definitions tr[data-definition=fails_qc_rules][data-part=total]").count() == 1
+        view.screenshot(SCREENSHOT_DIR / "qc_report_first_screen.png")

@@ -73,6 +73,10 @@ def test_check_labels_cover_idc_checks():
     checks = re.findall(r"'(\w+)'", block[:block.index("endmacro")])
     assert list(IDC_CHECKS) == checks
     assert len(set(IDC_CHECKS.values())) == len(checks)
+    # the words are the seed's (level idc_check): one vocabulary for every output
+    with (REPO / "seeds" / "geometry_reasons.csv").open(newline="") as handle:
+        seed = {r["idc_check"]: r["label"] for r in csv.DictReader(handle) if r["level"] == "idc_check"}
+    assert seed == IDC_CHECKS
 
 
 # --------------------------------------------------------------------------------------

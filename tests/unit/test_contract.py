@@ -154,7 +154,7 @@ def test_truncated_file_is_one_clear_error(tmp_path):
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(ContractError) as info:
         check_instances(str(bad))
-    assert _one_line(info).startswith(f"cannot read {str(bad)!r} as parquet: ")
+    assert _one_line(info).startswith(f"cannot read {str(bad)!r} as parquet (")
 
 
 def test_wrong_paths_are_one_clear_error(tmp_path):

@@ -101,7 +101,7 @@ def test_seed_is_well_formed():
     assert len(pairs) == len(set(pairs)), "a word repeats within a level"
     categories = seed_words("category")
     for r in rows:
-        assert r["level"] in {"series", "instance", "category", "note", "unusable"}, r
+        assert r["level"] in {"series", "instance", "category", "note", "unusable", "idc_check"}, r
         assert r["label"].strip() == r["label"] != "", r
         assert r["curator_hint"].strip(), f"{r['reason_key']} has no hint"
         assert r["idc_check"] in {"", *IDC_CHECKS}, r
@@ -112,6 +112,9 @@ def test_seed_is_well_formed():
             assert not r["geometry_category"], f"{r['reason_key']}: a note or an unusable row changes no category"
         if r["level"] == "category":
             assert r["geometry_category"] == r["label"], r
+        if r["level"] == "idc_check":  # the words every output gives IDC's eight checks
+            assert r["reason_key"] == "idc_" + r["idc_check"] and not r["geometry_category"], r
+    assert sorted(r["idc_check"] for r in rows if r["level"] == "idc_check") == sorted(IDC_CHECKS)
 
 
 # ---------------------------------------------------------------------------------------
