@@ -305,6 +305,8 @@ attributes as (
         max(orientation_deviation) as orientation_deviation,
         coalesce(max(pixel_spacing_row_mm) > min(pixel_spacing_row_mm)
             or max(pixel_spacing_column_mm) > min(pixel_spacing_column_mm), false) as pixel_spacing_varies,
+        {{ idc_qc.greatest_or_null(['max(pixel_spacing_row_mm) - min(pixel_spacing_row_mm)',
+                                    'max(pixel_spacing_column_mm) - min(pixel_spacing_column_mm)']) }} as pixel_spacing_range_mm,
         max(gantry_detector_tilt) as gantry_detector_tilt,
         count(distinct case when is_derived then 'derived' else 'original' end) as derived_group_count,
         count(distinct coalesce(trim(EchoTime), '')) as echo_time_count,
@@ -328,6 +330,7 @@ final as (
         attributes.matrix_size_count,
         attributes.orientation_deviation,
         attributes.pixel_spacing_varies,
+        attributes.pixel_spacing_range_mm,
         attributes.gantry_detector_tilt,
         every_series.slice_count,
         every_series.duplicate_position_count,

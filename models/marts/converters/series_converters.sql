@@ -37,6 +37,7 @@ series as (
         measured.matrix_size_count,
         measured.orientation_deviation,
         measured.pixel_spacing_varies,
+        measured.pixel_spacing_range_mm,
         measured.duplicate_position_count,
         measured.mean_gap_mm,
         measured.highdicom_spacing_deviation,
@@ -156,6 +157,7 @@ valued as (
         decided.*,
         case rule_id
             when 'highdicom_orientation' then orientation_deviation
+            when 'highdicom_pixel_spacing' then pixel_spacing_range_mm
             when 'highdicom_duplicate_positions' then cast(duplicate_position_count as {{ dbt.type_float() }})
             when 'highdicom_slice_spacing' then highdicom_spacing_deviation
             when 'highdicom_perpendicular' then 1 - highdicom_min_span_cosine
