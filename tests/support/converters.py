@@ -154,6 +154,12 @@ def cases() -> list[Case]:
     echoes = [Slice(s.position, echo=e, image_type=("ORIGINAL", "PRIMARY", "M")) for e in (1, 2) for s in _stack()]
     out.append(Case("two_echoes", "split_keys", "MR: echo 1 and echo 2 at the same 10 positions", echoes,
                     modality="MR"))
+    out.append(Case("magnitude_phase", "split_keys", "MR: a magnitude and a phase image (ImageType M / P) at each of 10 positions",
+                    [Slice(s.position, echo=1, image_type=("ORIGINAL", "PRIMARY", f"{k}_FFE", k, "FFE"))
+                     for k in ("M", "P") for s in _stack()], modality="MR"))
+    out.append(Case("four_d", "split_keys", "MR: the same 10 positions acquired twice (one echo: a 4D series)",
+                    [Slice(s.position, echo=1, image_type=("ORIGINAL", "PRIMARY", "M")) for _ in (1, 2) for s in _stack()],
+                    modality="MR"))
     out.append(Case("two_acquisitions", "split_keys", "AcquisitionNumber 1 for slices 0-4, 2 for 5-9 (one stack)",
                     [Slice(s.position, acquisition=1 + (i >= 5)) for i, s in enumerate(_stack())]))
     out.append(Case("derived_mixed", "split_keys", "ImageType DERIVED on slices 5-9, ORIGINAL on 0-4",
@@ -324,6 +330,11 @@ def run_dcm2niix(folder: Path, out: Path) -> Observed:
         return Observed("dcm2niix", "refuses", 0, f"exit {run.returncode}: {text.strip()[-200:]}")
     if len(volumes) > 1:
         return Observed("dcm2niix", f"splits into {len(volumes)} volumes", len(volumes), detail)
+    import nibabel
+
+    shape = nibabel.load(out / volumes[0]).shape
+    if len(shape) == 4 and shape[3] > 1:  # one 4D file: the positions repeat as whole stacks
+        return Observed("dcm2niix", f"splits into {shape[3]} volumes", shape[3], f"4D {shape}; {detail}")
     if warnings or len(written) > len(volumes):
         return Observed("dcm2niix", "assembles with a warning", 1, detail)
     return Observed("dcm2niix", "assembles", 1, detail)

@@ -124,6 +124,13 @@ placed as (
         {{ idc_qc.greatest_or_null(cosine_differences) }} as orientation_deviation,
         {{ idc_qc.greatest_or_null(cosine_excesses) }} as d2n_orientation_excess,
         coalesce(parsed.image_type_text like '%DERIVED%', false) as is_derived,
+        -- dcm2niix's phase, real and imaginary images (ImageType joined by '_', its own tests)
+        case when strpos(replace(parsed.image_type_text, '|', '_'), '_P_') > 0
+                or strpos(parsed.image_type_text, 'PHASE') > 0 then 'P' else '' end
+            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_R_') > 0
+                or strpos(parsed.image_type_text, '|REAL|') > 0 then 'R' else '' end
+            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_I_') > 0
+                or strpos(parsed.image_type_text, '|IMAGINARY|') > 0 then 'I' else '' end as complex_part,
         -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
         coalesce(parsed.is_localizer or (parsed.Modality = 'CT' and parsed.is_projection), false) as is_dropped_by_dicom2nifti_type,
         tolerances.*
@@ -289,6 +296,24 @@ d2n_repeats as (
     group by SeriesInstanceUID
 ),
 
+-- how often each position of the series is repeated (every instance): whole stacks repeat every one
+every_positions as (
+    select
+        SeriesInstanceUID,
+        count(*) as copies
+    from kept
+    group by SeriesInstanceUID, ipp_x, ipp_y, ipp_z
+),
+
+every_repeats as (
+    select
+        SeriesInstanceUID,
+        min(copies) as min_position_copies,
+        max(copies) as max_position_copies
+    from every_positions
+    group by SeriesInstanceUID
+),
+
 -- per series, over every instance: what the tools compare for equality, and dcm2niix's groups
 attributes as (
     select
@@ -309,12 +334,14 @@ attributes as (
                                     'max(pixel_spacing_column_mm) - min(pixel_spacing_column_mm)']) }} as pixel_spacing_range_mm,
         max(gantry_detector_tilt) as gantry_detector_tilt,
         count(distinct case when is_derived then 'derived' else 'original' end) as derived_group_count,
+        count(distinct coalesce(complex_part, '')) as complex_part_count,
         count(distinct coalesce(trim(EchoTime), '')) as echo_time_count,
         count(distinct coalesce(trim(AcquisitionNumber), '')) as acquisition_number_count,
         count(distinct case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_orientation_count,
         -- dcm2niix stacks only instances equal in all of its split keys the input carries
         count(distinct matrix_size || '|' || case when is_derived then 'derived' else 'original' end
             || '|' || coalesce(trim(EchoTime), '')
+            || '|' || coalesce(complex_part, '')
             || '|' || case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_volume_count,
         max(dcm2niix_tilt_cosine_atol) as dcm2niix_tilt_cosine_atol
     from kept
@@ -343,6 +370,9 @@ final as (
         every_series.itk_max_displacement_mm,
         every_series.itk_max_step_deviation_mm,
         attributes.derived_group_count,
+        attributes.complex_part_count,
+        every_repeats.min_position_copies,
+        every_repeats.max_position_copies,
         attributes.echo_time_count,
         attributes.acquisition_number_count,
         attributes.dcm2niix_orientation_count,
@@ -375,6 +405,8 @@ final as (
         on attributes.SeriesInstanceUID = d2n_series.SeriesInstanceUID
     left join d2n_repeats
         on attributes.SeriesInstanceUID = d2n_repeats.SeriesInstanceUID
+    left join every_repeats
+        on attributes.SeriesInstanceUID = every_repeats.SeriesInstanceUID
 )
 
 select * from final

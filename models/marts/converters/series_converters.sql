@@ -47,6 +47,9 @@ series as (
         measured.itk_max_displacement_mm,
         measured.itk_max_step_deviation_mm,
         measured.derived_group_count,
+        measured.complex_part_count,
+        measured.min_position_copies,
+        measured.max_position_copies,
         measured.echo_time_count,
         measured.acquisition_number_count,
         measured.dcm2niix_volume_count,
@@ -120,15 +123,21 @@ decided as (
             when not is_placed then 'dcm2niix_no_geometry'
             when dcm2niix_volume_count > 1 and matrix_size_count > 1 then 'dcm2niix_split_matrix_size'
             when dcm2niix_volume_count > 1 and derived_group_count > 1 then 'dcm2niix_split_derived'
+            when dcm2niix_volume_count > 1 and complex_part_count > 1 then 'dcm2niix_split_phase'
             when dcm2niix_volume_count > 1 and echo_time_count > 1 then 'dcm2niix_split_echo'
             when dcm2niix_volume_count > 1 then 'dcm2niix_split_orientation'
+            when max_position_copies > 1 and min_position_copies = max_position_copies then 'dcm2niix_stacks'
             when dcm2niix_distance_deviation_mm > {{ idc_qc.converter_tolerance('dcm2niix_interslice_distance', 'absolute') }}
                 then 'dcm2niix_interslice_distance'
             when dcm2niix_tilt_estimated then 'dcm2niix_gantry_tilt'
             when acquisition_number_count > 1 then 'dcm2niix_acquisition_number'
             else 'dcm2niix_regular'
         end as rule_id,
-        coalesce(dcm2niix_volume_count, 1) as volume_count
+        case
+            when dcm2niix_volume_count > 1 then dcm2niix_volume_count
+            when max_position_copies > 1 and min_position_copies = max_position_copies then max_position_copies
+            else 1
+        end as volume_count
     from series
 
     union all
@@ -172,6 +181,8 @@ valued as (
             when 'dicom2nifti_drops_localizers' then cast(d2n_dropped_by_type_count + d2n_dropped_by_orientation_count as {{ dbt.type_float() }})
             when 'dcm2niix_split_matrix_size' then cast(matrix_size_count as {{ dbt.type_float() }})
             when 'dcm2niix_split_derived' then cast(derived_group_count as {{ dbt.type_float() }})
+            when 'dcm2niix_split_phase' then cast(complex_part_count as {{ dbt.type_float() }})
+            when 'dcm2niix_stacks' then cast(max_position_copies as {{ dbt.type_float() }})
             when 'dcm2niix_split_echo' then cast(echo_time_count as {{ dbt.type_float() }})
             when 'dcm2niix_split_orientation' then orientation_deviation
             when 'dcm2niix_interslice_distance' then dcm2niix_distance_deviation_mm
