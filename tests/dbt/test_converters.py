@@ -97,3 +97,61 @@ def test_refusals_and_warnings_carry_the_number_behind_them(comparisons):
     for c in comparisons:
         if c.predicted != "assembles" and not c.rule_id.endswith("_no_geometry"):
             assert c.measured_value is not None, (c.case.name, c.tool, c.rule_id)
+
+
+def _dcm2niix_outcome(dims: str, varies: str, tilt) -> str:
+    """What dcm2niix did to a real series, from the oracle's record of its output dimensions
+    ('512x512x28x1'; one per file, ';'-separated) and its warnings."""
+    files = str(dims).split(";")
+    if len(files) > 1:
+        return f"splits into {len(files)} volumes"
+    volumes = int(files[0].split("x")[-1])
+    if volumes > 1:
+        return f"splits into {volumes} volumes"
+    if str(varies) == "True" or str(tilt) not in ("", "nan"):
+        return "assembles with a warning"
+    return "assembles"
+
+
+@pytest.mark.shared_data
+def test_dcm2niix_predictions_on_real_multi_vendor_headers(real_headers_db, oracle_verdicts):
+    """dcm2niix 1.0.20260724 on the real series of ../shared/data (GE, Philips, Siemens, Hitachi CT
+    and MR: gantry tilts, 4D, diffusion, magnitude and phase, uneven spacing), as recorded in
+    oracle_verdicts.csv. Multi-frame objects and mosaics are left out: the instance input holds
+    no per-frame positions yet (docs/converters.md)."""
+    import pandas as pd
+
+    from support.data import query
+
+    oracle = pd.read_csv(oracle_verdicts).dropna(subset=["dcm2niix_dims"])
+    predicted = dict(query(real_headers_db, "select SeriesInstanceUID, outcome from series_converters "
+                                            "where converter = 'dcm2niix'"))
+    framed = {r[0] for r in query(real_headers_db, "select SeriesInstanceUID from series_geometry "
+                                                   "where is_mosaic or max_number_of_frames > 1")}
+    compared = [(row.source_case, _dcm2niix_outcome(row.dcm2niix_dims, row.dcm2niix_interslice_varies,
+                                                    row.dcm2niix_gantry_tilt_deg), predicted[row.SeriesInstanceUID])
+                for row in oracle.itertuples() if row.SeriesInstanceUID not in framed]
+    wrong = [c for c in compared if c[1] != c[2]]
+    print(f"\nreal headers: dcm2niix predicted right on {len(compared) - len(wrong)} of {len(compared)} series "
+          f"({len(oracle) - len(compared)} multi-frame or mosaic series left out)")
+    assert len(compared) >= 45 and not wrong, wrong
+
+
+@pytest.mark.shared_data
+def test_the_worklist_carries_each_converters_outcome(real_headers_db):
+    from support.data import query
+
+    rows = query(real_headers_db, """
+        select count(*), count(w.highdicom_outcome),
+               count(*) filter (where w.highdicom_outcome is distinct from h.outcome
+                                or w.dcm2niix_outcome is distinct from d.outcome
+                                or w.dicom2nifti_outcome is distinct from n.outcome
+                                or w.simpleitk_outcome is distinct from s.outcome)
+        from rpt_geometry_failures w
+        left join series_converters h on h.SeriesInstanceUID = w.SeriesInstanceUID and h.converter = 'highdicom'
+        left join series_converters d on d.SeriesInstanceUID = w.SeriesInstanceUID and d.converter = 'dcm2niix'
+        left join series_converters n on n.SeriesInstanceUID = w.SeriesInstanceUID and n.converter = 'dicom2nifti'
+        left join series_converters s on s.SeriesInstanceUID = w.SeriesInstanceUID and s.converter = 'SimpleITK'
+    """)
+    failing, with_outcome, different = rows[0]
+    assert failing > 0 and with_outcome == failing and different == 0
