@@ -18,7 +18,8 @@ def upset(
     db: DbOption = DEFAULT_DB,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG, SVG and CSV.")] = Path("build/reports"),
     sets: Annotated[str, typer.Option(help="`checks`: IDC's eight volume_geometry_index checks (Figure 5); "
-                                           "`reasons`: idc-qc's failure reasons.")] = "checks",
+                                           "`reasons`: idc-qc's failure reasons; `converters`: the tools of "
+                                           "series_converters that do not simply assemble a series.")] = "checks",
     collection: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="IDC collection_id, any case (repeatable), e.g. nlst.")] = None,
     modality: Annotated[Optional[list[str]], typer.Option("--modality", "-m", help="DICOM Modality, any case (repeatable), e.g. CT.")] = None,
     manufacturer: Annotated[Optional[list[str]], typer.Option(help="Harmonized manufacturer (repeatable), e.g. GE.")] = None,
@@ -54,7 +55,7 @@ def upset(
     if result.notice:
         console.print(f"[bold red]{escape(result.notice)}[/]")
     console.print(f"{result.failing_series:,} of {result.selected_series:,} series ({escape(result.selection)}) "
-                  f"fail at least one {'check' if sets == 'checks' else 'reason'}, in "
+                  f"fail at least one {({'checks': 'check', 'reasons': 'reason'}).get(sets, 'converter')}, in "
                   f"{len(result.intersections)} combinations; largest: "
                   f"{escape(' + '.join(result.intersections[0].sets))} ({result.intersections[0].series:,})")
     for path in (result.png, result.svg, result.csv):

@@ -39,9 +39,18 @@ IDC_CHECKS: dict[str, str] = {
     "uniform_slice_spacing": "non-uniform slice spacing",
 }
 #: What each kind of set counts as failing, in the words of rpt_failing_series_counts.
-DEFINITIONS = {"checks": "fail IDC's geometry checks", "reasons": "have a failure reason"}
+DEFINITIONS = {"checks": "fail IDC's geometry checks", "reasons": "have a failure reason",
+               "converters": "are not simply assembled by a converter"}
 
-SET_KINDS = ("checks", "reasons")
+SET_KINDS = ("checks", "reasons", "converters")
+#: ``--sets converters``: the tools of series_converters, each a set of the series it does not
+#: simply assemble (docs/converters.md).
+CONVERTERS: dict[str, str] = {
+    "highdicom": "highdicom not clean",
+    "dcm2niix": "dcm2niix not clean",
+    "dicom2nifti": "dicom2nifti not clean",
+    "simpleitk": "SimpleITK not clean",
+}
 #: The model the command reads: rpt_geometry_failure_sets with the series' attributes.
 SOURCE = "rpt_geometry_upset_series"
 HIGHLIGHT = "#d62728"
@@ -89,6 +98,8 @@ def _set_columns(con, sets: str) -> list[tuple[str, str]]:
         seed = dict(con.execute(
             "select idc_check, label from geometry_reasons where level = 'idc_check'").fetchall())
         wanted = [(f"fails_{key}", seed.get(key, label)) for key, label in IDC_CHECKS.items()]
+    elif sets == "converters":
+        wanted = [(f"converter_{key}", label) for key, label in CONVERTERS.items()]
     elif sets == "reasons":
         labels = dict(con.execute(
             "select reason_key, label from geometry_reasons where level = 'series'").fetchall())
@@ -165,11 +176,13 @@ def render_upset(db: Path, out_dir: Path, *, sets: str = "checks", selection: Se
     failing = sum(i.series for i in intersections)
     if failing == 0:
         raise UpsetError(f"none of the {selected:,} selected series ({selection.describe()}) fails a "
-                         f"{'check' if sets == 'checks' else 'reason'}: nothing to plot")
+                         f"{ {'checks': 'check', 'reasons': 'reason'}.get(sets, 'converter')}: nothing to plot")
 
-    what = "IDC's geometry checks (volume_geometry_index)" if sets == "checks" else "idc-qc failure reasons"
+    what = {"checks": "IDC's geometry checks (volume_geometry_index)", "reasons": "idc-qc failure reasons",
+            "converters": "a converter (not simply assembled by highdicom, dcm2niix, dicom2nifti or SimpleITK)"}[sets]
     heading = title or f"Series failing {what}: {selection.describe()}"
-    counted = "fail at least one of IDC's geometry checks" if sets == "checks" else "have a failure reason"
+    counted = {"checks": "fail at least one of IDC's geometry checks", "reasons": "have a failure reason",
+               "converters": "are not simply assembled by at least one converter"}[sets]
     subtitle = (f"{failing:,} of {selected:,} selected series ({failing / selected:.1%}) {counted}; "
                 f"{min(top, len(intersections))} largest of {len(intersections)} combinations shown, "
                 "largest in red")

@@ -162,3 +162,19 @@ def test_single_set_and_ties_still_draw(tmp_path):
         png, svg = tmp_path / f"{n}.png", tmp_path / f"{n}.svg"
         _draw(inters, 20, sum(i.series for i in inters), "title", "subtitle", png, svg, synthetic=False)
         assert mpimg.imread(png).shape[0] > 200 and "subtitle" in svg.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_converter_sets_count_what_series_converters_says(real_headers_db, tmp_path):
+    from idc_qc.reports.upset import CONVERTERS, render_upset
+
+    result = render_upset(real_headers_db, tmp_path, sets="converters")
+    rows = _csv(result.csv)
+    for key, label in CONVERTERS.items():
+        in_csv = sum(int(r["series"]) for r in rows if label in r["sets"].split(" + "))
+        assert in_csv == query(real_headers_db, "select count(*) from series_converters where lower(converter) = ? "
+                                                "and outcome_kind <> 'assembles'", [key])[0][0]
+    assert result.failing_series == query(
+        real_headers_db, "select count(distinct SeriesInstanceUID) from series_converters "
+                         "where outcome_kind <> 'assembles'")[0][0] > 0

@@ -24,6 +24,17 @@ vocabulary as (
     select * from {{ ref('geometry_reasons') }}
 ),
 
+-- what each converter will do with the series (series_converters, docs/converters.md)
+converters as (
+    select
+        SeriesInstanceUID,
+        {%- for tool in ['highdicom', 'dcm2niix', 'dicom2nifti', 'SimpleITK'] %}
+        max(case when converter = '{{ tool }}' then outcome end) as {{ tool | lower }}_outcome{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('series_converters') }}
+    group by SeriesInstanceUID
+),
+
 failing as (
     select * from series_geometry
     where geometry_category <> 'regular_volume'
@@ -93,7 +104,13 @@ final as (
         failing.iop_missing_count,
         failing.iop_malformed_count,
         failing.pixel_spacing_missing_count,
-        failing.pixel_spacing_malformed_count
+        failing.pixel_spacing_malformed_count,
+
+        -- will the curator's or researcher's tool load it (series_converters)
+        converters.highdicom_outcome,
+        converters.dcm2niix_outcome,
+        converters.dicom2nifti_outcome,
+        converters.simpleitk_outcome
     from failing
     left join series
         on failing.SeriesInstanceUID = series.SeriesInstanceUID
@@ -104,6 +121,8 @@ final as (
         and category.label = failing.geometry_category
     left join offending_instances
         on failing.SeriesInstanceUID = offending_instances.SeriesInstanceUID
+    left join converters
+        on failing.SeriesInstanceUID = converters.SeriesInstanceUID
 )
 
 select * from final

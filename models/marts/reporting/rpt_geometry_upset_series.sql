@@ -14,6 +14,17 @@ series as (
     select * from {{ ref('series') }}
 ),
 
+-- `--sets converters`: one boolean per converter, true when it does not simply assemble the series
+converters as (
+    select
+        SeriesInstanceUID,
+        {%- for tool in ['highdicom', 'dcm2niix', 'dicom2nifti', 'SimpleITK'] %}
+        max(case when converter = '{{ tool }}' and outcome_kind <> 'assembles' then 1 else 0 end) = 1 as converter_{{ tool | lower }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ ref('series_converters') }}
+    group by SeriesInstanceUID
+),
+
 final as (
     select
         failure_sets.*,
@@ -23,10 +34,15 @@ final as (
         series.first_idc_release,
         series.last_idc_release,
         series.patient_sex,
-        series.patient_age_years
+        series.patient_age_years,
+        {%- for tool in ['highdicom', 'dcm2niix', 'dicom2nifti', 'simpleitk'] %}
+        converters.converter_{{ tool }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from failure_sets
     left join series
         on failure_sets.SeriesInstanceUID = series.SeriesInstanceUID
+    left join converters
+        on failure_sets.SeriesInstanceUID = converters.SeriesInstanceUID
 )
 
 select * from final

@@ -1,0 +1,412 @@
+-- One row per series with at least one instance placed in space (a position and an
+-- orientation that parse to numbers): the numbers each converter's rules read, measured the
+-- way each tool measures them (seeds/converter_rules.csv names the rule, its tolerance and
+-- the line of the tool's code; series_converters turns these numbers into outcomes).
+--
+-- Unlike series_geometry, which judges the volumetric instances, the tools read every file
+-- of the series: highdicom, SimpleITK and dcm2niix stack localizers too (or split them off),
+-- dicom2nifti drops them by ImageType first. So the instances are sorted twice along the
+-- normal of the series' main orientation: all of them, and those dicom2nifti keeps. Each
+-- sort is one window over the series' instances; the rest is per-series aggregation.
+
+{%- set cosine_differences = [] %}
+{%- set cosine_excesses = [] %}
+{%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
+{%- do cosine_differences.append('abs(parsed.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ')') %}
+{%- do cosine_excesses.append('abs(parsed.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ') - (tolerances.d2n_orientation_atol + tolerances.d2n_orientation_rtol * abs(unit_reference.reference_' ~ c ~ '))') %}
+{%- endfor %}
+{#- dicom2nifti's numpy.allclose per coordinate: by how much |a - b| exceeds atol + rtol * |b| #}
+{%- set increment_excesses = [] %}
+{%- set tilt_excesses = {'same': [], 'opposite': []} %}
+{%- for a in ['x', 'y', 'z'] %}
+{%- do increment_excesses.append('abs(first_step_' ~ a ~ ' - step_' ~ a ~ ') - (tolerances.d2n_increment_atol + tolerances.d2n_increment_rtol * abs(step_' ~ a ~ '))') %}
+{%- set unit = idc_qc.safe_divide('last_' ~ a ~ ' - first_' ~ a, 'span_mm') %}
+{%- do tilt_excesses['same'].append('abs(unit_normal_' ~ a ~ ' - ' ~ unit ~ ') - (tolerances.d2n_tilt_atol + tolerances.d2n_tilt_rtol * abs(' ~ unit ~ '))') %}
+{%- do tilt_excesses['opposite'].append('abs(unit_normal_' ~ a ~ ' + ' ~ unit ~ ') - (tolerances.d2n_tilt_atol + tolerances.d2n_tilt_rtol * abs(' ~ unit ~ '))') %}
+{%- endfor %}
+
+with rules as (
+    select * from {{ ref('converter_rules') }}
+),
+
+-- the tolerances the measures below depend on, one row (the seed is the one home of each)
+tolerances as (
+    select
+        max(case when rule_id = 'dicom2nifti_orientation' then relative_tolerance end) as d2n_orientation_rtol,
+        max(case when rule_id = 'dicom2nifti_orientation' then absolute_tolerance end) as d2n_orientation_atol,
+        max(case when rule_id = 'dicom2nifti_slice_increment' then relative_tolerance end) as d2n_increment_rtol,
+        max(case when rule_id = 'dicom2nifti_slice_increment' then absolute_tolerance end) as d2n_increment_atol,
+        max(case when rule_id = 'dicom2nifti_gantry_tilt' then relative_tolerance end) as d2n_tilt_rtol,
+        max(case when rule_id = 'dicom2nifti_gantry_tilt' then absolute_tolerance end) as d2n_tilt_atol,
+        max(case when rule_id = 'dcm2niix_split_orientation' then absolute_tolerance end) as dcm2niix_orientation_atol,
+        max(case when rule_id = 'dcm2niix_gantry_tilt' then absolute_tolerance end) as dcm2niix_tilt_cosine_atol
+    from rules
+),
+
+parsed as (
+    select
+        SeriesInstanceUID,
+        SOPInstanceUID,
+        Modality,
+        coalesce(cast({{ adapter.quote('Rows') }} as {{ dbt.type_string() }}), '?') || 'x'
+            || coalesce(cast({{ adapter.quote('Columns') }} as {{ dbt.type_string() }}), '?') as matrix_size,
+        image_type_text,
+        is_localizer,
+        is_projection,
+        ipp_x,
+        ipp_y,
+        ipp_z,
+        row_cosine_x,
+        row_cosine_y,
+        row_cosine_z,
+        column_cosine_x,
+        column_cosine_y,
+        column_cosine_z,
+        orientation_text,
+        pixel_spacing_row_mm,
+        pixel_spacing_column_mm,
+        gantry_detector_tilt,
+        EchoTime,
+        AcquisitionNumber
+    from {{ ref('int_instances_geometry_parsed') }}
+    where ipp_status = 'ok' and iop_status = 'ok'
+),
+
+-- the orientation most instances share (the smallest as written on a tie): the tools sort
+-- along its normal, and a localizer is the odd one out
+orientation_counts as (
+    select
+        SeriesInstanceUID,
+        orientation_text,
+        count(*) as instance_count,
+        {%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
+        min({{ c }}) as {{ c }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from parsed
+    group by SeriesInstanceUID, orientation_text
+),
+
+ranked_orientations as (
+    select
+        *,
+        row_number() over (partition by SeriesInstanceUID order by instance_count desc, orientation_text) as rank_in_series
+    from orientation_counts
+),
+
+reference as (
+    select
+        SeriesInstanceUID,
+        {%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
+        {{ c }} as reference_{{ c }},
+        {%- endfor %}
+        row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,
+        row_cosine_z * column_cosine_x - row_cosine_x * column_cosine_z as normal_y,
+        row_cosine_x * column_cosine_y - row_cosine_y * column_cosine_x as normal_z
+    from ranked_orientations
+    where rank_in_series = 1
+),
+
+unit_reference as (
+    select
+        reference.*,
+        sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z) as normal_length
+    from reference
+),
+
+-- each instance against the main orientation: how far its cosines are (dcm2niix: largest
+-- absolute difference; dicom2nifti: numpy.allclose's excess over atol + rtol * |reference|)
+placed as (
+    select
+        parsed.*,
+        {{ idc_qc.safe_divide('unit_reference.normal_x', 'unit_reference.normal_length') }} as unit_normal_x,
+        {{ idc_qc.safe_divide('unit_reference.normal_y', 'unit_reference.normal_length') }} as unit_normal_y,
+        {{ idc_qc.safe_divide('unit_reference.normal_z', 'unit_reference.normal_length') }} as unit_normal_z,
+        {{ idc_qc.greatest_or_null(cosine_differences) }} as orientation_deviation,
+        {{ idc_qc.greatest_or_null(cosine_excesses) }} as d2n_orientation_excess,
+        coalesce(parsed.image_type_text like '%DERIVED%', false) as is_derived,
+        -- dcm2niix's phase, real and imaginary images (ImageType joined by '_', its own tests)
+        case when strpos(replace(parsed.image_type_text, '|', '_'), '_P_') > 0
+                or strpos(parsed.image_type_text, 'PHASE') > 0 then 'P' else '' end
+            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_R_') > 0
+                or strpos(parsed.image_type_text, '|REAL|') > 0 then 'R' else '' end
+            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_I_') > 0
+                or strpos(parsed.image_type_text, '|IMAGINARY|') > 0 then 'I' else '' end as complex_part,
+        -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
+        coalesce(parsed.is_localizer or (parsed.Modality = 'CT' and parsed.is_projection), false) as is_dropped_by_dicom2nifti_type,
+        tolerances.*
+    from parsed
+    inner join unit_reference
+        on parsed.SeriesInstanceUID = unit_reference.SeriesInstanceUID
+    cross join tolerances
+),
+
+-- dicom2nifti then drops orientation groups of fewer than 4 instances when there is more than one
+-- orientation: the main group stays, another stays when it has 4 or more instances
+d2n_orientation_groups as (
+    select
+        SeriesInstanceUID,
+        orientation_text,
+        count(*) as instance_count
+    from placed
+    where not is_dropped_by_dicom2nifti_type and d2n_orientation_excess > 0
+    group by SeriesInstanceUID, orientation_text
+),
+
+kept as (
+    select
+        placed.*,
+        not placed.is_dropped_by_dicom2nifti_type
+            and (placed.d2n_orientation_excess <= 0 or d2n_orientation_groups.instance_count >= 4) as is_kept_by_dicom2nifti,
+        placed.ipp_x * placed.unit_normal_x + placed.ipp_y * placed.unit_normal_y + placed.ipp_z * placed.unit_normal_z as slice_position
+    from placed
+    left join d2n_orientation_groups
+        on placed.SeriesInstanceUID = d2n_orientation_groups.SeriesInstanceUID
+        and placed.orientation_text = d2n_orientation_groups.orientation_text
+),
+
+{% for set_name, condition in [('every', 'true'), ('d2n', 'is_kept_by_dicom2nifti')] %}
+-- {{ 'every instance' if set_name == 'every' else 'the instances dicom2nifti keeps' }}, sorted along the normal: the step from the previous one
+{{ set_name }}_sorted as (
+    select
+        SeriesInstanceUID,
+        ipp_x,
+        ipp_y,
+        ipp_z,
+        slice_position,
+        unit_normal_x,
+        unit_normal_y,
+        unit_normal_z,
+        row_number() over slice_order - 1 as slice_index,
+        count(*) over (partition by SeriesInstanceUID) as slice_count,
+        slice_position - lag(slice_position) over slice_order as gap_mm,
+        ipp_x - lag(ipp_x) over slice_order as step_x,
+        ipp_y - lag(ipp_y) over slice_order as step_y,
+        ipp_z - lag(ipp_z) over slice_order as step_z
+    from kept
+    where {{ condition }}
+    window slice_order as (partition by SeriesInstanceUID order by slice_position, SOPInstanceUID)
+),
+
+-- the first and last position and the first step of the series, on every row
+{{ set_name }}_framed as (
+    select
+        *,
+        sqrt(step_x * step_x + step_y * step_y + step_z * step_z) as distance_mm,
+        {%- for axis in ['x', 'y', 'z'] %}
+        max(case when slice_index = 0 then ipp_{{ axis }} end) over (partition by SeriesInstanceUID) as first_{{ axis }},
+        max(case when slice_index = slice_count - 1 then ipp_{{ axis }} end) over (partition by SeriesInstanceUID) as last_{{ axis }},
+        max(case when slice_index = 1 then step_{{ axis }} end) over (partition by SeriesInstanceUID) as first_step_{{ axis }},
+        {%- endfor %}
+        max(case when slice_index = 0 then slice_position end) over (partition by SeriesInstanceUID) as first_slice_position,
+        max(case when slice_index = slice_count - 1 then slice_position end) over (partition by SeriesInstanceUID) as last_slice_position
+    from {{ set_name }}_sorted
+),
+
+{{ set_name }}_spans as (
+    select
+        *,
+        sqrt((last_x - first_x) * (last_x - first_x) + (last_y - first_y) * (last_y - first_y)
+            + (last_z - first_z) * (last_z - first_z)) as span_mm,
+        sqrt((ipp_x - first_x) * (ipp_x - first_x) + (ipp_y - first_y) * (ipp_y - first_y)
+            + (ipp_z - first_z) * (ipp_z - first_z)) as span_to_here_mm,
+        sqrt(first_step_x * first_step_x + first_step_y * first_step_y + first_step_z * first_step_z) as first_distance_mm
+    from {{ set_name }}_framed
+),
+
+{{ set_name }}_spacing as (
+    select
+        *,
+        -- SimpleITK's spacing: |last - first| / (n - 1)
+        {{ idc_qc.safe_divide('span_mm', 'slice_count - 1') }} as itk_spacing_mm,
+        -- highdicom's: the mean step along the normal
+        {{ idc_qc.safe_divide('last_slice_position - first_slice_position', 'slice_count - 1') }} as mean_gap_mm
+    from {{ set_name }}_spans
+),
+
+{{ set_name }}_measured as (
+    select
+        {{ set_name }}_spacing.*,
+        -- highdicom: |cos| of the angle between the span from the first position and the normal
+        {{ idc_qc.safe_divide(
+            'abs((ipp_x - first_x) * unit_normal_x + (ipp_y - first_y) * unit_normal_y + (ipp_z - first_z) * unit_normal_z)',
+            'span_to_here_mm') }} as span_cosine,
+        -- SimpleITK puts slice k at first + k * spacing * normal: how far that is from where it is
+        sqrt(
+            (first_x + slice_index * itk_spacing_mm * unit_normal_x - ipp_x) * (first_x + slice_index * itk_spacing_mm * unit_normal_x - ipp_x)
+            + (first_y + slice_index * itk_spacing_mm * unit_normal_y - ipp_y) * (first_y + slice_index * itk_spacing_mm * unit_normal_y - ipp_y)
+            + (first_z + slice_index * itk_spacing_mm * unit_normal_z - ipp_z) * (first_z + slice_index * itk_spacing_mm * unit_normal_z - ipp_z)
+        ) as itk_displacement_mm,
+        -- dicom2nifti: numpy.allclose(first step, this step) per coordinate, by how much it misses
+        case when slice_index >= 2 then {{ idc_qc.greatest_or_null(increment_excesses) }} end as d2n_increment_excess,
+        -- dicom2nifti: the unit vector first -> last against the normal, either sign (numpy.allclose's excess)
+        {{ idc_qc.greatest_or_null(tilt_excesses['same']) }} as d2n_tilt_excess_same,
+        {{ idc_qc.greatest_or_null(tilt_excesses['opposite']) }} as d2n_tilt_excess_opposite
+    from {{ set_name }}_spacing
+    cross join tolerances
+),
+
+{% endfor %}
+-- per series, over every instance
+every_series as (
+    select
+        SeriesInstanceUID,
+        max(slice_count) as slice_count,
+        sum(case when distance_mm = 0 then 1 else 0 end) as duplicate_position_count,
+        max(mean_gap_mm) as mean_gap_mm,
+        {{ idc_qc.safe_divide('max(abs(gap_mm - mean_gap_mm))', 'abs(max(mean_gap_mm))') }} as highdicom_spacing_deviation,
+        min(case when slice_index >= 1 and span_to_here_mm > 0 then span_cosine end) as highdicom_min_span_cosine,
+        max(itk_spacing_mm) as itk_spacing_mm,
+        max(itk_displacement_mm) as itk_max_displacement_mm,
+        max(abs(distance_mm - itk_spacing_mm)) as itk_max_step_deviation_mm,
+        {{ idc_qc.safe_divide(
+            'max(abs((last_x - first_x) * unit_normal_x + (last_y - first_y) * unit_normal_y + (last_z - first_z) * unit_normal_z))',
+            'max(span_mm)') }} as stack_normal_cosine,
+        max(abs(distance_mm - first_distance_mm)) as max_distance_deviation_mm
+    from every_measured
+    group by SeriesInstanceUID
+),
+
+-- per series, over what dicom2nifti keeps
+d2n_series as (
+    select
+        SeriesInstanceUID,
+        max(slice_count) as d2n_slice_count,
+        max(d2n_increment_excess) as d2n_increment_excess,
+        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess
+    from d2n_measured
+    group by SeriesInstanceUID
+),
+
+-- how often each position of what dicom2nifti keeps is repeated: whole stacks repeat every one
+d2n_positions as (
+    select
+        SeriesInstanceUID,
+        count(*) as copies
+    from kept
+    where is_kept_by_dicom2nifti
+    group by SeriesInstanceUID, ipp_x, ipp_y, ipp_z
+),
+
+d2n_repeats as (
+    select
+        SeriesInstanceUID,
+        min(copies) as d2n_min_position_copies,
+        max(copies) as d2n_max_position_copies
+    from d2n_positions
+    group by SeriesInstanceUID
+),
+
+-- how often each position of the series is repeated (every instance): whole stacks repeat every one
+every_positions as (
+    select
+        SeriesInstanceUID,
+        count(*) as copies
+    from kept
+    group by SeriesInstanceUID, ipp_x, ipp_y, ipp_z
+),
+
+every_repeats as (
+    select
+        SeriesInstanceUID,
+        min(copies) as min_position_copies,
+        max(copies) as max_position_copies
+    from every_positions
+    group by SeriesInstanceUID
+),
+
+-- per series, over every instance: what the tools compare for equality, and dcm2niix's groups
+attributes as (
+    select
+        SeriesInstanceUID,
+        min(Modality) as Modality,
+        count(*) as instance_count,
+        sum(case when is_localizer then 1 else 0 end) as localizer_count,
+        sum(case when is_dropped_by_dicom2nifti_type then 1 else 0 end) as d2n_dropped_by_type_count,
+        sum(case when not is_dropped_by_dicom2nifti_type and not is_kept_by_dicom2nifti then 1 else 0 end) as d2n_dropped_by_orientation_count,
+        count(distinct matrix_size) as matrix_size_count,
+        sum(case when is_kept_by_dicom2nifti then 1 else 0 end) as d2n_kept_count,
+        count(distinct case when is_kept_by_dicom2nifti then matrix_size end) as d2n_matrix_size_count,
+        max(case when is_kept_by_dicom2nifti then d2n_orientation_excess end) as d2n_orientation_excess,
+        max(orientation_deviation) as orientation_deviation,
+        coalesce(max(pixel_spacing_row_mm) > min(pixel_spacing_row_mm)
+            or max(pixel_spacing_column_mm) > min(pixel_spacing_column_mm), false) as pixel_spacing_varies,
+        {{ idc_qc.greatest_or_null(['max(pixel_spacing_row_mm) - min(pixel_spacing_row_mm)',
+                                    'max(pixel_spacing_column_mm) - min(pixel_spacing_column_mm)']) }} as pixel_spacing_range_mm,
+        max(gantry_detector_tilt) as gantry_detector_tilt,
+        count(distinct case when is_derived then 'derived' else 'original' end) as derived_group_count,
+        count(distinct coalesce(complex_part, '')) as complex_part_count,
+        count(distinct coalesce(trim(EchoTime), '')) as echo_time_count,
+        count(distinct coalesce(trim(AcquisitionNumber), '')) as acquisition_number_count,
+        count(distinct case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_orientation_count,
+        -- dcm2niix stacks only instances equal in all of its split keys the input carries
+        count(distinct matrix_size || '|' || case when is_derived then 'derived' else 'original' end
+            || '|' || coalesce(trim(EchoTime), '')
+            || '|' || coalesce(complex_part, '')
+            || '|' || case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_volume_count,
+        max(dcm2niix_tilt_cosine_atol) as dcm2niix_tilt_cosine_atol
+    from kept
+    group by SeriesInstanceUID
+),
+
+final as (
+    select
+        attributes.SeriesInstanceUID,
+        attributes.Modality,
+        attributes.instance_count,
+        attributes.localizer_count,
+        attributes.matrix_size_count,
+        attributes.orientation_deviation,
+        attributes.pixel_spacing_varies,
+        attributes.pixel_spacing_range_mm,
+        attributes.gantry_detector_tilt,
+        every_series.slice_count,
+        every_series.duplicate_position_count,
+        every_series.mean_gap_mm,
+        every_series.highdicom_spacing_deviation,
+        every_series.highdicom_min_span_cosine,
+        {{ idc_qc.radians_to_degrees('acos(' ~ idc_qc.least_or_null(['1.0', 'every_series.stack_normal_cosine']) ~ ')') }} as stack_tilt_degrees,
+        every_series.stack_normal_cosine,
+        every_series.itk_spacing_mm,
+        every_series.itk_max_displacement_mm,
+        every_series.itk_max_step_deviation_mm,
+        attributes.derived_group_count,
+        attributes.complex_part_count,
+        every_repeats.min_position_copies,
+        every_repeats.max_position_copies,
+        attributes.echo_time_count,
+        attributes.acquisition_number_count,
+        attributes.dcm2niix_orientation_count,
+        attributes.dcm2niix_volume_count,
+        -- dcm2niix estimates the tilt of CT (and of any series with a GantryDetectorTilt) from the
+        -- first and last position, and multiplies every distance by its cosine
+        (attributes.Modality = 'CT' or coalesce(attributes.gantry_detector_tilt, 0) > 0)
+            and every_series.slice_count > 1
+            and every_series.stack_normal_cosine < 1 - attributes.dcm2niix_tilt_cosine_atol as dcm2niix_tilt_estimated,
+        every_series.max_distance_deviation_mm * case
+            when (attributes.Modality = 'CT' or coalesce(attributes.gantry_detector_tilt, 0) > 0)
+                and every_series.stack_normal_cosine < 1 - attributes.dcm2niix_tilt_cosine_atol then every_series.stack_normal_cosine
+            when not (attributes.Modality = 'CT' or coalesce(attributes.gantry_detector_tilt, 0) > 0)
+                and coalesce(attributes.gantry_detector_tilt, 0) <> 0 then cos(attributes.gantry_detector_tilt * acos(-1) / 180)
+            else 1
+        end as dcm2niix_distance_deviation_mm,
+        attributes.d2n_dropped_by_type_count,
+        attributes.d2n_dropped_by_orientation_count,
+        attributes.d2n_kept_count,
+        attributes.d2n_matrix_size_count,
+        attributes.d2n_orientation_excess,
+        d2n_series.d2n_increment_excess,
+        d2n_series.d2n_tilt_excess,
+        d2n_repeats.d2n_min_position_copies,
+        d2n_repeats.d2n_max_position_copies
+    from attributes
+    inner join every_series
+        on attributes.SeriesInstanceUID = every_series.SeriesInstanceUID
+    left join d2n_series
+        on attributes.SeriesInstanceUID = d2n_series.SeriesInstanceUID
+    left join d2n_repeats
+        on attributes.SeriesInstanceUID = d2n_repeats.SeriesInstanceUID
+    left join every_repeats
+        on attributes.SeriesInstanceUID = every_repeats.SeriesInstanceUID
+)
+
+select * from final
