@@ -162,7 +162,11 @@ def read_build_context(con, record=None) -> BuildContext:
             return BuildContext(input_kind="index_only")
         return BuildContext()
     try:
-        row = con.execute("select input_kind, input_detail from rpt_build_context limit 1").fetchone()
+        columns = {r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'main' "
+            "and table_name = 'rpt_build_context'").fetchall()}
+        detail = "input_detail" if "input_detail" in columns else "''"
+        row = con.execute(f"select input_kind, {detail} from rpt_build_context limit 1").fetchone()
     except duckdb.Error:
         return BuildContext()
     if row is None:
