@@ -16,13 +16,18 @@ Shared builds (session fixtures below; built at most once per pytest process, re
 Never write into one of them: a test that changes the database, or writes files beside it
 (``idc-qc check``, ``report``), works on ``writable_copy(db, tmp_path)`` (support.data).
 
-Parallel runs (./dev test: ``-n 2 --dist loadgroup``): each test file is one xdist group, except
-that the files using the same costly shared build are one group (found from the fixtures a test
-uses and the builders named in its file, ``SHARED_BUILDS``), so that build is made by one worker. Groups start heaviest first (``HEAVY_FIRST``). Without ``-n`` none of this changes anything.
+Parallel runs (./dev test: ``-n 2 --dist loadgroup``): each test file is one unit of work for
+xdist, except that the files naming the same costly shared build (``SHARED_BUILDS``, found in
+their text: fixture parameters and support builders alike) are one unit, so that build is made
+by one worker, and the files of ``SPLIT_BY_PARAM`` give one unit per parameter. Units start
+heaviest first (``HEAVY_FIRST``). The units are made here (``pytest_xdist_make_scheduler``), from
+node ids: pytest-xdist 3.8's own ``xdist_group`` marks do nothing under pytest 9 (it renames
+``item._nodeid``, which pytest 9 no longer reads). Without ``-n`` none of this changes anything.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -64,74 +69,81 @@ HEAVY_FIRST = (
 )
 
 
+#: Files run as one unit per parameter (the id in brackets) under xdist; tests without one go
+#: with the parameter named here. The emulator equivalence: each input set on its own worker,
+#: with its own emulator.
+SPLIT_BY_PARAM = {"engines/bigquery/test_equivalence.py": "synthetic"}
+
+_TESTS = Path(__file__).resolve().parent
+
+
 def pytest_collection_modifyitems(config, items):
-    root = Path(__file__).resolve().parent
-    relative: dict[str, str] = {}
     for item in items:
-        try:
-            relative[item.nodeid] = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
-        except ValueError:
-            continue
+        relative = _relative(item.nodeid)
         for folder, markers in _FOLDER_MARKERS.items():
-            if relative[item.nodeid].startswith(folder + "/"):
+            if relative.startswith(folder + "/"):
                 for marker in markers:
                     item.add_marker(getattr(pytest.mark, marker))
-    _group_for_xdist(items, relative)
+    if config.pluginmanager.hasplugin("xdist"):
+        items.sort(key=_heaviness)  # stable: within a unit, and among the rest, pytest's order
 
 
-def _group_for_xdist(items: list, relative: dict[str, str]) -> None:
-    """xdist_group marks (used only by --dist loadgroup) and an order that starts heavy groups first."""
-    files = sorted(set(relative.values()))
-    parent = {f: f for f in files}
+def _relative(nodeid: str) -> str:
+    """The test file of ``nodeid`` relative to tests/ (node ids are relative to the repository)."""
+    return nodeid.split("::")[0].removeprefix("tests/")
 
-    def find(f: str) -> str:
-        while parent[f] != f:
-            parent[f] = parent[parent[f]]
-            f = parent[f]
-        return f
 
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    sources: dict[str, str] = {}
-    first_user: dict[str, str] = {}
-    for item in items:
-        if item.nodeid not in relative:
-            continue
-        path = relative[item.nodeid]
-        if path not in sources:
-            sources[path] = Path(str(item.fspath)).read_text()
-        used = {name for name in SHARED_BUILDS if name in item.fixturenames or name in sources[path]}
-        for name in used:
-            union(path, first_user.setdefault(name, path))
-    group_of = {f: find(f) for f in files}
-    # a group with a shared build is named after the first of SHARED_BUILDS it uses (HEAVY_FIRST names it)
-    label: dict[str, str] = {}
+@functools.lru_cache(maxsize=1)
+def _file_units() -> dict[str, str]:
+    """Test file (relative to tests/) -> its unit: the files sharing a costly build are joined."""
+    files = sorted(p.relative_to(_TESTS).as_posix() for p in _TESTS.rglob("test_*.py"))
+    users: dict[str, list[str]] = {}
+    for f in files:
+        text = (_TESTS / f).read_text()
+        for name in SHARED_BUILDS:
+            if name in text:
+                users.setdefault(name, []).append(f)
+    unit = {f: f for f in files}
     for name in SHARED_BUILDS:
-        if name in first_user:
-            label.setdefault(find(first_user[name]), name)
+        joined = {unit[f] for f in users.get(name, [])}
+        if not joined:
+            continue
+        # named after the first of SHARED_BUILDS among its files (HEAVY_FIRST can name it)
+        target = min((u for u in joined if u in SHARED_BUILDS), key=SHARED_BUILDS.index, default=name)
+        for f in files:
+            if unit[f] in joined:
+                unit[f] = target
+    return unit
 
-    def group(item) -> str | None:
-        if item.nodeid not in relative:
-            return None
-        root_file = group_of[relative[item.nodeid]]
-        return label.get(root_file, root_file)
 
-    for item in items:
-        name = group(item)
-        if name and not any(True for _ in item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group(name))
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work ``nodeid`` belongs to under xdist."""
+    relative = _relative(nodeid)
+    if relative in SPLIT_BY_PARAM:
+        params = nodeid[nodeid.index("[") + 1:nodeid.rindex("]")] if nodeid.endswith("]") else SPLIT_BY_PARAM[relative]
+        return f"{relative}[{params}]"
+    return _file_units().get(relative, relative)
 
-    def rank(item) -> int:
-        path, name = relative.get(item.nodeid, ""), group(item)
-        for i, heavy in enumerate(HEAVY_FIRST):
-            if heavy in (path, name):
-                return i
-        return len(HEAVY_FIRST)
 
-    items.sort(key=rank)  # stable: the order within a group, and of the rest, is pytest's
+def _heaviness(item) -> int:
+    relative, unit = _relative(item.nodeid), xdist_unit(item.nodeid)
+    for i, heavy in enumerate(HEAVY_FIRST):
+        if heavy in (relative, unit):
+            return i
+    return len(HEAVY_FIRST)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadgroup: xdist's scope scheduler over the units of ``xdist_unit``."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedBuildScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+    return SharedBuildScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

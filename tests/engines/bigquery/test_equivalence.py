@@ -71,12 +71,10 @@ def loaded_index(emulator: h.Emulator, inputs: dict[str, Any]) -> list:
     return load_index_tables(emulator.client(), h.INDEX_DATASET, source_dir=inputs["index_dir"])
 
 
-#: One xdist group per input set: under ``-n 2 --dist loadgroup`` the two sets are built and
-#: compared on two workers at once, each with its own emulator (serially: one emulator, one
-#: module, as before). Every model is built once per engine and input set, then all of them are
-#: compared in one test.
-INPUT_SETS = [pytest.param(name, marks=pytest.mark.xdist_group(f"bq_equivalence_{name}"))
-              for name in ("synthetic", "real_headers")]
+#: Every model is built once per engine and input set, then all of them are compared in one
+#: test. Under ``./dev test`` (xdist) each input set runs on its own worker with its own
+#: emulator (tests/conftest.py, SPLIT_BY_PARAM); in one process, one emulator serves both.
+INPUT_SETS = ["synthetic", "real_headers"]
 
 
 @pytest.fixture(scope="module", params=INPUT_SETS)
@@ -93,7 +91,6 @@ def builds(request: pytest.FixtureRequest, emulator: h.Emulator, inputs: dict[st
     return {"name": name, "duckdb": duck, "bqemulator": bq, "instances": instances, "rows": loaded_rows}
 
 
-@pytest.mark.xdist_group("bq_equivalence_synthetic")  # with the synthetic set: the same emulator
 def test_index_tables_load_from_parquet(loaded_index: list, inputs: dict[str, Any]) -> None:
     """load_index_tables() puts every idc-index-data table in place with all its rows."""
     import pyarrow.parquet as pq
