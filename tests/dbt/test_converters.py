@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.converters import KNOWN_MISSES, TOOLS, agreement_table, build_and_compare
+from support.converters import KNOWN_MISSES, agreement_table, build_and_compare
 
 # dicom2nifti divides by a zero step on a duplicate position (its own RuntimeWarning)
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::RuntimeWarning")]

@@ -12,8 +12,6 @@ the instance input (idc_qc/instances/schema.py), so one build predicts what was 
 from __future__ import annotations
 
 import math
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -319,7 +317,7 @@ def run_dcm2niix(folder: Path, out: Path) -> Observed:
     volumes it wrote (its _Tilt_ and _Eq_ copies are extra renderings, not volumes), and its warnings."""
     out.mkdir(parents=True, exist_ok=True)
     run = subprocess.run([dcm2niix_binary(), "-z", "n", "-b", "n", "-f", "v", "-o", str(out), str(folder)],
-                         capture_output=True, text=True, timeout=60)
+                         check=False, capture_output=True, text=True, timeout=60)
     text = run.stdout + run.stderr
     written = sorted(p.name for p in out.glob("*.nii"))
     volumes = [n for n in written if "_Tilt_" not in n and "_Eq_" not in n]
@@ -372,8 +370,8 @@ def run_simpleitk(folders: list[Path]) -> dict[Path, Observed]:
     the tolerance of rule SimpleITK_wrong_geometry) and whether it warned."""
     import json
 
-    run = subprocess.run([sys.executable, "-c", _ITK_SCRIPT, *map(str, folders)], capture_output=True, text=True,
-                         timeout=600)
+    run = subprocess.run([sys.executable, "-c", _ITK_SCRIPT, *map(str, folders)], check=False, capture_output=True,
+                         text=True, timeout=600)
     warned_in, current = set(), None
     for line in run.stderr.splitlines():
         if line.startswith("@@ "):
@@ -448,12 +446,11 @@ def build_and_compare(folder: Path) -> tuple[Path, list[Comparison]]:
     """Write and observe every case under ``folder``, build series_converters over the same files
     once, and pair each (series, tool) observation with its prediction."""
     import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from idc_qc.build import build
     from idc_qc.instances import arrow_schema
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     all_cases, observed, rows = write_and_observe(folder)
     instances = folder / "instances.parquet"
