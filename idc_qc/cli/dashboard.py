@@ -34,7 +34,7 @@ def dashboard(
     from ..database.state import build_notes
     from ..reports.dashboard import render_dashboard
 
-    refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
+    refuse_output_on_input(out, db)
     for note in build_notes(db):  # a failed or running build: these results are the previous build's
         console.print(f"[yellow]Warning:[/] {escape(note)}")
 

@@ -21,7 +21,8 @@ def test_help_has_an_example(command):
 
 @pytest.mark.parametrize("command", ["upset", "dashboard"])
 def test_missing_database_is_one_line_exit_2(command, tmp_path):
-    done = invoke(command, "--db", str(tmp_path / "none.duckdb"), "-o", str(tmp_path / "out"))
+    out = tmp_path / ("out.html" if command == "dashboard" else "out")
+    done = invoke(command, "--db", str(tmp_path / "none.duckdb"), "-o", str(out))
     assert "no database at" in one_error_line(done)
 
 

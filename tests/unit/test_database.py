@@ -93,7 +93,7 @@ def test_no_output_lands_on_an_input(tmp_path):
     (tmp_path / "link.parquet").symlink_to(source)
     for out, what in ((db, "the database"), (files.manifest_path(db), "its run manifest"),
                       (files.failures_path(db), "its failing-series file"), (source, "an input file"),
-                      (tmp_path / "link.parquet", "an input file"), (tmp_path / "clinical" / "t.parquet", "clinical"),
+                      (tmp_path / "link.parquet", "an input file"), (files.clinical_store(db) / "t.parquet", "clinical"),
                       (tmp_path / "x" / ".." / "idc_qc.duckdb", "the database")):
         with pytest.raises(OutputOnInput, match=what) as caught:
             refuse_output_on_input(out, db)
