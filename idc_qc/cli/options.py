@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..paths import DEFAULT_DB, default_db, remember_db
+from ..paths import default_db, remember_db
 
 
 def _given(ctx: typer.Context, name: str) -> str:

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from idc_qc.paths import DEFAULT_DB, default_db, remember_db
 
@@ -44,7 +43,7 @@ def test_a_csv_given_as_instances_says_what_instances_takes(tmp_path):
     (tmp_path / "instances.csv").write_text("SeriesInstanceUID,SOPInstanceUID\n" + "1.2.3,1.2.3.4\n" * 50)
     proc = _run("build", "--instances", "instances.csv", "--db", "x.duckdb", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
-    line = [l for l in proc.stderr.splitlines() if l.startswith("Error:")]
+    line = [text for text in proc.stderr.splitlines() if text.startswith("Error:")]
     assert len(line) == 1, proc.stderr
     assert "as parquet" in line[0] and "--instances takes parquet" in line[0] and "convert it: duckdb" in line[0]
     assert "unexpected" not in proc.stderr
