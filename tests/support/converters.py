@@ -294,7 +294,7 @@ def run_dicom2nifti(folder: Path, out: Path) -> Observed:
     out.mkdir(parents=True, exist_ok=True)
     try:
         result = convert_dicom.dicom_array_to_nifti(datasets, str(out / "volume.nii"), reorient_nifti=False)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - any exception of dicom2nifti is its refusal, recorded as observed
         message = getattr(error, "message", None) or str(error) or type(error).__name__
         return Observed("dicom2nifti", "refuses", 0, f"{type(error).__name__}: {message}")
     shape = result["NII"].shape
