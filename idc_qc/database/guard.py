@@ -50,8 +50,8 @@ def refuse_output_on_input(out: Path | None, db: Path | None, *, option: str = "
                            suffixes: tuple[str, ...] = ()) -> None:
     """Raise OutputOnInput (one line) when ``out`` would overwrite an input or a file of ``db``;
     with ``suffixes`` (e.g. ``(".html",)``) also when its name does not end in one of them."""
-    if out is None:
-        return
+    if out is None or (db is not None and not Path(db).exists()):
+        return  # no database: the command's own "no database at ..." is the one line to show
     if suffixes and Path(out).suffix.lower() not in suffixes:
         raise OutputOnInput(f"{option} {out}: the file name must end in {' or '.join(suffixes)}, "
                             f"e.g. {Path(out).with_suffix(suffixes[0]).name}")
