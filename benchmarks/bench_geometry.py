@@ -503,14 +503,14 @@ def _ran(results: dict[str, dict], engine: str) -> bool:
 
 def verdicts_lower_bound(results: dict[str, dict]) -> dict | None:
     """What the verdicts would take if every check cost nothing: ``floor_verdicts`` (the pass
-    without any check) plus what the verdicts run spends outside int_series_geometry_aggregated
+    without any check) plus what the verdicts run spends outside int_series__geometry_aggregated
     (dbt's start-up and parse, the judged and series_geometry models), in seconds and as a
     multiple of ``floor``. None unless floor, floor_verdicts and verdicts all ran."""
     if not all(_ran(results, name) for name in ("floor", "floor_verdicts", "verdicts")):
         return None
     verdicts = results["verdicts"]
     aggregate = next((n["seconds"] for n in verdicts.get("slowest", [])
-                      if n["node"] == "model.idc_qc.int_series_geometry_aggregated"), None)
+                      if n["node"] == "model.idc_qc.int_series__geometry_aggregated"), None)
     if aggregate is None:
         return None
     outside = verdicts["seconds"] - aggregate

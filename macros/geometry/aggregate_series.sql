@@ -1,5 +1,5 @@
 {# The parsed columns that describe the volume: NULL for localizers, projections and MIPs in
-   the aggregate, carried one per instance by int_series_geometry_aggregated's deduplication. #}
+   the aggregate, carried one per instance by int_series__geometry_aggregated's deduplication. #}
 {% macro geometry_volume_columns() %}{{ return([
     'ipp_x', 'ipp_y', 'ipp_z',
     'row_cosine_x', 'row_cosine_y', 'row_cosine_z',
@@ -13,8 +13,8 @@
     'image_type_text'
 ]) }}{% endmacro %}
 
-{# The per-series aggregates of int_series_geometry_aggregated, over `source_cte` (one row
-   per instance row with the columns of int_instances_geometry_parsed, plus `row_copies` and
+{# The per-series aggregates of int_series__geometry_aggregated, over `source_cte` (one row
+   per instance row with the columns of int_instances__geometry_parsed, plus `row_copies` and
    `has_conflicting_copies`), as three CTEs: `<name>_volumetric`, `<name>_grouped` and `<name>`
    (the distinct SOPInstanceUID hashes read off the aggregate, macro distinct_hashes). A macro because
    the model aggregates twice: every series in one pass over the parsed rows, then again,
@@ -60,7 +60,7 @@
         -- what the series holds
         count(*) as instance_count,
         -- distinct instances: `source_cte` holds one row per instance for every series whose
-        -- row is kept (int_series_geometry_aggregated aggregates the series that list an
+        -- row is kept (int_series__geometry_aggregated aggregates the series that list an
         -- instance twice again, one row per instance), so a plain count
         count(*) as distinct_instance_count,
         -- fewer distinct SOPInstanceUID hashes than rows: the series may list an instance

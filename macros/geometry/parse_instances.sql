@@ -1,6 +1,6 @@
-{# The per-instance geometry of int_instances_geometry_parsed as CTEs over `source_cte` (a CTE
+{# The per-instance geometry of int_instances__geometry_parsed as CTEs over `source_cte` (a CTE
    holding stg_dicom__instances rows): texts -> checked -> parsed -> classified -> projected. A macro so that the
-   instance-level review (int_instances_slice_positions) parses only the instances of the
+   instance-level review (int_instances__slice_positions) parses only the instances of the
    series it looks into, with exactly the same arithmetic. `carry`: further columns of
    `source_cte` to pass through unchanged; `prefix`: put before the five CTE names, for a
    model that parses two sets of rows. #}

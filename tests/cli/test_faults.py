@@ -144,7 +144,7 @@ pytestmark = pytest.mark.slow
 
 # --- interrupts -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("point", ["before_dbt", "int_series_geometry_judged", "instance_geometry"])
+@pytest.mark.parametrize("point", ["before_dbt", "int_series__geometry_judged", "instance_geometry"])
 def test_ctrl_c_keeps_the_previous_results(previous, second_input, point):
     db, before = previous
     paused = Paused(point, "build", "-i", str(second_input), "--db", str(db), *SELECTION)
@@ -361,8 +361,8 @@ def _project_with_gate(tmp_path: Path, name: str, sql: str) -> dict[str, str]:
 def test_a_failing_data_test_is_exit_1_and_a_build_it_cut_short_is_not_installed(previous, second_input, tmp_path):
     db, before = previous
     env = _project_with_gate(tmp_path, "gate_every_series_regular",
-                             "-- fails on any irregular series; int_series_geometry_judged's children are skipped\n"
-                             "select * from {{ ref('int_series_geometry_judged') }} where geometry_category <> 'regular_volume'\n")
+                             "-- fails on any irregular series; int_series__geometry_judged's children are skipped\n"
+                             "select * from {{ ref('int_series__geometry_judged') }} where geometry_category <> 'regular_volume'\n")
     result = run("build", "-i", str(second_input), "--db", str(db), *SELECTION, env=env)
     assert result.returncode == 1, result.stderr
     assert_one_error_line(result.stderr, "data test(s) failed", "gate_every_series_regular", "previous database was kept")

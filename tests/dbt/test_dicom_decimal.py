@@ -1,7 +1,7 @@
 """The DICOM DS grammar as the geometry models read it, against the grammar itself on random
 strings.
 
-int_instances_geometry_parsed reads a decimal string with DuckDB's cast alone when the row's
+int_instances__geometry_parsed reads a decimal string with DuckDB's cast alone when the row's
 decimal strings hold none of the characters by which that cast reads more than the grammar
 (macro dicom_decimal_text_is_plain), and with the regular expression otherwise. Both paths
 must give what PS3.5 6.2 says: a DS (optional sign, digits with at most one point, optional
@@ -72,7 +72,7 @@ def parsed(tmp_path_factory):
     con = duckdb.connect(str(db), read_only=True)
     try:
         found = con.execute(
-            "select SOPInstanceUID, ipp_z, ipp_status, decimal_text_is_plain from int_instances_geometry_parsed"
+            "select SOPInstanceUID, ipp_z, ipp_status, decimal_text_is_plain from int_instances__geometry_parsed"
         ).fetchall()
     finally:
         con.close()

@@ -8,6 +8,7 @@ every model's key is tested unique and not null.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,13 +48,28 @@ def test_only_staging_reads_sources_and_staging_reads_nothing_else(manifest):
             assert not reads_source, f"{model['name']} reads a source outside staging"
 
 
+#: The README's naming: stg_<source>__<entity>, int_<entity>__<verb> (a double underscore
+#: between the two parts; lowercase words joined by single underscores inside each).
+NAME_BY_LAYER = {"staging": re.compile(r"stg_[a-z0-9]+(_[a-z0-9]+)*__[a-z0-9]+(_[a-z0-9]+)*"),
+                 "intermediate": re.compile(r"int_[a-z0-9]+(_[a-z0-9]+)*__[a-z0-9]+(_[a-z0-9]+)*")}
+
+
 def test_names_match_their_layer(manifest):
     for model in _models(manifest):
         prefix = PREFIX_BY_LAYER.get(_layer(model))
         if prefix:
             assert model["name"].startswith(prefix), model["name"]
+            assert NAME_BY_LAYER[_layer(model)].fullmatch(model["name"]), (
+                f"{model['name']}: name {_layer(model)} models {prefix}<entity>__<verb> (e.g. int_series__geometry_judged)")
         else:
             assert not model["name"].startswith(("stg_", "int_")), model["name"]
+
+
+def test_the_naming_rule_itself():
+    intermediate = NAME_BY_LAYER["intermediate"]
+    assert intermediate.fullmatch("int_series__geometry_judged")
+    assert not intermediate.fullmatch("int_series_geometry_judged")
+    assert not intermediate.fullmatch("int_series___judged") and not intermediate.fullmatch("int__judged")
 
 
 def test_every_model_and_column_is_described(manifest):
@@ -68,7 +84,7 @@ def test_every_model_and_column_is_described(manifest):
 #: instance (18-32 s each at IDC's 49M instances), so they carry none: their keys pass through
 #: from stg_dicom__instances (tested not_null there) and their logic is pinned by unit tests
 #: (docs/geometry.md, Performance).
-INSTANCE_GRAIN_VIEWS = {"int_instances_geometry_parsed", "int_instances_slice_positions"}
+INSTANCE_GRAIN_VIEWS = {"int_instances__geometry_parsed", "int_instances__slice_positions"}
 
 
 def _unit_tests_by_model(manifest: dict) -> dict[str, int]:

@@ -20,7 +20,7 @@ import pytest
 from support.data import REPO
 
 SEED = REPO / "seeds" / "geometry_reasons.csv"
-JUDGED = REPO / "models" / "intermediate" / "geometry" / "int_series_geometry_judged.sql"
+JUDGED = REPO / "models" / "intermediate" / "geometry" / "int_series__geometry_judged.sql"
 INSTANCE = REPO / "models" / "marts" / "geometry" / "instance_geometry.sql"
 VOCAB_MACROS = REPO / "macros" / "reporting" / "geometry_vocabulary_columns.sql"
 USABLE = REPO / "macros" / "geometry" / "usable_instances.sql"
@@ -125,8 +125,8 @@ def test_seed_is_well_formed():
     ("level", "written"),
     [("series", sql_series_reasons), ("instance", sql_instance_reasons), ("category", sql_categories),
      ("note", sql_notes), ("unusable", sql_unusable_reasons)],
-    ids=["series reasons (int_series_geometry_judged)", "instance reasons (instance_geometry)",
-         "categories (int_series_geometry_judged)", "notes (int_series_geometry_judged)",
+    ids=["series reasons (int_series__geometry_judged)", "instance reasons (instance_geometry)",
+         "categories (int_series__geometry_judged)", "notes (int_series__geometry_judged)",
          "unusable rows (macros/geometry/usable_instances.sql)"],
 )
 def test_sql_writes_exactly_the_seed_words(level, written):

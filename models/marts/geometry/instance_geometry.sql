@@ -14,7 +14,7 @@
 {%- do ref('geometry_reasons') %}
 
 with slice_positions as (
-    select * from {{ ref('int_instances_slice_positions') }}
+    select * from {{ ref('int_instances__slice_positions') }}
 ),
 
 instances as (

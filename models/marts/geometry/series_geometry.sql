@@ -17,7 +17,7 @@
 {%- do ref('geometry_reasons') %}
 
 with judged as (
-    select * from {{ ref('int_series_geometry_judged') }}
+    select * from {{ ref('int_series__geometry_judged') }}
 ),
 
 series_context as (

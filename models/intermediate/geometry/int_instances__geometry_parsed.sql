@@ -11,7 +11,7 @@
 -- Decimal strings are read by the DICOM DS grammar (macro dicom_decimal): `1_000`, `NaN` or
 -- `Infinity` are no positions, whatever the engine's cast makes of them. Rows without a
 -- SeriesInstanceUID or SOPInstanceUID are left out here (unusable_instances lists them); an
--- instance listed twice is still two rows here, int_series_geometry_aggregated counts it once.
+-- instance listed twice is still two rows here, int_series__geometry_aggregated counts it once.
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}

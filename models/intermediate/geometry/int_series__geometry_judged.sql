@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 -- One row per series: IDC's checks, the measures behind our failure reasons, the reasons
 -- in plain words and the geometry category, all derived from the one aggregate row of the
--- series (int_series_geometry_aggregated). series_geometry publishes it; the instance-level
+-- series (int_series__geometry_aggregated). series_geometry publishes it; the instance-level
 -- models read it to know which series to look into. docs/geometry.md explains the
 -- categories and reasons. A table (one row per series), as three models read it.
 
@@ -10,7 +10,7 @@
 {%- set orientation_tol = var('orientation_tolerance') %}
 
 with aggregated as (
-    select * from {{ ref('int_series_geometry_aggregated') }}
+    select * from {{ ref('int_series__geometry_aggregated') }}
 ),
 
 -- the normal of the first slice, and the first and last slice's in-plane offsets on its axes
@@ -27,7 +27,7 @@ first_slice as (
     from aggregated
 ),
 
--- IDC's checks, each rewritten over the aggregates (see int_series_geometry_aggregated)
+-- IDC's checks, each rewritten over the aggregates (see int_series__geometry_aggregated)
 idc_checks as (
     select
         *,

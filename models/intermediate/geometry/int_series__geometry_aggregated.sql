@@ -20,7 +20,7 @@ with instances_parsed as (
         *,
         1 as row_copies,
         false as has_conflicting_copies
-    from {{ ref('int_instances_geometry_parsed') }}
+    from {{ ref('int_instances__geometry_parsed') }}
 ),
 
 -- Every series in one pass (instance_count counts rows here; distinct_instance_count is
@@ -43,7 +43,7 @@ series_with_duplicates as (
 ),
 
 -- those series again from their raw rows (so that only they are parsed twice), with the
--- parsing of int_instances_geometry_parsed (macro geometry_parse_instances)
+-- parsing of int_instances__geometry_parsed (macro geometry_parse_instances)
 duplicated_source as (
     select instances.*
     from {{ ref('stg_dicom__instances') }} as instances

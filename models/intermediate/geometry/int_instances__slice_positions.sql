@@ -5,8 +5,8 @@
 -- the last slice (a gantry tilt moves every slice along that line; an off-axis slice leaves it).
 --
 -- Clean regular volumes are left out before anything is parsed or sorted, which keeps this
--- pass small: the series-level verdicts come from int_series_geometry_aggregated, without a
--- window. The parsing is int_instances_geometry_parsed's own (macro geometry_parse_instances).
+-- pass small: the series-level verdicts come from int_series__geometry_aggregated, without a
+-- window. The parsing is int_instances__geometry_parsed's own (macro geometry_parse_instances).
 -- Localizers, projections and MIPs are kept (a curator looks for them) but have no position.
 --
 -- Narrow on purpose: the values as written (ImagePositionPatient, ...) are not carried. Lists
@@ -18,7 +18,7 @@ with instances as (
 ),
 
 judged as (
-    select * from {{ ref('int_series_geometry_judged') }}
+    select * from {{ ref('int_series__geometry_judged') }}
 ),
 
 series_to_review as (
@@ -90,7 +90,7 @@ duplicated_to_review as (
 -- narrow: the sort behind the window carries every column it is given, so the UIDs of the
 -- series and everything per series are joined after it, on the integer key. Computed once
 -- for its two readers (the window and the orientation counts). One row per instance: an
--- instance listed twice counts once (as in int_series_geometry_aggregated); copies that
+-- instance listed twice counts once (as in int_series__geometry_aggregated); copies that
 -- disagree on the position or orientation are flagged. Only the series that list an
 -- instance twice are grouped (a GROUP BY of every reviewed instance costs about as much as
 -- the window); the rows of the others are already one per instance.
@@ -235,7 +235,7 @@ final as (
         in_plane_column - (first_in_plane_column + coalesce(stack_fraction, 0) * (last_in_plane_column - first_in_plane_column)) as in_plane_col_offset_mm,
         majority_orientation,
 
-        -- the series' verdict the instance is reviewed under (int_series_geometry_judged)
+        -- the series' verdict the instance is reviewed under (int_series__geometry_judged)
         geometry_category,
         volumetric_instance_count,
         single_orientation,
