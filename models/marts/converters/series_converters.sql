@@ -4,11 +4,11 @@
 -- geometry), the rule that decides it with its tolerance and the line of the tool's code, the
 -- number behind it, and a hint. The rules are seeds/converter_rules.csv: a new tool version
 -- is a reviewed row change there. For each tool the first rule (by rank) that fires decides;
--- the measures are int_series_converters_measured's. docs/converters.md explains each rule and
+-- the measures are int_series__converters_measured's. docs/converters.md explains each rule and
 -- how the predictions were checked against the real tools.
 
 with judged as (
-    select * from {{ ref('int_series_geometry_judged') }}
+    select * from {{ ref('int_series__geometry_judged') }}
 ),
 
 series_context as (
@@ -16,7 +16,7 @@ series_context as (
 ),
 
 measured as (
-    select * from {{ ref('int_series_converters_measured') }}
+    select * from {{ ref('int_series__converters_measured') }}
 ),
 
 rules as (

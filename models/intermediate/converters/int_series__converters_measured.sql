@@ -68,7 +68,7 @@ parsed as (
         gantry_detector_tilt,
         EchoTime,
         AcquisitionNumber
-    from {{ ref('int_instances_geometry_parsed') }}
+    from {{ ref('int_instances__geometry_parsed') }}
     where ipp_status = 'ok' and iop_status = 'ok'
 ),
 
