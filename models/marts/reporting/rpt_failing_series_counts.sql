@@ -117,7 +117,7 @@ final as (
         end as definition_order,
         case counted.definition
             when 'not_regular_volume' then 'not a regular volume'
-            when 'fails_idc_checks' then 'fail IDC''s geometry checks'
+            when 'fails_idc_checks' then {{ idc_qc.quoted_text("fail IDC's geometry checks") }}
             when 'has_failure_reason' then 'have a failure reason'
             when 'fails_qc_rules' then 'fail a QC rule'
         end as definition_label,
@@ -125,10 +125,10 @@ final as (
         counted.part,
         case
             when counted.part = 'total' then 'in all'
-            when counted.part = 'fails_idc_checks' then 'fail IDC''s geometry checks'
+            when counted.part = 'fails_idc_checks' then {{ idc_qc.quoted_text("fail IDC's geometry checks") }}
             when counted.part = 'not_regular_volume' then 'not a regular volume'
             when counted.part = 'regular_volume' then 'regular volumes (IDC compares written strings)'
-            when counted.part = 'other_rules' then 'pass IDC''s checks, fail another rule'
+            when counted.part = 'other_rules' then {{ idc_qc.quoted_text("pass IDC's checks, fail another rule") }}
             else replace(counted.part, '_', ' ')
         end as part_label,
         counted.series_count,
