@@ -89,9 +89,9 @@ def test_no_output_lands_on_an_input(built, tmp_path):
                    "--csv", "its run manifest")
     one_error_line(cli("export", "series", "-o", str(db.parent / "." / "idc_qc.duckdb"), "--db", str(db)),
                    "the database")
-    one_error_line(cli("cohort", "create", "--collection", "x", "-o", str(db.parent / "clinical" / "c.json"),
+    one_error_line(cli("cohort", "create", "--collection", "x", "-o", str(db.with_name("idc_qc.clinical") / "c.json"),
                        "--db", str(db)), "inside its clinical store")
-    one_error_line(cli("dashboard", "--db", str(db), "-o", str(tmp_path / "dashboard")), "must end in .html")
+    one_error_line(cli("dashboard", "--db", str(db), "-o", str(tmp_path / "dashboard")), "name a .html file")
     assert {p: sha(p) for p in before} == before
 
 

@@ -97,7 +97,7 @@ def test_round_trip_gives_the_verdicts_the_files_were_written_with(built):
     with duckdb.connect(str(built), read_only=True) as con:
         rows = dict(con.execute(
             "select SeriesInstanceUID, failure_reasons from series_geometry").fetchall())
-        keys = dict(con.execute("select label, reason_key from geometry_reasons").fetchall())
+        keys = dict(con.execute("select label, reason_key from geometry_reasons where level = 'series'").fetchall())
         category = dict(con.execute("select SeriesInstanceUID, geometry_category from series_geometry").fetchall())
     for name, (_, reason) in FAULT_SERIES.items():
         got = [keys[label] for label in rows[series_uid(name)]]
