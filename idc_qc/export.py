@@ -70,22 +70,13 @@ def export_model(db_path: Path, model: str, out: Path, *, selection: Selection |
         con = wh.con
         out.parent.mkdir(parents=True, exist_ok=True)
         build_id = wh.record.build_id if wh.record is not None else None
-        options = "(format csv, header true)"
-        if suffix == ".parquet":
-            # The parquet file names its build and manifest itself (key-value metadata); CSV has no place for it.
-            named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
-            options = (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
-                       f"idc_qc_build_id: '{build_id or ''}'}})")
+        options = _copy_options(suffix, model, manifest, build_id)
         if suffix == ".csv":
-            # CSV has no lists: write arrays as JSON text so they survive a round trip.
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns where table_name = ? order by ordinal_position",
                 [model],
             ).fetchall()
-            select = ", ".join(
-                f'to_json("{name}") as "{name}"' if dtype.endswith("[]") else f'"{name}"' for name, dtype in columns
-            )
-            query = f'select {select} from "{model}"'
+            query = f'select {_csv_columns([(n, t.endswith("[]")) for n, t in columns])} from "{model}"'
         else:
             query = f'select * from "{model}"'
         try:
@@ -124,21 +115,16 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
         except duckdb.Error as exc:
             raise IdcQcError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
                                                           f"{model}", columns)) from None
-        options = "(format csv, header true)"
-        if suffix == ".parquet":
-            named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
-            options = (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
-                       f"idc_qc_build_id: '{build_id or ''}'}})")
+        options = _copy_options(suffix, model, manifest, build_id)
         try:
             with atomic_path(out) as partial, duckdb.connect() as writer:
                 target = str(partial).replace("'", "''")
                 writer.register("selected_rows", reader)
                 source = "selected_rows"
-                if suffix == ".csv":  # CSV has no lists: arrays as JSON text, as for the whole table
-                    types = [(f.name, str(f.type)) for f in reader.schema]
-                    source = "(select " + ", ".join(
-                        f'to_json("{n}") as "{n}"' if t.startswith(("list", "large_list", "fixed_size_list"))
-                        else f'"{n}"' for n, t in types) + " from selected_rows)"
+                if suffix == ".csv":
+                    listed = [(f.name, str(f.type).startswith(("list", "large_list", "fixed_size_list")))
+                              for f in reader.schema]
+                    source = f"(select {_csv_columns(listed)} from selected_rows)"
                 count = interruptible(writer, lambda: writer.execute(f"copy {source} to '{target}' {options}").fetchone()[0])
         except (duckdb.IOException, OSError) as exc:
             raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
@@ -148,6 +134,22 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
     if not count:
         warnings = [*warnings, f"no row of {model} matches the selection ({selection.describe()}): wrote the header only"]
     return ExportResult(rows=int(count), out=out, warnings=list(warnings), manifest=manifest, build_id=build_id)
+
+
+def _copy_options(suffix: str, model: str, manifest: Path | None, build_id: str | None) -> str:
+    """COPY's options: CSV with a header; a parquet file names its build and manifest itself
+    (key-value metadata), which CSV has no place for."""
+    if suffix != ".parquet":
+        return "(format csv, header true)"
+    named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
+    return (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
+            f"idc_qc_build_id: '{build_id or ''}'}})")
+
+
+def _csv_columns(columns: list[tuple[str, bool]]) -> str:
+    """The select list of a CSV export: (name, is a list) pairs; CSV has no lists, so a list is
+    written as JSON text and survives a round trip."""
+    return ", ".join(f'to_json("{name}") as "{name}"' if listed else f'"{name}"' for name, listed in columns)
 
 
 def _io_reason(exc: Exception) -> str:

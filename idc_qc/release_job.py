@@ -76,38 +76,45 @@ def built_releases(root: Path) -> list[int]:
     return sorted(found)
 
 
+def _run_step(name: str, stage: str, on_stage: Callable[[str], None],
+              work: Callable[[], tuple[str, str, list[str]]]) -> StepResult:
+    """One step timed and judged as its command would be: ``work`` gives (status, detail,
+    outputs); an IdcQcError it raises is the command's exit code, status ``failed``."""
+    started = time.perf_counter()
+    on_stage(stage)
+    try:
+        status, detail, outputs = work()
+    except IdcQcError as exc:
+        return StepResult(name, "failed", time.perf_counter() - started, f"exit {exc.exit_code}: {exc}")
+    return StepResult(name, status, time.perf_counter() - started, detail, outputs)
+
+
 def _check_step(db: Path, on_stage: Callable[[str], None]) -> StepResult:
     """The quality gates, as `idc-qc check --db <db>` runs them."""
     from .quality.check import run_checks
 
-    started = time.perf_counter()
-    on_stage(f"check: quality gates on {db}")
-    try:
+    def work() -> tuple[str, str, list[str]]:
         checked = run_checks(db)
-    except IdcQcError as exc:
-        return StepResult("check", "failed", time.perf_counter() - started, f"exit {exc.exit_code}: {exc}")
-    code = checked.exit_code
-    status = {EXIT_OK: "ok", EXIT_CHECKS_FAILED: "checks_failed"}.get(code, "failed")
-    detail = (f"exit {code}: {checked.count('passed')} passed, {checked.count('failed')} failed, "
-              f"{checked.count('errored')} errored; {checked.failing_rows:,} failing rows in "
-              f"{checked.series_affected:,} series")
-    return StepResult("check", status, time.perf_counter() - started, detail,
-                      [str(checked.validation_path), str(checked.failures_path)])
+        code = checked.exit_code
+        return ({EXIT_OK: "ok", EXIT_CHECKS_FAILED: "checks_failed"}.get(code, "failed"),
+                f"exit {code}: {checked.count('passed')} passed, {checked.count('failed')} failed, "
+                f"{checked.count('errored')} errored; {checked.failing_rows:,} failing rows in "
+                f"{checked.series_affected:,} series",
+                [str(checked.validation_path), str(checked.failures_path)])
+
+    return _run_step("check", f"check: quality gates on {db}", on_stage, work)
 
 
 def _report_step(db: Path, on_stage: Callable[[str], None]) -> StepResult:
     """The curators' report, as `idc-qc report --db <db>` writes it."""
     from .reports.qc_report import build_report
 
-    started = time.perf_counter()
-    on_stage(f"report: QC report of {db}")
-    try:
+    def work() -> tuple[str, str, list[str]]:
         report = build_report(db)
-    except IdcQcError as exc:
-        return StepResult("report", "failed", time.perf_counter() - started, f"exit {exc.exit_code}: {exc}")
-    return StepResult("report", "ok", time.perf_counter() - started,
-                      f"exit 0: {report.rows_total:,} failing rows in {report.series_affected:,} series",
-                      [str(report.html), str(report.csv)])
+        return ("ok", f"exit 0: {report.rows_total:,} failing rows in {report.series_affected:,} series",
+                [str(report.html), str(report.csv)])
+
+    return _run_step("report", f"report: QC report of {db}", on_stage, work)
 
 
 def release_run(release: int | str, *, root: Path | None = None, instances: str | None = None,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IdcQcError
+from ..provenance import read_build_context
 from ..query.safety import check_expression
 from ..query.selection import Selection as SeriesSelection
 
@@ -176,12 +177,7 @@ def compute_bias(
         if missing:
             raise IdcQcError(f"{db} has no {', '.join(missing)}: build them first, e.g. "
                              "`idc-qc build -s \"+patient_clinical+ +rpt_bias_census_reference\"`")
-        input_kind = "unknown"
-        if "rpt_build_context" in tables:
-            try:
-                input_kind = str(con.execute("select input_kind from rpt_build_context limit 1").fetchone()[0])
-            except duckdb.Error:
-                pass
+        input_kind = read_build_context(con).input_kind
         basis, partial = describe_basis(con, tables, input_kind)
         if selection.is_default:
             dist = con.execute(

@@ -90,9 +90,9 @@ def add(
     else:
         console.print("  [yellow]no column was recognized as sex, age, race, ethnicity or vital status[/] "
                       "(give a --dictionary with a concept column)")
-    from ..clinical.store import own_store
+    from ..database.files import clinical_store
 
-    scoped = "" if store is None or Path(store).resolve() == own_store(db) else f" --clinical {escape(str(target))}"
+    scoped = "" if store is None or Path(store).resolve() == clinical_store(db) else f" --clinical {escape(str(target))}"
     console.print(f"Next: idc-qc build --db {escape(str(db))}{scoped} -s \"+patient_clinical+ +rpt_bias_census_reference\"")
 
 

@@ -35,11 +35,6 @@ def default_store_for(db_path: Path) -> Path:
     override = os.environ.get(STORE_ENV)
     if override:
         return Path(override).expanduser()
-    return own_store(db_path)
-
-
-def own_store(db_path: Path) -> Path:
-    """``<db folder>/<db stem>.clinical`` (its name is the room's: idc_qc/database/files.py)."""
     return clinical_store(db_path)
 
 
@@ -70,7 +65,7 @@ def choose_store(db_path: Path, explicit: Path | None = None) -> StoreChoice:
             raise IdcQcError(f"{how} {explicit}: no clinical store there (no {TABLE_METADATA}.parquet); register one "
                              f"with `idc-qc clinical add FILE --store {explicit}`, or leave {how} out")
         return StoreChoice(Path(explicit), f"clinical data: {_tables(explicit)} from {explicit} ({how})")
-    store = own_store(db_path)
+    store = clinical_store(db_path)
     if has_store(store):
         return StoreChoice(store, f"clinical data: {_tables(store)} from {store} (this database's store)")
     line = f"clinical data: none ({store} holds no store; `idc-qc clinical add` registers one)"

@@ -215,20 +215,15 @@ def create_cohort(db: Path, out: Path, *, sql: str | None = None, dialect: str =
 
 
 def _write_all(texts: dict[Path, str]) -> None:
-    """Write every file under a temporary name, then rename them all: Ctrl-C or a full disk
-    leaves the previous files (or none), never a half-written manifest."""
-    import os
+    """Write every file under a temporary name, then rename them all (``database.atomic``):
+    Ctrl-C or a full disk leaves the previous files (or none), never a half-written manifest."""
+    from contextlib import ExitStack
 
-    partials = {path: path.with_name(f".{path.name}.partial-{os.getpid()}") for path in texts}
-    try:
+    from ..database.atomic import atomic_path
+
+    with ExitStack() as stack:
         for path, text in texts.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partials[path].write_text(text)
-        for path, partial in partials.items():
-            os.replace(partial, path)
-    finally:
-        for partial in partials.values():
-            partial.unlink(missing_ok=True)
+            stack.enter_context(atomic_path(path)).write_text(text)
 
 
 def _built_from(db: Path, *, index_only: bool) -> dict:
