@@ -44,6 +44,16 @@ def find_project_dir(environ: dict[str, str] | os._Environ[str] | None = None) -
 #: The dbt project every dbt invocation runs (read-only).
 PROJECT_DIR = find_project_dir()
 
+#: Environment variable that moves idc-qc's cache (releases' indices, dbt's parsed project).
+CACHE_ENV = "IDC_QC_CACHE_DIR"
+
+
+def cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    """``$IDC_QC_CACHE_DIR``, else ``~/.cache/idc-qc``: what idc-qc may fetch or compute again."""
+    environ = os.environ if environ is None else environ
+    base = environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "idc-qc")
+    return Path(base).expanduser()
+
 #: Default outputs are relative to the working directory of the user, never to the package.
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_DB = DEFAULT_BUILD_DIR / "idc_qc.duckdb"

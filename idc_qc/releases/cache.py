@@ -38,11 +38,11 @@ from typing import Any, Callable
 
 from ..database.atomic import sha256_file, write_json
 from ..errors import IdcQcError
+from ..paths import CACHE_ENV, cache_dir
 
-__all__ = ["sha256_file"]  # the one SHA-256 (idc_qc.database.atomic); tests and benchmarks read it here
+__all__ = ["CACHE_ENV", "sha256_file"]  # the one home of each is idc_qc.paths and idc_qc.database.atomic; tests and benchmarks read them here
 
 PACKAGE = "idc-index-data"
-CACHE_ENV = "IDC_QC_CACHE_DIR"
 INDEX_FILE = "idc_index.parquet"
 RECORD_FILE = "release.json"
 #: The first IDC release published as an idc-index-data version (17.0.0); older ones have no package.
@@ -120,9 +120,7 @@ class CachedRelease:
 # ---------------------------------------------------------------------------------------------
 
 def cache_root(environ: dict[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
-    base = environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "idc-qc")
-    return Path(base).expanduser() / "releases"
+    return cache_dir(environ) / "releases"
 
 
 def release_folder(release: int) -> Path:
