@@ -93,7 +93,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -106,11 +105,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import IdcQcError
+from .database.atomic import sha256_file
 from .instances.schema import COLUMNS as INSTANCE_SCHEMA
 from .instances.schema import arrow_type
+from .synth_output import GENERATOR, MANIFEST, SynthOutputError, claim_out_dir, prepare_out_dir
 
-__all__ = ["FaultRates", "SynthResult", "synthesize", "FAULTS", "SOP_CLASSES", "INSTANCE_COLUMNS", "TRUTH_COLUMNS"]
+__all__ = ["FaultRates", "SynthResult", "SynthOutputError", "MANIFEST", "synthesize", "FAULTS", "SOP_CLASSES", "INSTANCE_COLUMNS", "TRUTH_COLUMNS"]
 
 #: Single-frame SOP classes IDC's volume geometry checks cover, by the modality they hold.
 SOP_CLASSES: dict[str, str] = {
@@ -760,7 +760,7 @@ def _truth(plan: _Plan) -> pa.Table:
 
 def _build_part(plan: _Plan, lo: int, hi: int, path: Path) -> tuple[int, str]:
     size = _write(_instances(plan, lo, hi), path)
-    return size, _sha256(path)  # read back on the worker, while the file is in the page cache
+    return size, sha256_file(path)  # read back on the worker, while the file is in the page cache
 
 
 def _finish(item: tuple[Future, int], progress: Callable[[int, int], None] | None, total: int) -> tuple[int, str]:
@@ -768,15 +768,6 @@ def _finish(item: tuple[Future, int], progress: Callable[[int, int], None] | Non
     if progress:
         progress(item[1], total)
     return size, digest
-
-
-def _sha256(path: Path) -> str:
-    """The file's SHA-256 (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: Key-value metadata in the footer of every parquet file synth writes: the input's
@@ -829,121 +820,6 @@ def _check_args(out_dir, series_limit, sample_fraction, modalities, index_path) 
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"cannot write to out_dir {str(out_dir)!r}: {str(existing)!r} is not a writable folder")
     return out_dir, index_path
-
-
-# ----------------------------------------------------------------------------------------------
-# the output folder: synth deletes only what its own manifest lists
-
-#: The file in ``out_dir`` that lists what synth wrote there (names, sizes, SHA-256, arguments).
-MANIFEST = "synth_manifest.json"
-_LEGACY_MANIFEST = "manifest.json"  # written by idc-qc before synth_manifest.json (no checksums)
-_GENERATOR = "idc_qc.synth"
-#: The only names synth writes; a manifest entry naming anything else is ignored, so that an
-#: edited manifest can never make ``overwrite`` delete another file.
-_OWNABLE = re.compile(r"instances/part-\d{5,}\.parquet|truth\.parquet")
-
-
-class SynthOutputError(IdcQcError, ValueError):
-    """``out_dir`` holds files synth did not write, where it would write or delete."""
-
-
-def _read_manifest(out_dir: Path) -> dict[str, dict | None] | None:
-    """Files synth wrote into ``out_dir`` (relative path -> {bytes, sha256} or None when
-    unrecorded), from its manifest; None when there is no synth manifest."""
-    path = out_dir / MANIFEST
-    if path.is_file():
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(manifest, dict) or manifest.get("generator") != _GENERATOR \
-                or not isinstance(manifest.get("files"), dict):
-            return None
-        owned = {str(name): (entry if isinstance(entry, dict) else None) for name, entry in manifest["files"].items()
-                 if _OWNABLE.fullmatch(str(name))}
-        owned[MANIFEST] = None
-        return owned
-    legacy = out_dir / _LEGACY_MANIFEST
-    if legacy.is_file():
-        try:
-            manifest = json.loads(legacy.read_text())
-        except (OSError, ValueError):
-            return None
-        if isinstance(manifest, dict) and manifest.get("generator") == _GENERATOR:
-            owned = {f"instances/{name}": None for name in manifest.get("instance_parts", [])}
-            owned["truth.parquet"] = None
-            owned = {name: None for name in owned if _OWNABLE.fullmatch(name)}
-            owned[_LEGACY_MANIFEST] = None
-            return owned
-    return None
-
-
-def _claim_out_dir(out_dir: Path, overwrite: bool) -> list[Path]:
-    """Decide, before anything is read or written, whether synth may write into ``out_dir``.
-
-    Returns the files of an earlier synth run to remove (``overwrite`` only).
-
-    Raises
-    ------
-    SynthOutputError
-        ``out_dir`` is not empty and ``overwrite`` is False; or, with ``overwrite``, a file
-        synth did not write sits where synth writes (``instances/``, ``truth.parquet``,
-        the manifest), or a file synth wrote was changed since.
-    """
-    shown = str(out_dir)
-    if not out_dir.exists():
-        return []
-    if not out_dir.is_dir():
-        raise SynthOutputError(f"synth --out {shown!r} is a file, not a folder; pass another folder")
-    if not any(out_dir.iterdir()):
-        return []
-    owned = _read_manifest(out_dir)
-    if not overwrite:
-        what = ("holds an earlier idc-qc synth run" if owned is not None
-                else f"is not empty and was not written by idc-qc synth (no {MANIFEST})")
-        raise SynthOutputError(f"synth --out {shown!r} {what}; pass --overwrite (removes only files "
-                               "synth wrote) or another folder")
-    owned = owned or {}
-    # Where synth writes: its parts folder (read later as one folder, so any other file there
-    # would be built with them), the truth and the manifest.
-    targets = [p for p in (out_dir / "instances").rglob("*") if not p.is_dir()] \
-        if (out_dir / "instances").is_dir() else []
-    targets += [p for p in (out_dir / "truth.parquet", out_dir / MANIFEST) if p.exists() or p.is_symlink()]
-    if (out_dir / "instances").exists() and not (out_dir / "instances").is_dir():
-        targets.append(out_dir / "instances")
-    for path in targets:
-        rel = path.relative_to(out_dir).as_posix()
-        if rel not in owned:
-            raise SynthOutputError(
-                f"synth --out {shown!r}: {rel} was not written by idc-qc synth (not in its {MANIFEST}); "
-                "synth writes there, so move that file away or pass another folder")
-    remove: list[Path] = []
-    for rel, entry in owned.items():
-        path = out_dir / rel
-        if not path.is_file() or path.is_symlink():
-            continue
-        if entry and "sha256" in entry and (path.stat().st_size != entry.get("bytes")
-                                            or _sha256(path) != entry["sha256"]):
-            raise SynthOutputError(
-                f"synth --out {shown!r}: {rel} changed since idc-qc synth wrote it (size or SHA-256 differs "
-                f"from {MANIFEST}); move it away or pass another folder")
-        remove.append(path)
-    return remove
-
-
-def _prepare_out_dir(out_dir: Path, remove: list[Path], manifest: dict) -> Path:
-    """Remove the earlier run's files (as claimed), create ``out_dir/instances`` and write a
-    provisional manifest listing the files about to be written (so an interrupted run's
-    files are still synth's to replace)."""
-    instances_dir = out_dir / "instances"
-    try:
-        for old in remove:
-            old.unlink(missing_ok=True)
-        instances_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    except OSError as exc:
-        raise SynthOutputError(f"cannot write to out_dir {str(out_dir)!r}: {exc.strerror or exc}") from None
-    return instances_dir
 
 
 def synthesize(
@@ -1013,7 +889,7 @@ def synthesize(
     if collections is not None and not tuple(collections):
         raise ValueError("collections is empty; pass None for every collection")
     out_dir, index_path = _check_args(out_dir, series_limit, sample_fraction, modalities, index_path)
-    remove = _claim_out_dir(out_dir, overwrite)
+    remove = claim_out_dir(out_dir, overwrite)
     seed = int(seed)
 
     meta = _load_series(index_path, modalities, tuple(collections) if collections is not None else None)
@@ -1052,10 +928,10 @@ def synthesize(
     arguments = {"series_limit": series_limit, "sample_fraction": sample_fraction, "modalities": list(modalities),
                  "collections": list(collections) if collections is not None else None, "seed": seed,
                  "rates": rates.as_dict(), "index_path": str(index_path)}
-    provisional = {"generator": _GENERATOR, "generator_version": _GENERATOR_VERSION, "complete": False,
+    provisional = {"generator": GENERATOR, "generator_version": _GENERATOR_VERSION, "complete": False,
                    "arguments": arguments,
                    "files": {**{f"instances/{name}": None for name in files}, "truth.parquet": None}}
-    instances_dir = _prepare_out_dir(out_dir, remove, provisional)
+    instances_dir = prepare_out_dir(out_dir, remove, provisional)
     if progress:
         progress(0, total_series)
     written: dict[str, dict] = {}
@@ -1081,9 +957,9 @@ def synthesize(
     labels, counts = np.unique(plan.fault, return_counts=True)
     import idc_index_data
 
-    written["truth.parquet"] = {"bytes": truth_bytes, "sha256": _sha256(truth_path)}
+    written["truth.parquet"] = {"bytes": truth_bytes, "sha256": sha256_file(truth_path)}
     manifest = {
-        "generator": _GENERATOR,
+        "generator": GENERATOR,
         "generator_version": _GENERATOR_VERSION,
         "input_kind": "synthetic",  # read by idc-qc build (idc_qc/provenance.py)
         "complete": True,
