@@ -75,7 +75,39 @@ def _register() -> None:
     app.command()(export.export)
 
 
+def reflow(text: str | None) -> str | None:
+    """A docstring as help: lines of a paragraph joined, so the terminal wraps them once.
+
+    Typer keeps a docstring's single line breaks, so a paragraph wrapped at 100 columns in the
+    source came out ragged in an 80-column terminal. A paragraph with an indented, listed
+    (``-``, ``*``) or ``\\b``-marked line keeps its lines (examples, lists)."""
+    import inspect
+
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    kept = []
+    for paragraph in paragraphs:
+        lines = paragraph.split("\n")
+        literal = paragraph.startswith("\b") or any(line[:1].isspace() or line.lstrip().startswith(("- ", "* "))
+                                                    for line in lines)
+        kept.append(paragraph if literal else " ".join(line.strip() for line in lines))
+    return "\n\n".join(kept)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        command.help = reflow(command.help or (command.callback.__doc__ if command.callback else None))
+    for group in typer_app.registered_groups:
+        group.help = reflow(group.help)
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            info.help = reflow(info.help if isinstance(info.help, str) else None) or info.help
+            _reflow_help(group.typer_instance)
+
+
 _register()
+_reflow_help(app)
 
 
 def describe_exception(exc: BaseException) -> tuple[str, int] | None:
