@@ -787,6 +787,41 @@ def _write(table: pa.Table, path: Path) -> int:
     return path.stat().st_size
 
 
+#: The orders synth writes instances in (``synthesize(order=...)``, ``idc-qc synth --order``).
+ORDERS = ("series", "shuffled")
+
+
+def _shuffle_parts(instances_dir: Path, files: list[str], seed: int) -> dict[str, dict]:
+    """Rewrite the series-ordered parts with the same rows in an arbitrary order: row r goes to
+    part ``hash(SOPInstanceUID, seed) % len(files)`` and the rows of a part are sorted by that
+    hash, so every part holds instances of nearly every series, interleaved. One pass per part
+    over all parts (DuckDB reads only the matching rows' columns); the series-ordered parts are
+    moved aside first and removed at the end."""
+    import duckdb
+
+    aside = instances_dir.parent / f".{instances_dir.name}.series-order"
+    aside.mkdir(exist_ok=True)
+    for name in files:
+        os.replace(instances_dir / name, aside / name)
+    sources = "[" + ", ".join("'" + str(aside / name).replace("'", "''") + "'" for name in files) + "]"
+    written: dict[str, dict] = {}
+    try:
+        with duckdb.connect() as con:
+            con.execute("set preserve_insertion_order = true")
+            for k, name in enumerate(files):
+                table = con.sql(
+                    f"select * exclude (shuffle_key) from (select *, hash(SOPInstanceUID, {int(seed)}) as shuffle_key "
+                    f"from read_parquet({sources})) where shuffle_key % {len(files)} = {k} order by shuffle_key"
+                ).to_arrow_table()
+                size = _write(table, instances_dir / name)
+                written[f"instances/{name}"] = {"bytes": size, "sha256": sha256_file(instances_dir / name)}
+    finally:
+        for name in files:
+            (aside / name).unlink(missing_ok=True)
+        aside.rmdir()
+    return written
+
+
 # ----------------------------------------------------------------------------------------------
 # public entry point
 
@@ -834,6 +869,7 @@ def synthesize(
     index_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     overwrite: bool = False,
+    order: str = "series",
 ) -> SynthResult:
     """Write synthetic instance metadata and its truth for real IDC single-frame series.
 
@@ -862,6 +898,11 @@ def synthesize(
         The ``idc_index.parquet`` to read; the installed ``idc-index-data`` by default.
     progress : callable, optional
         ``progress(done_series, total_series)``, called after each part is written.
+    order : str
+        ``series`` (default): each part holds whole series, their instances next to each other.
+        ``shuffled``: the same rows in an arbitrary order across parts and row groups, as a
+        BigQuery export of ``dicom_all`` or a parallel ingest writes them (a hash of the
+        SOPInstanceUID and the seed decides, so the same seed writes the same bytes).
     overwrite : bool
         Replace an earlier synth run in ``out_dir``: remove only the files its
         ``synth_manifest.json`` lists (unchanged since), and refuse when a file synth did not
@@ -879,6 +920,8 @@ def synthesize(
         ValueError) when ``out_dir`` is not synth's to write (see ``overwrite``).
     """
     started = time.perf_counter()
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if not isinstance(rates, FaultRates):
         raise ValueError(f"rates must be a FaultRates, got {type(rates).__name__}")
     if isinstance(modalities, str):
@@ -927,7 +970,7 @@ def synthesize(
     files = [f"part-{k:05d}.parquet" for k in range(len(bounds) - 1)]
     arguments = {"series_limit": series_limit, "sample_fraction": sample_fraction, "modalities": list(modalities),
                  "collections": list(collections) if collections is not None else None, "seed": seed,
-                 "rates": rates.as_dict(), "index_path": str(index_path)}
+                 "rates": rates.as_dict(), "index_path": str(index_path), "order": order}
     provisional = {"generator": GENERATOR, "generator_version": _GENERATOR_VERSION, "complete": False,
                    "arguments": arguments,
                    "files": {**{f"instances/{name}": None for name in files}, "truth.parquet": None}}
@@ -950,6 +993,9 @@ def synthesize(
             window.append((pool.submit(_build_part, plan, lo, hi, instances_dir / files[k]), hi))
         while window:
             part_bytes += finish()
+    if order == "shuffled":
+        written = _shuffle_parts(instances_dir, files, seed)
+        part_bytes = sum(entry["bytes"] for entry in written.values())
 
     truth_path = out_dir / "truth.parquet"
     truth_bytes = _write(_truth(plan), truth_path)

@@ -40,6 +40,7 @@ def synth(
     collection: Annotated[Optional[list[str]], typer.Option("--collection", "-c", help="Restrict to IDC collection_id (repeatable).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed writes the same data.")] = 0,
     rate: Annotated[Optional[list[str]], typer.Option("--rate", help="Fault rate override FAULT=RATE (repeatable), e.g. missing_slices=0.05.", rich_help_panel="Faults")] = None,
+    order: Annotated[str, typer.Option("--order", help="series: a series' instances next to each other (as synth always wrote them); shuffled: the same rows in arbitrary order across files, as exports and parallel ingest write them (benchmarks/bench_geometry.py runs both).")] = "series",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier synth run in --out: removes only the files its synth_manifest.json lists.")] = False,
 ) -> None:
     """Generate instance-level metadata from IDC's real series index, with injected geometry faults.
@@ -71,7 +72,7 @@ def synth(
                 out, series_limit=series, sample_fraction=fraction,
                 modalities=tuple(m.upper() for m in modality) if modality else ("CT", "MR", "PT"),
                 collections=collections, seed=seed, rates=rates,
-                progress=on_progress, overwrite=overwrite,
+                progress=on_progress, overwrite=overwrite, order=order,
             )
         except ValueError as exc:
             raise IdcQcError(str(exc)) from None
