@@ -1,0 +1,603 @@
+"""`idc-qc ingest URL`: instance metadata from a DICOMweb server, in the same shape as the file ingest.
+
+What to read is a selection (:class:`Selection`): studies (``--study``), series (``--series``),
+an ``idc-qc cohort`` manifest (``--cohort``) or every series the server lists (``--all``).
+QIDO-RS lists the series (paged with limit/offset), WADO-RS reads each series' metadata
+(``application/dicom+json``), never pixel data. Each instance's DICOM JSON becomes a pydicom
+Dataset (:meth:`pydicom.Dataset.from_json`, bulk data left empty; DS and IS keep the text the
+server wrote) and goes through the file ingest's row conversion
+(:func:`idc_qc.ingest.dataset.dataset_row`), writer, frames, errors table and manifest, so the
+parquet has the same columns. ``source_path`` is the instance's WADO-RS URL; ``instance_size``
+is NULL (DICOMweb metadata does not give it) and the file meta information (group 0002) is
+absent unless the server sends AvailableTransferSyntaxUID, which gives TransferSyntaxUID.
+
+Series are read by a bounded thread pool, streamed to parquet parts; after every part the
+series table (``series.parquet``) and the manifest are written, so an interrupted run continues
+where it stopped. A rerun reads only series that are new, changed (another instance count, or
+another ``crdc_series_uuid`` in a cohort) or failed last time. A request that fails after its
+retries is a row of the errors table (URL, kind, reason); the series read are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import IdcQcError
+from . import manifest as mf
+from .dicomweb_client import (
+    GONE,
+    MALFORMED,
+    REFUSED,
+    SERIES_INSTANCES,
+    SERIES_UID,
+    STUDY_UID,
+    UNREACHABLE,
+    Credentials,
+    RequestFailed,
+    Server,
+    _Number,
+    value,
+)
+from .files import FAILED, FILE_FAILED, READ, VALUE
+
+SERIES_NAME = "series.parquet"
+SOURCE = "dicomweb"
+ROWS_PER_PART = 10_000
+WORKERS = 4
+
+
+@dataclass
+class Selection:
+    """What to read from the server."""
+
+    studies: list[str] = field(default_factory=list)
+    series: list[str] = field(default_factory=list)
+    cohort: Path | None = None
+    all: bool = False
+
+    def empty(self) -> bool:
+        return not (self.studies or self.series or self.cohort or self.all)
+
+    def as_dict(self) -> dict:
+        return {"studies": self.studies, "series": self.series, "all": self.all,
+                "cohort": str(Path(self.cohort).absolute()) if self.cohort else None}
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One series to read: where, and what says whether it changed since the last run."""
+
+    study: str
+    series: str
+    url: str
+    token: str | None           # instance count listed, or a cohort's crdc_series_uuid
+    collection: str | None = None
+
+
+@dataclass
+class DicomwebResult:
+    out: Path
+    instances_dir: Path
+    errors_path: Path
+    manifest_path: Path
+    server: str
+    listed: int = 0
+    read: int = 0
+    failed: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    retried: int = 0
+    removed: int = 0
+    instances_read: int = 0
+    rows: int = 0
+    columns: int = 0
+    parts: int = 0
+    errors: int = 0
+    duplicate_instances: int = 0
+    value_problems: int = 0
+    listing_problems: int = 0
+    workers: int = WORKERS
+    seconds: float = 0.0
+    series_read_this_run: int = 0
+
+    @property
+    def instances_per_second(self) -> float:
+        return self.instances_read / self.seconds if self.seconds else 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# DICOM JSON -> rows
+
+
+def _plain(element: dict) -> dict:
+    """One DICOM JSON element with numbers as numbers, except DS and IS, which keep their text."""
+    vr = element.get("vr")
+    values = element.get("Value")
+    if not isinstance(values, list):
+        return element
+    if vr == "SQ":
+        out = [{tag: _plain(e) for tag, e in item.items() if isinstance(e, dict)} if isinstance(item, dict)
+               else item for item in values]
+    elif vr in ("DS", "IS"):
+        out = [_decimal_text(v) if isinstance(v, _Number) else v for v in values]
+    else:
+        out = [_number(v) if isinstance(v, _Number) else v for v in values]
+    return {**element, "Value": out}
+
+
+def _decimal_text(number: _Number) -> str:
+    """A DS or IS the server wrote as a JSON number, as text: an integer as written, a decimal in
+    the shortest form that reads back as the same double (servers such as Orthanc print DS with 17
+    digits, "0.69999999999999996" for "0.7"). A DS the server writes as a JSON string is kept as is."""
+    text = str(number)
+    return repr(float(text)) if any(c in text for c in ".eE") else text
+
+
+def _number(text: str) -> int | float:
+    return float(text) if any(c in text for c in ".eE") else int(text)
+
+
+def _keep_text(ds, plain: dict) -> None:
+    """DS and IS as the server wrote them: from_json turns them into numbers ("-100" -> -100.0)."""
+    for tag, element in plain.items():
+        vr, values = element.get("vr"), element.get("Value")
+        if not isinstance(values, list) or not values:
+            continue
+        if vr in ("DS", "IS") and all(isinstance(v, str) for v in values):
+            ds[int(tag, 16)].value = values[0] if len(values) == 1 else values
+        elif vr == "SQ":
+            for item_ds, item_json in zip(ds[int(tag, 16)].value, values):
+                if isinstance(item_json, dict):
+                    _keep_text(item_ds, item_json)
+
+
+def instance_row(item: dict) -> tuple[dict[str, Any], list]:
+    """The dicom_all row of one instance's DICOM JSON (the file ingest's conversion)."""
+    import pydicom
+
+    from .dataset import dataset_row
+
+    plain = {tag: _plain(element) for tag, element in item.items() if isinstance(element, dict)}
+    ds = pydicom.Dataset.from_json(plain)  # no bulk data handler: bulk data stays empty, never fetched
+    _keep_text(ds, plain)
+    row, problems = dataset_row(ds)
+    syntaxes = row.get("AvailableTransferSyntaxUID")
+    if syntaxes and "TransferSyntaxUID" not in row:
+        row["TransferSyntaxUID"] = syntaxes if isinstance(syntaxes, str) else "\\".join(syntaxes)
+    return row, problems
+
+
+def read_series(server: Server, listed: Listed) -> dict:
+    """Fetch and convert one series (runs in a reading thread). Never raises for a bad answer."""
+    import warnings
+
+    from .frames import frame_rows, frames_table
+    from .writer import rows_table
+
+    errors: list[dict] = []
+    try:
+        items = server.get_json(listed.url + "/metadata")
+    except RequestFailed as failure:
+        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
+                "errors": [{"path": failure.url, "kind": failure.kind, "reason": failure.reason}]}
+    if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
+        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
+                "errors": [{"path": listed.url + "/metadata", "kind": MALFORMED,
+                            "reason": "not DICOM JSON: the metadata is not a list of objects"}]}
+    if not items:
+        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
+                "errors": [{"path": listed.url + "/metadata", "kind": GONE,
+                            "reason": "the series' metadata lists no instances (emptied since it was listed?)"}]}
+    rows, frames = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
+        for number, item in enumerate(items):
+            sop = value(item, "00080018")
+            url = f"{listed.url}/instances/{sop}" if sop else f"{listed.url}/metadata#{number}"
+            try:
+                row, problems = instance_row(item)
+            except Exception as exc:  # noqa: BLE001 - one instance the server describes badly is a row, not a stop
+                errors.append({"path": url, "kind": FILE_FAILED, "SOPInstanceUID": str(sop) if sop else None,
+                               "reason": f"DICOM JSON not readable: {type(exc).__name__}: {str(exc)[:200]}"})
+                continue
+            row["collection_id"] = listed.collection
+            row["instance_size"] = None
+            row["source_path"] = url
+            rows.append(row)
+            for problem in problems:
+                errors.append({"path": url, "kind": VALUE, "reason": problem.reason, "attribute": problem.attribute,
+                               "SOPInstanceUID": row.get("SOPInstanceUID")})
+            try:
+                frames += frame_rows(row)
+            except (ValueError, TypeError, KeyError) as exc:
+                errors.append({"path": url, "kind": VALUE, "attribute": "PerFrameFunctionalGroupsSequence",
+                               "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
+                               "SOPInstanceUID": row.get("SOPInstanceUID")})
+    return {"listed": listed, "status": READ if rows else FAILED, "instances": len(rows), "errors": errors,
+            "table": rows_table(rows) if rows else None, "frames": frames_table(frames) if frames else None}
+
+
+# ----------------------------------------------------------------------------------------------
+# what to read
+
+
+def list_series(server: Server, selection: Selection) -> tuple[list[Listed], list[dict]]:
+    """The series the selection names, each once; and errors rows for what could not be listed.
+
+    Connection failures and refused credentials raise IdcQcError (nothing can be read)."""
+    listed: dict[str, Listed] = {}
+    problems: list[dict] = []
+
+    def add(item: dict, study: str | None = None, collection: str | None = None, token: str | None = None) -> None:
+        study = str(value(item, STUDY_UID) or study or "")
+        series = str(value(item, SERIES_UID) or "")
+        if not study or not series:
+            problems.append({"path": server.url, "kind": MALFORMED,
+                             "reason": f"a QIDO-RS match without StudyInstanceUID or SeriesInstanceUID ({series or study})"})
+            return
+        count = value(item, SERIES_INSTANCES)
+        url = server.series_url(study, series)
+        listed.setdefault(series, Listed(study, series, url, token or (str(count) if count is not None else None),
+                                         collection))
+
+    def query(path: str, params: dict, what: str) -> list[dict]:
+        try:
+            found, note = server.query(path, params)
+        except RequestFailed as failure:
+            if failure.kind in (UNREACHABLE, REFUSED):
+                raise IdcQcError(_fatal(server, failure)) from None
+            problems.append({"path": failure.url, "kind": failure.kind, "reason": f"listing {what}: {failure.reason}"})
+            return []
+        if note:
+            problems.append({"path": f"{server.url}/{path}", "kind": "paging_ignored", "reason": note})
+        if not found:
+            problems.append({"path": f"{server.url}/{path}", "kind": GONE,
+                             "reason": f"the server lists nothing for {what}"})
+        return found
+
+    include = {"includefield": SERIES_INSTANCES}
+    if selection.all:
+        for item in query("series", include, "every series"):
+            add(item)
+    for study in selection.studies:
+        for item in query(f"studies/{study}/series", include, f"study {study}"):
+            add(item, study)
+    for series in selection.series:
+        for item in query("series", {SERIES_UID: series, **include}, f"series {series}"):
+            add(item)
+    if selection.cohort is not None:
+        from ..query.cohort import read_manifest
+
+        for entry in read_manifest(Path(selection.cohort))["series"]:
+            uid, study = entry["SeriesInstanceUID"], entry.get("StudyInstanceUID")
+            token = entry.get("crdc_series_uuid") or (str(entry["instanceCount"]) if entry.get("instanceCount")
+                                                      is not None else None)
+            if study:
+                add({STUDY_UID: {"Value": [study]}, SERIES_UID: {"Value": [uid]}}, study,
+                    entry.get("collection_id"), token)
+            else:
+                for item in query("series", {SERIES_UID: uid, **include}, f"series {uid}"):
+                    add(item, collection=entry.get("collection_id"), token=token)
+    return list(listed.values()), problems
+
+
+def _fatal(server: Server, failure: RequestFailed) -> str:
+    if failure.kind == REFUSED:
+        return (f"{server.url}: {failure.reason}; set IDC_QC_DICOMWEB_TOKEN (or --token-file), or "
+                "IDC_QC_DICOMWEB_USER and IDC_QC_DICOMWEB_PASSWORD, to credentials the server accepts")
+    return f"cannot reach {server.url}: {failure.reason}; is the server running and the URL right?"
+
+
+# ----------------------------------------------------------------------------------------------
+# the series table: what the last runs read (the file ingest's files.parquet, per series)
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    study: str
+    token: str | None
+    status: str
+    part: str | None
+    instances: int
+
+
+def read_series_table(out: Path) -> dict[str, SeriesRecord]:
+    import pyarrow.parquet as pq
+
+    path = out / SERIES_NAME
+    if not path.is_file():
+        return {}
+    t = pq.ParquetFile(path).read().to_pydict()
+    return {u: SeriesRecord(s, tok, st, p, n) for u, s, tok, st, p, n in
+            zip(t["series_url"], t["StudyInstanceUID"], t["token"], t["status"], t["part"], t["instances"])}
+
+
+def write_series_table(out: Path, records: dict[str, SeriesRecord]) -> None:
+    import pyarrow as pa
+
+    urls = sorted(records)
+    r = [records[u] for u in urls]
+    table = pa.table({"series_url": pa.array(urls, pa.string()),
+                      "StudyInstanceUID": pa.array([x.study for x in r], pa.string()),
+                      "token": pa.array([x.token for x in r], pa.string()),
+                      "status": pa.array([x.status for x in r], pa.string()),
+                      "part": pa.array([x.part for x in r], pa.string()),
+                      "instances": pa.array([x.instances for x in r], pa.int64())})
+    mf._atomic_parquet(table, out / SERIES_NAME)
+
+
+# ----------------------------------------------------------------------------------------------
+# the run
+
+
+def ingest_dicomweb(
+    url: str,
+    out: str | os.PathLike,
+    selection: Selection,
+    *,
+    credentials: Credentials | None = None,
+    collection: str | None = None,
+    workers: int | None = None,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+    progress: Callable[[int, int, int], None] | None = None,
+    rows_per_part: int = ROWS_PER_PART,
+) -> DicomwebResult:
+    """Read the selected series' metadata from the DICOMweb server at ``url`` into ``out``."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    from .run import _duplicates, _error_set, _number, _prepare_out
+
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    if selection.empty():
+        raise IdcQcError("say what to read from the server: --study UID, --series UID, --cohort MANIFEST or --all")
+    workers = max(1, workers or WORKERS)
+    out = Path(out).absolute()
+    previous_manifest = mf.read_manifest(out) or {}
+    if previous_manifest and previous_manifest.get("source") != SOURCE:
+        raise IdcQcError(f"--out {str(out)!r} holds an ingest of DICOM files; write the DICOMweb ingest to "
+                         "another folder")
+    _prepare_out(out, dicomweb=True)
+    instances_dir, frames_dir = out / mf.INSTANCES_DIR, out / mf.FRAMES_DIR
+    known_parts = set(previous_manifest.get("parts", []))
+    for folder in (instances_dir, frames_dir):
+        for part in folder.glob("*.parquet*"):
+            if part.name not in known_parts:
+                part.unlink()  # left by an interrupted run: its series are read again
+
+    with Server(url, credentials, timeout=timeout, retries=retries, backoff=backoff, connections=workers) as server:
+        result = DicomwebResult(out=out, instances_dir=instances_dir, errors_path=out / mf.ERRORS_NAME,
+                                manifest_path=out / mf.MANIFEST_NAME, server=server.url, workers=workers)
+        if previous_manifest and previous_manifest.get("server") != server.url:
+            raise IdcQcError(f"--out {str(out)!r} holds an ingest from another server "
+                             f"({previous_manifest.get('server')}); give another folder")
+        listed, listing_errors = list_series(server, selection)
+        if collection is not None:
+            listed = [replace(item, collection=collection) for item in listed]
+        result.listed = len(listed)
+        result.listing_problems = len(listing_errors)
+
+        previous = {u: r for u, r in read_series_table(out).items() if r.part is None or r.part in known_parts}
+        to_read: list[Listed] = []
+        records: dict[str, SeriesRecord] = {}
+        for item in listed:
+            before = previous.get(item.url)
+            if before is not None and before.status == READ and before.token == item.token:
+                records[item.url] = before
+                result.unchanged += 1
+                continue
+            to_read.append(item)
+            if before is None:
+                result.new += 1
+            elif before.status == READ:
+                result.changed += 1
+            else:
+                result.retried += 1
+        listed_urls = {item.url for item in listed}
+        # a listing that failed lists nothing: keep what earlier runs read rather than drop it
+        removed = [] if listing_errors and any(e["kind"] != GONE for e in listing_errors) else sorted(
+            u for u in previous if u not in listed_urls)
+        for u in previous:
+            if u not in listed_urls and u not in removed:
+                records[u] = previous[u]
+        result.removed = len(removed)
+
+        # --- read, streamed to new parts; a checkpoint after each part
+        errors: list[dict] = []
+        next_part = 1 + max((n for n in (_number(p) for p in known_parts) if n is not None), default=0)
+        pending, pending_frames, pending_series = [], [], []
+        pending_rows = 0
+        parts_now = set(known_parts)
+
+        def checkpoint() -> None:
+            write_series_table(out, records)
+            _write_manifest(out, result, server, selection, started_at, started, sorted(parts_now), final=False)
+
+        def flush() -> None:
+            nonlocal pending, pending_frames, pending_series, pending_rows, next_part
+            if not pending:
+                return
+            import pyarrow as pa
+
+            from .writer import part_name, write_part
+
+            name = part_name(next_part)
+            next_part += 1
+            write_part(pa.concat_tables(pending, promote_options="default"), instances_dir / name)
+            if pending_frames:
+                frames_dir.mkdir(exist_ok=True)
+                write_part(pa.concat_tables(pending_frames), frames_dir / name)
+            parts_now.add(name)
+            for item, n in pending_series:
+                records[item.url] = SeriesRecord(item.study, item.token, READ, name, n)
+            pending, pending_frames, pending_series, pending_rows = [], [], [], 0
+            checkpoint()
+
+        def take(done: dict) -> None:
+            nonlocal pending_rows
+            item: Listed = done["listed"]
+            errors.extend(done["errors"])
+            result.instances_read += done["instances"]
+            if done["table"] is None:
+                records[item.url] = SeriesRecord(item.study, item.token, FAILED, None, 0)
+                return
+            pending.append(done["table"])
+            if done["frames"] is not None:
+                pending_frames.append(done["frames"])
+            pending_series.append((item, done["instances"]))
+            pending_rows += done["table"].num_rows
+            if pending_rows >= rows_per_part:
+                flush()
+
+        if progress:
+            progress(0, len(to_read), 0)
+        queue = iter(to_read)
+        in_flight: dict = {}
+        done_count = 0
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicomweb") as pool:
+            def submit() -> None:
+                item = next(queue, None)
+                if item is not None:
+                    in_flight[pool.submit(read_series, server, item)] = item
+
+            for _ in range(workers * 2):  # bounded: a few series per thread in flight
+                submit()
+            while in_flight:
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    in_flight.pop(future)
+                    take(future.result())
+                    done_count += 1
+                    if progress:
+                        progress(done_count, len(to_read), result.instances_read)
+                    submit()
+        flush()
+        result.series_read_this_run = len(to_read)
+
+        # --- old parts: drop the rows of changed, re-read and removed series
+        stale_series = set(removed) | {i.url for i in to_read if i.url in previous}
+        stale_parts = {previous[u].part for u in stale_series if u in previous and previous[u].part}
+        for u in removed:
+            records.pop(u, None)
+        parts_after = set(parts_now)
+        for part in sorted(stale_parts & known_parts):
+            path = instances_dir / part
+            if not path.is_file():
+                parts_after.discard(part)
+                continue
+            stale = _instance_urls(path, stale_series)
+            if (frames_dir / part).is_file():
+                from .writer import drop_paths
+
+                drop_paths(frames_dir / part, stale)
+            from .writer import drop_paths
+
+            if drop_paths(path, stale) == 0:
+                parts_after.discard(part)
+        part_paths = [instances_dir / p for p in sorted(parts_after) if (instances_dir / p).is_file()]
+        parts_after = {p.name for p in part_paths}
+
+        from .writer import unify_parts
+
+        if result.series_read_this_run or stale_series:
+            unify_parts(part_paths)
+        duplicates, rows = _duplicates(part_paths)
+        result.rows = rows
+        result.duplicate_instances = len(duplicates)
+        for uid, holders in duplicates.items():
+            for path in holders:
+                others = [h for h in holders if h != path]
+                errors.append({"path": path, "kind": "duplicate_sop_instance", "SOPInstanceUID": uid,
+                               "reason": f"SOPInstanceUID also at {len(others)} other URL(s): " + ", ".join(others[:3])})
+
+        # --- errors of series not read again carry over; listing problems are found anew
+        reread = {i.url for i in to_read}
+        previous_errors = mf.read_errors(out)
+        for row in previous_errors:
+            owner = _series_of(row["path"], records)
+            if owner is not None and owner not in reread and owner not in removed \
+                    and row["kind"] != "duplicate_sop_instance":
+                errors.append(row)
+        errors.extend(listing_errors)
+
+        for record in records.values():
+            if record.status == READ:
+                result.read += 1
+            else:
+                result.failed += 1
+        result.errors = len(errors)
+        result.value_problems = sum(1 for e in errors if e["kind"] == VALUE)
+        result.parts = len(part_paths)
+        import pyarrow.parquet as pq
+
+        result.columns = len(pq.read_schema(part_paths[0]).names) if part_paths else 0
+        write_series_table(out, records)
+        if _error_set(errors) != _error_set(previous_errors) or not result.errors_path.is_file():
+            mf.write_errors(out, errors)
+        result.seconds = time.perf_counter() - started
+        _write_manifest(out, result, server, selection, started_at, started, sorted(parts_after), final=True,
+                        removed=removed, collection=collection)
+    return result
+
+
+def _instance_urls(part: Path, series_urls: set[str]) -> set[str]:
+    import pyarrow.parquet as pq
+
+    paths = pq.ParquetFile(part).read(columns=["source_path"]).column("source_path").to_pylist()
+    prefixes = tuple(u + "/" for u in series_urls)
+    return {p for p in paths if p and p.startswith(prefixes)}
+
+
+def _series_of(path: str, records: dict[str, SeriesRecord]) -> str | None:
+    """The series URL an errors row belongs to (its URL starts with it), or None."""
+    for suffix in ("/metadata", "/instances/"):
+        if suffix in path:
+            head = path.split(suffix)[0]
+            return head if head in records else None
+    return path if path in records else None
+
+
+def _write_manifest(out: Path, result: DicomwebResult, server: Server, selection: Selection, started_at: str,
+                    started: float, parts: list[str], *, final: bool, removed: list[str] | None = None,
+                    collection: str | None = None) -> None:
+    query = selection.as_dict()
+    if selection.cohort:
+        query["cohort_sha256"] = hashlib.sha256(Path(selection.cohort).read_bytes()).hexdigest()
+    mf.write_manifest(out, {
+        "input_kind": "dicom",
+        "source": SOURCE,
+        "inputs": [server.url],
+        "server": server.url,            # never with credentials (check_url refuses them)
+        "auth": server.credentials.describe.split(" from ")[0],
+        "query": query,
+        "collection_id": collection,
+        "started": started_at,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds") if final else None,
+        "complete": final,
+        "workers": result.workers,
+        "timeout_seconds": server.timeout,
+        "retries": server.retries,
+        "seconds": round(time.perf_counter() - started, 3),
+        # read: instance rows (as the file ingest's files read); failed: series that could not be read
+        "counts": {"series_listed": result.listed, "series_read": result.read, "series_failed": result.failed,
+                   "read": result.rows, "failed": result.failed, "skipped": 0,
+                   "new": result.new, "changed": result.changed, "retried": result.retried,
+                   "unchanged": result.unchanged, "removed": result.removed,
+                   "instances_read_this_run": result.instances_read, "instance_rows": result.rows,
+                   "duplicate_sop_instances": result.duplicate_instances,
+                   "unreadable_values": result.value_problems, "listing_problems": result.listing_problems},
+        "removed": (removed or [])[:1000],
+        "columns": result.columns,
+        "parts": parts,
+    })
+
