@@ -120,6 +120,8 @@ class DicomwebResult:
 def _plain(element: dict) -> dict:
     """One DICOM JSON element with numbers as numbers, except DS and IS, which keep their text."""
     vr = element.get("vr")
+    if "BulkDataURI" in element:  # bulk data (pixels, binary values) is never fetched
+        return {"vr": vr}
     values = element.get("Value")
     if not isinstance(values, list):
         return element
@@ -177,8 +179,15 @@ def instance_row(item: dict) -> tuple[dict[str, Any], list]:
 
 def read_series(server: Server, listed: Listed) -> dict:
     """Fetch and convert one series (runs in a reading thread). Never raises for a bad answer."""
-    import warnings
+    try:
+        return _read_series(server, listed)
+    except Exception as exc:  # noqa: BLE001 - one series that cannot be converted is an errors row, not a stop
+        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
+                "errors": [{"path": listed.url + "/metadata", "kind": FILE_FAILED,
+                            "reason": f"not converted: {type(exc).__name__}: {str(exc)[:200]}"}]}
 
+
+def _read_series(server: Server, listed: Listed) -> dict:
     from .frames import frame_rows, frames_table
     from .writer import rows_table
 
@@ -197,30 +206,28 @@ def read_series(server: Server, listed: Listed) -> dict:
                 "errors": [{"path": listed.url + "/metadata", "kind": GONE,
                             "reason": "the series' metadata lists no instances (emptied since it was listed?)"}]}
     rows, frames = [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
-        for number, item in enumerate(items):
-            sop = value(item, "00080018")
-            url = f"{listed.url}/instances/{sop}" if sop else f"{listed.url}/metadata#{number}"
-            try:
-                row, problems = instance_row(item)
-            except Exception as exc:  # noqa: BLE001 - one instance the server describes badly is a row, not a stop
-                errors.append({"path": url, "kind": FILE_FAILED, "SOPInstanceUID": str(sop) if sop else None,
-                               "reason": f"DICOM JSON not readable: {type(exc).__name__}: {str(exc)[:200]}"})
-                continue
-            row["collection_id"] = listed.collection
-            row["instance_size"] = None
-            row["source_path"] = url
-            rows.append(row)
-            for problem in problems:
-                errors.append({"path": url, "kind": VALUE, "reason": problem.reason, "attribute": problem.attribute,
-                               "SOPInstanceUID": row.get("SOPInstanceUID")})
-            try:
-                frames += frame_rows(row)
-            except (ValueError, TypeError, KeyError) as exc:
-                errors.append({"path": url, "kind": VALUE, "attribute": "PerFrameFunctionalGroupsSequence",
-                               "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
-                               "SOPInstanceUID": row.get("SOPInstanceUID")})
+    for number, item in enumerate(items):
+        sop = value(item, "00080018")
+        url = f"{listed.url}/instances/{sop}" if sop else f"{listed.url}/metadata#{number}"
+        try:
+            row, problems = instance_row(item)
+        except Exception as exc:  # noqa: BLE001 - one instance the server describes badly is a row, not a stop
+            errors.append({"path": url, "kind": FILE_FAILED, "SOPInstanceUID": str(sop) if sop else None,
+                           "reason": f"DICOM JSON not readable: {type(exc).__name__}: {str(exc)[:200]}"})
+            continue
+        row["collection_id"] = listed.collection
+        row["instance_size"] = None
+        row["source_path"] = url
+        rows.append(row)
+        for problem in problems:
+            errors.append({"path": url, "kind": VALUE, "reason": problem.reason, "attribute": problem.attribute,
+                           "SOPInstanceUID": row.get("SOPInstanceUID")})
+        try:
+            frames += frame_rows(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            errors.append({"path": url, "kind": VALUE, "attribute": "PerFrameFunctionalGroupsSequence",
+                           "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
+                           "SOPInstanceUID": row.get("SOPInstanceUID")})
     return {"listed": listed, "status": READ if rows else FAILED, "instances": len(rows), "errors": errors,
             "table": rows_table(rows) if rows else None, "frames": frames_table(frames) if frames else None}
 
@@ -464,7 +471,10 @@ def ingest_dicomweb(
         queue = iter(to_read)
         in_flight: dict = {}
         done_count = 0
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicomweb") as pool:
+        import warnings
+
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicomweb") as pool:
+            warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
             def submit() -> None:
                 item = next(queue, None)
                 if item is not None:
