@@ -177,34 +177,52 @@ def instance_row(item: dict) -> tuple[dict[str, Any], list]:
     return row, problems
 
 
-def read_series(server: Server, listed: Listed) -> dict:
-    """Fetch and convert one series (runs in a reading thread). Never raises for a bad answer."""
+def _failed(listed: Listed, path: str, kind: str, reason: str) -> dict:
+    return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
+            "errors": [{"path": path, "kind": kind, "reason": reason}]}
+
+
+def fetch_series(server: Server, listed: Listed) -> dict:
+    """GET one series' metadata (in a reading thread): {"body": bytes, "shown": url} or a failed result."""
     try:
-        return _read_series(server, listed)
+        shown, body = server.get(listed.url + "/metadata")
+    except RequestFailed as failure:
+        return _failed(listed, failure.url, failure.kind, failure.reason)
+    return {"listed": listed, "shown": shown, "body": body}
+
+
+def convert_series(listed: Listed, shown: str, body: bytes) -> dict:
+    """One series' metadata body -> its rows as Arrow tables (in a worker process or a thread).
+    Never raises for a bad answer: it is a failed result with errors rows."""
+    import warnings
+
+    warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
+    try:
+        return _convert_series(listed, shown, body)
     except Exception as exc:  # noqa: BLE001 - one series that cannot be converted is an errors row, not a stop
-        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
-                "errors": [{"path": listed.url + "/metadata", "kind": FILE_FAILED,
-                            "reason": f"not converted: {type(exc).__name__}: {str(exc)[:200]}"}]}
+        return _failed(listed, shown, FILE_FAILED, f"not converted: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-def _read_series(server: Server, listed: Listed) -> dict:
+def read_series(server: Server, listed: Listed) -> dict:
+    """Fetch and convert one series in this thread (the sequential path)."""
+    fetched = fetch_series(server, listed)
+    return fetched if "body" not in fetched else convert_series(listed, fetched["shown"], fetched["body"])
+
+
+def _convert_series(listed: Listed, shown: str, body: bytes) -> dict:
+    from .dicomweb_client import parse_json
     from .frames import frame_rows, frames_table
     from .writer import rows_table
 
     errors: list[dict] = []
     try:
-        items = server.get_json(listed.url + "/metadata")
+        items = parse_json(body, shown)
     except RequestFailed as failure:
-        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
-                "errors": [{"path": failure.url, "kind": failure.kind, "reason": failure.reason}]}
+        return _failed(listed, failure.url, failure.kind, failure.reason)
     if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
-        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
-                "errors": [{"path": listed.url + "/metadata", "kind": MALFORMED,
-                            "reason": "not DICOM JSON: the metadata is not a list of objects"}]}
+        return _failed(listed, shown, MALFORMED, "not DICOM JSON: the metadata is not a list of objects")
     if not items:
-        return {"listed": listed, "status": FAILED, "table": None, "frames": None, "instances": 0,
-                "errors": [{"path": listed.url + "/metadata", "kind": GONE,
-                            "reason": "the series' metadata lists no instances (emptied since it was listed?)"}]}
+        return _failed(listed, shown, GONE, "the series' metadata lists no instances (emptied since it was listed?)")
     rows, frames = [], []
     for number, item in enumerate(items):
         sop = value(item, "00080018")
@@ -353,6 +371,7 @@ def ingest_dicomweb(
     credentials: Credentials | None = None,
     collection: str | None = None,
     workers: int | None = None,
+    processes: int | None = None,
     timeout: float = 30.0,
     retries: int = 3,
     backoff: float = 0.5,
@@ -360,8 +379,6 @@ def ingest_dicomweb(
     rows_per_part: int = ROWS_PER_PART,
 ) -> DicomwebResult:
     """Read the selected series' metadata from the DICOMweb server at ``url`` into ``out``."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     from .run import _duplicates, _error_set, _number, _prepare_out
 
     started = time.perf_counter()
@@ -369,6 +386,7 @@ def ingest_dicomweb(
     if selection.empty():
         raise IdcQcError("say what to read from the server: --study UID, --series UID, --cohort MANIFEST or --all")
     workers = max(1, workers or WORKERS)
+    processes = max(1, processes if processes is not None else (os.cpu_count() or 1))
     out = Path(out).absolute()
     previous_manifest = mf.read_manifest(out) or {}
     if previous_manifest and previous_manifest.get("source") != SOURCE:
@@ -468,29 +486,16 @@ def ingest_dicomweb(
 
         if progress:
             progress(0, len(to_read), 0)
-        queue = iter(to_read)
-        in_flight: dict = {}
         done_count = 0
-        import warnings
 
-        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicomweb") as pool:
-            warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
-            def submit() -> None:
-                item = next(queue, None)
-                if item is not None:
-                    in_flight[pool.submit(read_series, server, item)] = item
+        def finished(done: dict) -> None:
+            nonlocal done_count
+            take(done)
+            done_count += 1
+            if progress:
+                progress(done_count, len(to_read), result.instances_read)
 
-            for _ in range(workers * 2):  # bounded: a few series per thread in flight
-                submit()
-            while in_flight:
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    in_flight.pop(future)
-                    take(future.result())
-                    done_count += 1
-                    if progress:
-                        progress(done_count, len(to_read), result.instances_read)
-                    submit()
+        _read_all(server, to_read, workers, processes, finished)
         flush()
         result.series_read_this_run = len(to_read)
 
@@ -558,6 +563,77 @@ def ingest_dicomweb(
         _write_manifest(out, result, server, selection, started_at, started, sorted(parts_after), final=True,
                         removed=removed, collection=collection)
     return result
+
+
+def _read_all(server: Server, to_read: list[Listed], workers: int, processes: int,
+              finished: Callable[[dict], None]) -> None:
+    """Fetch in ``workers`` threads, convert in ``processes`` forked processes (in the threads when
+    1); ``finished`` gets each series' result in the calling thread. Bounded: a few series per
+    thread and process in flight."""
+    import warnings
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    queue = iter(to_read)
+    fetching: dict = {}
+    converting: dict = {}
+    limit = 2 * (workers + processes)
+    with warnings.catch_warnings(), _process_pool(processes if len(to_read) > 1 else 1) as converters, \
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dicomweb") as fetchers:
+        warnings.simplefilter("ignore")  # pydicom's notes on what it read leniently: the rows say it
+        task = fetch_series if converters is not None else read_series
+
+        def submit() -> None:
+            while len(fetching) + len(converting) < limit:
+                item = next(queue, None)
+                if item is None:
+                    return
+                fetching[fetchers.submit(task, server, item)] = item
+
+        submit()
+        while fetching or converting:
+            done, _ = wait([*fetching, *converting], return_when=FIRST_COMPLETED)
+            for future in done:
+                if future in fetching:
+                    fetching.pop(future)
+                    answer = future.result()
+                    if "body" in answer:
+                        converting[converters.submit(convert_series, answer["listed"], answer["shown"],
+                                                     answer["body"])] = answer["listed"]
+                    else:
+                        finished(answer)
+                else:
+                    converting.pop(future)
+                    finished(future.result())
+            submit()
+
+
+class _process_pool:
+    """A fork-context process pool whose processes all start before any reading thread (a fork
+    with threads running may copy a held lock), or None for 1 process."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self.pool = None
+
+    def __enter__(self):
+        if self.processes <= 1 or os.name != "posix":
+            return None
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        import pydicom  # noqa: F401 - imported once before forking so the processes inherit it
+
+        from .writer import rows_table
+
+        rows_table([{"SOPInstanceUID": "1"}])  # the column types and pyarrow's first conversion, once
+        self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=multiprocessing.get_context("fork"))
+        for future in [self.pool.submit(os.getpid) for _ in range(self.processes)]:
+            future.result()  # every process forked now
+        return self.pool
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _instance_urls(part: Path, series_urls: set[str]) -> set[str]:

@@ -153,6 +153,11 @@ class Server:
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``url`` as DICOM JSON (parsed; an empty body is an empty list), with retries."""
+        shown, body = self.get(url, params)
+        return parse_json(body, shown)
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> tuple[str, bytes]:
+        """GET ``url`` with retries: (the URL as shown in errors, the body; b"" for 204)."""
         import httpx
 
         shown = url if not params else f"{url}?" + "&".join(f"{k}={v}" for k, v in params.items())
@@ -184,17 +189,11 @@ class Server:
                 raise RequestFailed(shown, GONE, f"HTTP {status} {response.reason_phrase}: not on the server "
                                                  "(deleted since it was listed, or never there)")
             if status == 204:
-                return []
+                return shown, b""
             if status >= 300:
                 again = f" after {tries} tries" if status in RETRY_STATUS else ""
                 raise RequestFailed(shown, HTTP_ERROR, f"HTTP {status} {response.reason_phrase}{again}")
-            body = response.content
-            if not body.strip():
-                return []
-            try:
-                return json.loads(body, parse_float=_Number, parse_int=_Number)
-            except ValueError as exc:
-                raise RequestFailed(shown, MALFORMED, f"not JSON: {_one_line(exc)}") from None
+            return shown, response.content
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
@@ -226,6 +225,16 @@ class Server:
             if len(batch) < page:
                 return found, None
             offset += page
+
+
+def parse_json(body: bytes, shown: str) -> Any:
+    """A response body as JSON, numbers kept as their text (:class:`_Number`); raises RequestFailed."""
+    if not body.strip():
+        return []
+    try:
+        return json.loads(body, parse_float=_Number, parse_int=_Number)
+    except ValueError as exc:
+        raise RequestFailed(shown, MALFORMED, f"not JSON: {_one_line(exc)}") from None
 
 
 class _Number(str):

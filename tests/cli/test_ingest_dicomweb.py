@@ -332,10 +332,10 @@ def test_server_stopped_mid_ingest_keeps_what_was_read_and_a_rerun_completes(ser
 
     def stop_after_two(done: int, total: int, instances: int) -> None:
         if done == 2:
-            orthanc.stop()
+            orthanc.stop(kill=True)
 
     try:
-        first = ingest_dicomweb(orthanc.dicomweb, out, Selection(all=True), credentials=credentials, workers=1,
+        first = ingest_dicomweb(orthanc.dicomweb, out, Selection(all=True), credentials=credentials, workers=1, processes=1,
                                 retries=1, backoff=0.05, timeout=5, progress=stop_after_two)
     finally:
         orthanc.start()

@@ -103,9 +103,13 @@ class Orthanc:
                     raise RuntimeError(f"Orthanc did not answer within {timeout:g} s: {self.log.read_text()[-2000:]}")
                 time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """End the process: SIGTERM (Orthanc finishes what it serves), or SIGKILL (``kill``: gone at once)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
