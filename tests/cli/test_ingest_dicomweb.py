@@ -295,6 +295,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             self._send(401, b'{"error": "bearer token required"}', "application/json")
             return
+        if server.faults.get("qido") == "ignore_offset" and "/series?" in self.path:
+            from urllib.parse import parse_qsl, urlencode, urlsplit
+
+            parts = urlsplit(self.path)  # a server that always answers the first page
+            self.path = parts.path + "?" + urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "offset"])
         if self.path.endswith("/metadata"):
             uid = self.path.split("/series/")[1].split("/")[0]
             fault = server.faults.get(uid)
@@ -398,3 +403,14 @@ def test_server_stopped_mid_ingest_keeps_what_was_read_and_a_rerun_completes(ser
     assert (again.read, again.failed, again.series_read_this_run) == (len(UIDS), 0, first.failed)
     assert len(_rows(out)) == INSTANCES
     assert pq.read_table(out / "errors.parquet").num_rows == 0
+
+
+def test_a_server_that_ignores_offset_stops_the_paging_with_a_note(proxy):
+    from idc_qc.ingest.dicomweb_client import Credentials, Server
+
+    proxy.faults["qido"] = "ignore_offset"
+    base = f"http://127.0.0.1:{proxy.server_address[1]}/dicom-web"
+    with Server(base, Credentials(f"Bearer {TOKEN}", "bearer token")) as web:
+        found, note = web.query("series", {}, page=3)
+    assert len(found) == 3  # the first page, once: no endless loop, no duplicates
+    assert "ignores offset" in note and "later matches may be missing" in note
