@@ -414,3 +414,27 @@ def test_a_server_that_ignores_offset_stops_the_paging_with_a_note(proxy):
         found, note = web.query("series", {}, page=3)
     assert len(found) == 3  # the first page, once: no endless loop, no duplicates
     assert "ignores offset" in note and "later matches may be missing" in note
+
+
+def test_an_interrupted_ingest_continues_where_it_stopped(server, tmp_path):
+    from idc_qc.ingest.dicomweb import Selection, ingest_dicomweb
+    from idc_qc.ingest.dicomweb_client import auth_from_env
+
+    orthanc = server["orthanc"]
+    credentials = auth_from_env(env=orthanc.env())
+    out = tmp_path / "out"
+
+    def interrupt_after_three(done: int, total: int, instances: int) -> None:
+        if done == 3:
+            raise KeyboardInterrupt  # Ctrl-C while series are in flight
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest_dicomweb(orthanc.dicomweb, out, Selection(all=True), credentials=credentials, workers=1, processes=1,
+                        rows_per_part=10, progress=interrupt_after_three)
+    manifest = json.loads((out / "ingest_manifest.json").read_text())
+    assert manifest["complete"] is False and len(manifest["parts"]) == 1  # the checkpoint after the first part
+    kept = pq.read_table(out / "series.parquet").to_pylist()
+    assert len(kept) in (2, 3) and {s["status"] for s in kept} == {"read"}  # 10 rows: two or three series
+    again = ingest_dicomweb(orthanc.dicomweb, out, Selection(all=True), credentials=credentials)
+    assert (again.unchanged, again.new, again.read) == (len(kept), len(UIDS) - len(kept), len(UIDS))
+    assert len(_rows(out)) == again.rows == INSTANCES and again.duplicate_instances == 0
