@@ -8,7 +8,7 @@ loads them through its REST API, then runs, each in its own process:
 1. ``idc-qc ingest URL --all --workers N`` (QIDO-RS listing, WADO-RS series metadata with N
    parallel requests, rows to parquet);
 2. a plain sequential loop: one QIDO-RS listing, then one httpx request per series' metadata,
-   each instance converted by the same function (idc_qc.ingest.dicomweb.instance_row), rows
+   each instance converted by the same function (idc_qc.ingest.dicomweb_json.instance_row), rows
    kept in memory, nothing written;
 3. ``idc-qc ingest`` again with nothing new (the incremental rerun).
 
@@ -103,7 +103,7 @@ def write_series(folder: Path, series: int, per_series: int) -> list[Path]:
 
 SEQUENTIAL_LOOP = """
 import os, sys, time, httpx
-from idc_qc.ingest.dicomweb import instance_row
+from idc_qc.ingest.dicomweb_json import instance_row
 base = sys.argv[1]
 started = time.perf_counter()
 auth = (os.environ["IDC_QC_DICOMWEB_USER"], os.environ["IDC_QC_DICOMWEB_PASSWORD"])

@@ -11,11 +11,15 @@ parquet has the same columns. ``source_path`` is the instance's WADO-RS URL; ``i
 is NULL (DICOMweb metadata does not give it) and the file meta information (group 0002) is
 absent unless the server sends AvailableTransferSyntaxUID, which gives TransferSyntaxUID.
 
-Series are read by a bounded thread pool, streamed to parquet parts; after every part the
+Series are fetched by a bounded thread pool and converted in one forked process per core,
+streamed to parquet parts; after every part the
 series table (``series.parquet``) and the manifest are written, so an interrupted run continues
 where it stopped. A rerun reads only series that are new, changed (another instance count, or
 another ``crdc_series_uuid`` in a cohort) or failed last time. A request that fails after its
 retries is a row of the errors table (URL, kind, reason); the series read are kept.
+
+The pieces: :mod:`.dicomweb_client` (requests, retries, credentials), :mod:`.dicomweb_listing`
+(the selection, QIDO-RS listings, the series table), :mod:`.dicomweb_json` (DICOM JSON -> row).
 """
 
 from __future__ import annotations
@@ -24,61 +28,26 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ..errors import IdcQcError
 from . import manifest as mf
-from .dicomweb_client import (
-    GONE,
-    MALFORMED,
-    REFUSED,
-    SERIES_INSTANCES,
-    SERIES_UID,
-    STUDY_UID,
-    UNREACHABLE,
-    Credentials,
-    RequestFailed,
-    Server,
-    _Number,
-    value,
+from .dicomweb_client import GONE, MALFORMED, Credentials, RequestFailed, Server, value
+from .dicomweb_json import instance_row
+from .dicomweb_listing import (
+    Listed,
+    SeriesRecord,
+    Selection,
+    list_series,
+    read_series_table,
+    write_series_table,
 )
 from .files import FAILED, FILE_FAILED, READ, VALUE
-
-SERIES_NAME = "series.parquet"
 SOURCE = "dicomweb"
 ROWS_PER_PART = 10_000
 WORKERS = 4
-
-
-@dataclass
-class Selection:
-    """What to read from the server."""
-
-    studies: list[str] = field(default_factory=list)
-    series: list[str] = field(default_factory=list)
-    cohort: Path | None = None
-    all: bool = False
-
-    def empty(self) -> bool:
-        return not (self.studies or self.series or self.cohort or self.all)
-
-    def as_dict(self) -> dict:
-        return {"studies": self.studies, "series": self.series, "all": self.all,
-                "cohort": str(Path(self.cohort).absolute()) if self.cohort else None}
-
-
-@dataclass(frozen=True)
-class Listed:
-    """One series to read: where, and what says whether it changed since the last run."""
-
-    study: str
-    series: str
-    url: str
-    token: str | None           # instance count listed, or a cohort's crdc_series_uuid
-    collection: str | None = None
 
 
 @dataclass
@@ -114,67 +83,7 @@ class DicomwebResult:
 
 
 # ----------------------------------------------------------------------------------------------
-# DICOM JSON -> rows
-
-
-def _plain(element: dict) -> dict:
-    """One DICOM JSON element with numbers as numbers, except DS and IS, which keep their text."""
-    vr = element.get("vr")
-    if "BulkDataURI" in element:  # bulk data (pixels, binary values) is never fetched
-        return {"vr": vr}
-    values = element.get("Value")
-    if not isinstance(values, list):
-        return element
-    if vr == "SQ":
-        out = [{tag: _plain(e) for tag, e in item.items() if isinstance(e, dict)} if isinstance(item, dict)
-               else item for item in values]
-    elif vr in ("DS", "IS"):
-        out = [_decimal_text(v) if isinstance(v, _Number) else v for v in values]
-    else:
-        out = [_number(v) if isinstance(v, _Number) else v for v in values]
-    return {**element, "Value": out}
-
-
-def _decimal_text(number: _Number) -> str:
-    """A DS or IS the server wrote as a JSON number, as text: an integer as written, a decimal in
-    the shortest form that reads back as the same double (servers such as Orthanc print DS with 17
-    digits, "0.69999999999999996" for "0.7"). A DS the server writes as a JSON string is kept as is."""
-    text = str(number)
-    return repr(float(text)) if any(c in text for c in ".eE") else text
-
-
-def _number(text: str) -> int | float:
-    return float(text) if any(c in text for c in ".eE") else int(text)
-
-
-def _keep_text(ds, plain: dict) -> None:
-    """DS and IS as the server wrote them: from_json turns them into numbers ("-100" -> -100.0)."""
-    for tag, element in plain.items():
-        vr, values = element.get("vr"), element.get("Value")
-        if not isinstance(values, list) or not values:
-            continue
-        if vr in ("DS", "IS") and all(isinstance(v, str) for v in values):
-            ds[int(tag, 16)].value = values[0] if len(values) == 1 else values
-        elif vr == "SQ":
-            for item_ds, item_json in zip(ds[int(tag, 16)].value, values):
-                if isinstance(item_json, dict):
-                    _keep_text(item_ds, item_json)
-
-
-def instance_row(item: dict) -> tuple[dict[str, Any], list]:
-    """The dicom_all row of one instance's DICOM JSON (the file ingest's conversion)."""
-    import pydicom
-
-    from .dataset import dataset_row
-
-    plain = {tag: _plain(element) for tag, element in item.items() if isinstance(element, dict)}
-    ds = pydicom.Dataset.from_json(plain)  # no bulk data handler: bulk data stays empty, never fetched
-    _keep_text(ds, plain)
-    row, problems = dataset_row(ds)
-    syntaxes = row.get("AvailableTransferSyntaxUID")
-    if syntaxes and "TransferSyntaxUID" not in row:
-        row["TransferSyntaxUID"] = syntaxes if isinstance(syntaxes, str) else "\\".join(syntaxes)
-    return row, problems
+# one series: fetched in a thread, converted in a process
 
 
 def _failed(listed: Listed, path: str, kind: str, reason: str) -> dict:
@@ -248,115 +157,6 @@ def _convert_series(listed: Listed, shown: str, body: bytes) -> dict:
                            "SOPInstanceUID": row.get("SOPInstanceUID")})
     return {"listed": listed, "status": READ if rows else FAILED, "instances": len(rows), "errors": errors,
             "table": rows_table(rows) if rows else None, "frames": frames_table(frames) if frames else None}
-
-
-# ----------------------------------------------------------------------------------------------
-# what to read
-
-
-def list_series(server: Server, selection: Selection) -> tuple[list[Listed], list[dict]]:
-    """The series the selection names, each once; and errors rows for what could not be listed.
-
-    Connection failures and refused credentials raise IdcQcError (nothing can be read)."""
-    listed: dict[str, Listed] = {}
-    problems: list[dict] = []
-
-    def add(item: dict, study: str | None = None, collection: str | None = None, token: str | None = None) -> None:
-        study = str(value(item, STUDY_UID) or study or "")
-        series = str(value(item, SERIES_UID) or "")
-        if not study or not series:
-            problems.append({"path": server.url, "kind": MALFORMED,
-                             "reason": f"a QIDO-RS match without StudyInstanceUID or SeriesInstanceUID ({series or study})"})
-            return
-        count = value(item, SERIES_INSTANCES)
-        url = server.series_url(study, series)
-        listed.setdefault(series, Listed(study, series, url, token or (str(count) if count is not None else None),
-                                         collection))
-
-    def query(path: str, params: dict, what: str) -> list[dict]:
-        try:
-            found, note = server.query(path, params)
-        except RequestFailed as failure:
-            if failure.kind in (UNREACHABLE, REFUSED):
-                raise IdcQcError(_fatal(server, failure)) from None
-            problems.append({"path": failure.url, "kind": failure.kind, "reason": f"listing {what}: {failure.reason}"})
-            return []
-        if note:
-            problems.append({"path": f"{server.url}/{path}", "kind": "paging_ignored", "reason": note})
-        if not found:
-            problems.append({"path": f"{server.url}/{path}", "kind": GONE,
-                             "reason": f"the server lists nothing for {what}"})
-        return found
-
-    include = {"includefield": SERIES_INSTANCES}
-    if selection.all:
-        for item in query("series", include, "every series"):
-            add(item)
-    for study in selection.studies:
-        for item in query(f"studies/{study}/series", include, f"study {study}"):
-            add(item, study)
-    for series in selection.series:
-        for item in query("series", {SERIES_UID: series, **include}, f"series {series}"):
-            add(item)
-    if selection.cohort is not None:
-        from ..query.cohort import read_manifest
-
-        for entry in read_manifest(Path(selection.cohort))["series"]:
-            uid, study = entry["SeriesInstanceUID"], entry.get("StudyInstanceUID")
-            token = entry.get("crdc_series_uuid") or (str(entry["instanceCount"]) if entry.get("instanceCount")
-                                                      is not None else None)
-            if study:
-                add({STUDY_UID: {"Value": [study]}, SERIES_UID: {"Value": [uid]}}, study,
-                    entry.get("collection_id"), token)
-            else:
-                for item in query("series", {SERIES_UID: uid, **include}, f"series {uid}"):
-                    add(item, collection=entry.get("collection_id"), token=token)
-    return list(listed.values()), problems
-
-
-def _fatal(server: Server, failure: RequestFailed) -> str:
-    if failure.kind == REFUSED:
-        return (f"{server.url}: {failure.reason}; set IDC_QC_DICOMWEB_TOKEN (or --token-file), or "
-                "IDC_QC_DICOMWEB_USER and IDC_QC_DICOMWEB_PASSWORD, to credentials the server accepts")
-    return f"cannot reach {server.url}: {failure.reason}; is the server running and the URL right?"
-
-
-# ----------------------------------------------------------------------------------------------
-# the series table: what the last runs read (the file ingest's files.parquet, per series)
-
-
-@dataclass(frozen=True)
-class SeriesRecord:
-    study: str
-    token: str | None
-    status: str
-    part: str | None
-    instances: int
-
-
-def read_series_table(out: Path) -> dict[str, SeriesRecord]:
-    import pyarrow.parquet as pq
-
-    path = out / SERIES_NAME
-    if not path.is_file():
-        return {}
-    t = pq.ParquetFile(path).read().to_pydict()
-    return {u: SeriesRecord(s, tok, st, p, n) for u, s, tok, st, p, n in
-            zip(t["series_url"], t["StudyInstanceUID"], t["token"], t["status"], t["part"], t["instances"])}
-
-
-def write_series_table(out: Path, records: dict[str, SeriesRecord]) -> None:
-    import pyarrow as pa
-
-    urls = sorted(records)
-    r = [records[u] for u in urls]
-    table = pa.table({"series_url": pa.array(urls, pa.string()),
-                      "StudyInstanceUID": pa.array([x.study for x in r], pa.string()),
-                      "token": pa.array([x.token for x in r], pa.string()),
-                      "status": pa.array([x.status for x in r], pa.string()),
-                      "part": pa.array([x.part for x in r], pa.string()),
-                      "instances": pa.array([x.instances for x in r], pa.int64())})
-    mf._atomic_parquet(table, out / SERIES_NAME)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pydicom")
 
 from idc_qc.errors import IdcQcError
-from idc_qc.ingest.dicomweb import _decimal_text, _plain, instance_row
+from idc_qc.ingest.dicomweb_json import _decimal_text, _plain, instance_row
 from idc_qc.ingest.dicomweb_client import (
     Credentials,
     _Number,
