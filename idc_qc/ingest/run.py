@@ -113,12 +113,15 @@ def check_paths(paths: list[str]) -> None:
             raise IdcQcError(f"no such file or folder: {path!r}; give DICOM files or folders holding them")
 
 
-def _prepare_out(out: Path) -> None:
+def _prepare_out(out: Path, dicomweb: bool = False) -> None:
     if out.exists() and not out.is_dir():
         raise IdcQcError(f"--out {str(out)!r} is a file; give a folder (created when missing)")
     if out.is_dir() and any(out.iterdir()) and not mf.is_ingest_output(out):
         raise IdcQcError(f"--out {str(out)!r} holds files but no {mf.MANIFEST_NAME}: it is not an idc-qc ingest "
                          "output; give an empty or new folder")
+    if (mf.read_manifest(out) or {}).get("source") == "dicomweb" and not dicomweb:
+        raise IdcQcError(f"--out {str(out)!r} holds an ingest from a DICOMweb server; write the files' ingest to "
+                         "another folder")
     (out / mf.INSTANCES_DIR).mkdir(parents=True, exist_ok=True)
 
 
