@@ -198,7 +198,7 @@ def test_will_my_pipeline_load_it_shows_the_models_counts(report):
             "trs => trs.map(tr => [tr.dataset.converter, tr.dataset.rule, tr.querySelector('td.uid').textContent,"
             " (tr.querySelector('td.uid a') || {}).href || null])")
         assert examples and {(c, r) for c, r, _, _ in examples} <= {(c, r) for c, r, _, _ in listed}
-        for converter, rule_id, uid, link in examples:
+        for converter, rule_id, uid, _link in examples:
             assert query(db, "select count(*) from series_converters where converter = ? and rule_id = ? "
                              "and SeriesInstanceUID = ?", [converter, rule_id, uid]) == [(1,)]
         links = [link for *_, link in examples if link]

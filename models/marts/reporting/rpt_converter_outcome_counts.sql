@@ -77,7 +77,7 @@ final as (
         hint,
         series_count,
         volume_count,
-        sum(series_count) over (partition by collection_id, converter) as converter_series_count
+        cast(sum(series_count) over (partition by collection_id, converter) as {{ dbt.type_bigint() }}) as converter_series_count
     from counted
 )
 
