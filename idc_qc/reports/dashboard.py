@@ -3,8 +3,9 @@
 What IDC's online Looker dashboard summarizes, for any build and with no network: series,
 patients, instances and size by collection and modality (all of IDC's index when the build
 kept it: ``--whole-index`` or the index alone), growth across IDC releases, geometry
-categories and failure reasons by collection and manufacturer, and demographics with unknown
-values shown as categories of their own.
+categories and failure reasons by collection and manufacturer, demographics with unknown
+values shown as categories of their own, and what each converter (highdicom, dcm2niix,
+dicom2nifti, SimpleITK) is predicted to do with the series (rpt_converter_outcome_counts).
 
 Every number comes from an ``rpt_*`` model (models/marts/reporting): the SQL here only reads
 those rows (a few thousand at IDC scale), so the file stays small (~2 MB, most of it the
@@ -30,6 +31,9 @@ TOP_REASON_COLLECTIONS = 15
 REQUIRED = ("rpt_archive_collections", "rpt_archive_collection_modality", "rpt_archive_release_growth",
             "rpt_archive_demographics")
 UNKNOWN_COLOR = "#bbbbbb"
+#: Colours of series_converters' outcomes (report_sections.CONVERTER_OUTCOMES, best to worst):
+#: one fixed scale, so a colour means the same outcome whatever the collection picked.
+OUTCOME_PALETTE = ("#54a24b", "#eeca3b", "#72b7b2", "#f58518", "#e45756")
 #: Colours of the geometry categories, in the order of the seed's category rows (level
 #: category of seeds/geometry_reasons.csv, by reason_key): one fixed scale for every chart and
 #: every collection picked, so a colour always means the same category.
@@ -91,6 +95,11 @@ _QUERIES = {
                dense_rank() over (order by coll_total desc, collection_id) as coll_rank
         from (select *, sum(series_count) over (partition by collection_id) as coll_total
               from rpt_geometry_reason_counts where level = 'series')""",
+    # converter_series: the collection's series judged by the converter (0 rows: nothing to show)
+    "converters": """
+        select collection_id, converter, converter_order, outcome_kind, outcome_order, series_count,
+               converter_series_count as converter_series
+        from rpt_converter_outcome_counts where collection_id <> '(all)'""",
 }
 
 _TOTALS_SQL = """
@@ -117,7 +126,7 @@ def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> Dashbo
         frames = {}
         for key, sql in _QUERIES.items():
             source = {"categories": "rpt_geometry_category_counts", "reasons": "rpt_geometry_reason_counts",
-                      "failing": "rpt_failing_series_counts"}.get(key)
+                      "failing": "rpt_failing_series_counts", "converters": "rpt_converter_outcome_counts"}.get(key)
             if source is not None and source not in tables:
                 frames[key] = None
                 continue
@@ -138,6 +147,11 @@ def render_dashboard(db: Path, out: Path, *, title: str | None = None) -> Dashbo
 
     if frames.get("failing") is not None:
         frames["collections"] = frames["collections"].merge(frames["failing"], on="collection_id", how="left")
+    if frames.get("converters") is not None and len(frames["converters"]):
+        # the series each collection has a converter verdict for (0: the panel says so, not blank)
+        judged = frames["converters"].groupby("collection_id", as_index=False)["converter_series"].max()
+        frames["collections"] = frames["collections"].merge(judged, on="collection_id", how="left")
+        frames["collections"]["converter_series"] = frames["collections"]["converter_series"].fillna(0)
     chart, names = _chart(frames, context.notice, category_domain)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -327,6 +341,11 @@ def _chart(frames: dict, notice: str | None, category_domain: list[str] | None =
         names.append("failure reasons by collection")
         reasons_chart = alt.hconcat(reasons_chart, reasons_by_collection).resolve_scale(color="independent")
 
+    converters_chart = None
+    if frames.get("converters") is not None and len(frames["converters"]):
+        converters_chart = _converters_panel(alt, frames["converters"], collections, in_view, titled)
+        names.append("will my pipeline load it?")
+
     demo_charts = []
     for attribute, heading in (("sex", "Patients by sex"), ("age_group", "Patients by age group")):
         data = frames["demographics"][frames["demographics"]["attribute"] == attribute]
@@ -355,9 +374,42 @@ def _chart(frames: dict, notice: str | None, category_domain: list[str] | None =
         rows.append(alt.hconcat(*charts_row3))
     if reasons_chart is not None:
         rows.append(reasons_chart)
+    if converters_chart is not None:
+        rows.append(converters_chart)
     chart = alt.vconcat(*rows).add_params(pick_collection).resolve_scale(color="independent").configure_view(
         stroke=None).configure_axis(labelLimit=220)
     return chart, names
+
+
+def _converters_panel(alt, frame, collections, in_view: str, titled):
+    """Series per converter and predicted outcome (rpt_converter_outcome_counts), one stacked
+    bar per converter, outcomes best to worst in their fixed colours; a collection picked with
+    no series judged says so instead of an empty chart."""
+    from .report_sections import CONVERTER_OUTCOMES
+
+    outcomes = list(CONVERTER_OUTCOMES)
+    data = alt.Chart(frame).transform_filter(in_view).transform_aggregate(
+        series="sum(series_count)", groupby=["converter", "converter_order", "outcome_kind", "outcome_order"],
+    ).transform_joinaggregate(converter_total="sum(series)", groupby=["converter"]).transform_calculate(
+        share="datum.series / datum.converter_total")
+    bars = data.mark_bar().encode(
+        x=alt.X("series:Q", title="series"),
+        y=alt.Y("converter:N", sort=alt.EncodingSortField("converter_order", op="min", order="ascending"), title=None),
+        color=alt.Color("outcome_kind:N", title="predicted outcome",
+                        scale=alt.Scale(domain=outcomes, range=[OUTCOME_PALETTE[i % len(OUTCOME_PALETTE)]
+                                                                for i in range(len(outcomes))])),
+        order=alt.Order("outcome_order:Q", sort="ascending"),
+        tooltip=[alt.Tooltip("converter:N"), alt.Tooltip("outcome_kind:N", title="outcome"),
+                 alt.Tooltip("series:Q", format=","), alt.Tooltip("share:Q", format=".1%", title="share of series"),
+                 alt.Tooltip("converter_total:Q", format=",", title="series judged")])
+    layers = [bars]
+    if "converter_series" in collections:
+        layers.append(_empty_note(alt, collections, in_view, "converter_series",
+                                  "no series with instance metadata in this collection"))
+    return alt.layer(*layers).properties(
+        title=titled("Will my pipeline load it? Predicted outcome per converter",
+                     "series_converters: each tool's own rules (docs/converters.md)"),
+        width=560, height=alt.Step(22))
 
 
 #: The totals row: (field of the aggregate, label under the figure), left to right.

@@ -14,6 +14,10 @@ diff and every failing series. Each section is a plain function ``(ReportContext
   it) and the failing patients per collection with the rule and the values (rpt_clinical_coverage
   joined with patient_clinical: a SQL query, bounded per collection). Without clinical data the
   section says so, once.
+* **Will my pipeline load it?** (issue 22): per converter (highdicom, dcm2niix, dicom2nifti,
+  SimpleITK) the series of each predicted outcome, the rules that decide most of them with
+  their hints, and an example series of each with its viewer link (rpt_converter_outcome_counts
+  over series_converters). Without series_converters (a partial build) one line says so.
 * **Release diff** (issue 10): collections and series added / removed / revised, and QC
   failures new / fixed / unchanged by collection and check (idc_qc.releases.diff.ReleaseDiff),
   when the report is given one (``idc-qc report --against vNN|DB``) or the run manifest beside
@@ -391,6 +395,114 @@ collection.</p>
 
 
 # ----------------------------------------------------------------------------------------------
+# will my pipeline load it? (series_converters)
+
+#: series_converters.outcome_kind, from best to worst for a pipeline (rpt_converter_outcome_counts'
+#: outcome_order): the report's columns and the dashboard's stacks, in this order.
+CONVERTER_OUTCOMES = ("assembles", "assembles with a warning", "splits into N volumes",
+                      "assembles with wrong geometry", "refuses")
+#: Rules listed per converter (most series first), and of those the ones with an example series.
+CONVERTER_TOP_RULES = 3
+CONVERTER_EXAMPLES = 2
+
+
+def _link(uid: Any, url: Any) -> str:
+    """A series UID as a table cell, linked to IDC's viewer when the series has a viewer_url."""
+    if url:
+        return (f'<td class="uid"><a href="{esc(url)}" target="_blank" rel="noopener" '
+                f'title="open in IDC\'s viewer">{esc(uid)}</a></td>')
+    return f'<td class="uid">{esc(uid)}</td>'
+
+
+def converters_section(ctx: ReportContext) -> str:
+    """Will the tool in a pipeline load each series (issue 22): outcomes per converter, the
+    rules that decide them, example series; one line when the build has no series_converters."""
+    tables = set(ctx.extra.get("tables") or [])
+    if "series_converters" not in tables or "rpt_converter_outcome_counts" not in tables:
+        return ('<p id="converters-none">The converter predictions (series_converters) are not in this '
+                'database: a partial build; <code>idc-qc build</code> builds them (docs/converters.md).</p>')
+    con = ctx.con
+    cells = con.execute(
+        """select converter, min(converter_order) as converter_order, min(tool_version) as tool_version,
+                  outcome_kind, sum(series_count) as series, max(converter_series_count) as of_series
+           from rpt_converter_outcome_counts where collection_id = '(all)'
+           group by converter, outcome_kind order by converter_order, converter""").fetchall()
+    if not cells:
+        return '<p id="converters-none">No series with instance metadata: no converter to predict.</p>'
+    counts: dict[str, dict[str, int]] = {}
+    meta: dict[str, tuple[str, int]] = {}
+    for converter, _order, version, outcome, series, of_series in cells:
+        counts.setdefault(converter, {})[outcome] = int(series)
+        meta[converter] = (version, int(of_series))
+    head = "".join(f'<th>{esc(o)}</th>' for o in CONVERTER_OUTCOMES)
+    body = []
+    for converter, by_outcome in counts.items():
+        version, total = meta[converter]
+        row = "".join(
+            f'<td class="num" data-outcome="{esc(o)}" data-count="{by_outcome.get(o, 0)}">'
+            f'{by_outcome.get(o, 0):,}'
+            + (f' <span class="small">({by_outcome[o] / total:.1%})</span>' if by_outcome.get(o) and total else "")
+            + "</td>" for o in CONVERTER_OUTCOMES)
+        body.append(f'<tr data-converter="{esc(converter)}"><td><b>{esc(converter)}</b></td>'
+                    f'<td class="small">{esc(version)}</td>{row}<td class="num">{total:,}</td></tr>')
+    rules = con.execute(
+        f"""select converter, outcome_kind, rule_id, rule, hint, series_count, k from (
+                select *, row_number() over (partition by converter order by series_count desc, rule_id) as k
+                from rpt_converter_outcome_counts
+                where collection_id = '(all)' and rule_id not like '%\\_regular' escape '\\')
+            where k <= {CONVERTER_TOP_RULES} order by converter_order, k""").fetchall()
+    rule_rows = "".join(
+        f'<tr data-converter="{esc(r[0])}" data-rule="{esc(r[2])}"><td>{esc(r[0])}</td><td>{esc(r[1])}</td>'
+        f'<td><code>{esc(r[2])}</code><div class="small">{esc(r[3])}</div></td>'
+        f'<td class="num" data-count="{int(r[5])}">{int(r[5]):,}</td><td class="hint">{esc(r[4])}</td></tr>'
+        for r in rules)
+    picked = [(r[0], r[2]) for r in rules if r[6] <= CONVERTER_EXAMPLES]
+    examples = []
+    if picked:
+        wanted = " union all ".join(
+            f"select '{c.replace(chr(39), chr(39) * 2)}' as converter, '{rid.replace(chr(39), chr(39) * 2)}' as rule_id, "
+            f"{i} as k" for i, (c, rid) in enumerate(picked))
+        has_geometry = "series_geometry" in tables
+        examples = con.execute(f"""
+            with wanted as ({wanted}),
+            first as (
+                select c.converter, c.rule_id, min(c.SeriesInstanceUID) as SeriesInstanceUID
+                from series_converters as c join wanted as w on c.converter = w.converter and c.rule_id = w.rule_id
+                group by c.converter, c.rule_id)
+            select c.converter, c.outcome, c.rule_id, c.measured_value, c.collection_id, c.Modality,
+                   c.SeriesInstanceUID, {'g.viewer_url' if has_geometry else 'null'} as viewer_url
+            from first
+            join series_converters as c
+                on c.converter = first.converter and c.rule_id = first.rule_id
+                and c.SeriesInstanceUID = first.SeriesInstanceUID
+            join wanted as w on w.converter = c.converter and w.rule_id = c.rule_id
+            {'left join series_geometry as g on g.SeriesInstanceUID = c.SeriesInstanceUID' if has_geometry else ''}
+            order by w.k""").fetchall()
+    example_rows = "".join(
+        f'<tr data-converter="{esc(r[0])}" data-rule="{esc(r[2])}"><td>{esc(r[0])}</td><td>{esc(r[1])}</td>'
+        f'<td><code>{esc(r[2])}</code></td><td class="num">{esc(fmt_value(r[3]))}</td><td>{esc(r[4])}</td>'
+        f'<td>{esc(r[5])}</td>{_link(r[6], r[7])}</tr>'
+        for r in examples)
+    return f"""
+<p class="small">For every series with instance metadata, what each tool is predicted to do with it
+(<code>series_converters</code>; counts from <code>rpt_converter_outcome_counts</code>). The rules and
+tolerances are each tool's own, read from its code (<code>seeds/converter_rules.csv</code>, docs/converters.md);
+<i>assembles with wrong geometry</i> is SimpleITK returning an evenly spaced volume whose slices are not where
+they were acquired.</p>
+<table id="converter-outcomes"><thead><tr><th>converter</th><th>version</th>{head}<th>series</th></tr></thead>
+<tbody>{"".join(body)}</tbody></table>
+<h3>What decides it: the commonest rules that fire (at most {CONVERTER_TOP_RULES} per converter)</h3>
+<table id="converter-rules"><thead><tr><th>converter</th><th>outcome</th><th>rule</th><th>series</th>
+<th>what to do</th></tr></thead><tbody>{rule_rows or '<tr><td colspan="5">no rule fired: every series assembles</td></tr>'}</tbody></table>
+<h3>Example series (the first of each of the top {CONVERTER_EXAMPLES} rules per converter)</h3>
+<p class="small">The value is the number the rule compared (see the rule); the link opens the series in IDC's viewer.
+<code>select * from series_converters where SeriesInstanceUID = '...'</code> shows every tool's verdict.</p>
+<table id="converter-examples"><thead><tr><th>converter</th><th>outcome</th><th>rule</th><th>value</th>
+<th>collection</th><th>modality</th><th>series</th></tr></thead>
+<tbody>{example_rows or '<tr><td colspan="7">no example: every series assembles</td></tr>'}</tbody></table>"""
+
+
+# ----------------------------------------------------------------------------------------------
 # release diff
 
 
@@ -510,6 +622,7 @@ SECTIONS: list[tuple[str, str, Callable[[ReportContext], str]]] = [
     ("summary", "What failed", summary_section),
     ("start", "Start here", start_here_section),
     ("checks", "Failing gates and rules: samples and the SQL that returns all rows", checks_section),
+    ("converters", "Will my pipeline load it?", converters_section),
     ("clinical", "Clinical coverage", clinical_section),
     ("release-diff", "Changes since the previous release", release_diff_section),
     ("series", "Failing series by collection", series_section),

@@ -1,7 +1,8 @@
 """`idc-qc dashboard` in headless chromium (network off): it renders, every chart draws its
 marks with no Vega error, the collection drop-down filters the charts, a synthetic build
 says so on every chart, the page fits a 1,400 px window and the file stays small. The
-screenshot is kept."""
+screenshot is kept. The converter panel stacks rpt_converter_outcome_counts' series in the
+outcomes' fixed colours; without that model the panel is left out."""
 
 from __future__ import annotations
 
@@ -188,3 +189,74 @@ def test_a_small_collection_keeps_the_colours_and_says_when_nothing_fails(synthe
             "() => Array.from(document.querySelectorAll('svg text')).filter(t => t.textContent === 'no failures in this collection').length")
         assert notes == 2, (healthy, notes)      # one in each failure-reason chart
         assert view.console_errors == []
+
+
+#: (converter, outcome_kind, series, fill) of every bar of the converter panel.
+_CONVERTER_BARS = """() => {
+  const g = Array.from(document.querySelectorAll('svg g.mark-group.role-scope')).find(g => {
+    const t = g.querySelector('.role-title-text');
+    return t && t.textContent.startsWith('Will my pipeline load it?');
+  });
+  if (!g) return null;
+  return Array.from(g.querySelectorAll('g.mark-rect.role-mark > path')).map(p => {
+    const d = p.__data__.datum;
+    return [d.converter, d.outcome_kind, d.series, p.getAttribute('fill')];
+  });
+}"""
+
+
+def test_converter_panel_stacks_the_models_counts_in_fixed_colours(synthetic_db, tmp_path):
+    """One stacked bar per converter: each segment is the model's series count for that outcome
+    (all collections, then one picked in the drop-down), coloured by the outcome's fixed colour;
+    the page still fits 1,400 px. A database without rpt_converter_outcome_counts (a partial
+    build) leaves the panel out and renders the rest."""
+    import duckdb
+    import yaml
+
+    from idc_qc.reports.dashboard import OUTCOME_PALETTE, render_dashboard
+    from idc_qc.reports.report_sections import CONVERTER_OUTCOMES
+    from support.data import REPO, writable_copy
+
+    # the colour scale's domain is the model's own vocabulary (its accepted_values)
+    spec = yaml.safe_load((REPO / "models/marts/converters/_converters__models.yml").read_text())
+    kind = next(c for c in spec["models"][0]["columns"] if c["name"] == "outcome_kind")
+    accepted = next(t["accepted_values"]["arguments"]["values"] for t in kind["data_tests"] if isinstance(t, dict))
+    assert sorted(accepted) == sorted(CONVERTER_OUTCOMES)
+    order = dict(query(synthetic_db, "select distinct outcome_kind, outcome_order from rpt_converter_outcome_counts"))
+    assert sorted(order, key=order.get) == [o for o in CONVERTER_OUTCOMES if o in order]
+    colour = {o: OUTCOME_PALETTE[i] for i, o in enumerate(CONVERTER_OUTCOMES)}
+
+    result = render_dashboard(synthetic_db, tmp_path / "dashboard.html")
+    assert "will my pipeline load it?" in result.charts
+    expected = {(c, o): n for c, o, n in query(
+        synthetic_db, "select converter, outcome_kind, count(*) from series_converters group by all")}
+    collection, in_collection = query(synthetic_db, """
+        select collection_id, count(distinct SeriesInstanceUID) from series_converters
+        group by collection_id order by 2 desc, 1 limit 1""")[0]
+    expected_one = {(c, o): n for c, o, n in query(synthetic_db, """
+        select converter, outcome_kind, count(*) from series_converters where collection_id = ? group by all""",
+        [collection])}
+    with open_page(result.html, width=1400, height=1100) as view:
+        page = view.page
+        page.wait_for_selector("svg g.role-mark", timeout=20_000)
+        bars = page.evaluate(_CONVERTER_BARS)
+        assert bars, "no converter panel drawn"
+        assert {(c, o): n for c, o, n, _ in bars} == expected
+        assert all(fill == colour[o] for _, o, _, fill in bars), bars
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        page.select_option("select", collection)
+        page.wait_for_timeout(600)
+        bars_one = page.evaluate(_CONVERTER_BARS)
+        assert {(c, o): n for c, o, n, _ in bars_one} == expected_one and 0 < in_collection
+        assert all(fill == colour[o] for _, o, _, fill in bars_one), bars_one
+        assert view.console_errors == []
+        page.locator("text=Will my pipeline load it?").first.scroll_into_view_if_needed()
+        view.screenshot(SCREENSHOT_DIR / "dashboard_converters.png")
+
+    partial = writable_copy(synthetic_db, tmp_path / "partial")
+    with duckdb.connect(str(partial)) as con:
+        con.execute("drop table rpt_converter_outcome_counts")
+    without = render_dashboard(partial, tmp_path / "partial.html")
+    assert "will my pipeline load it?" not in without.charts
+    assert set(without.charts) == set(result.charts) - {"will my pipeline load it?"}

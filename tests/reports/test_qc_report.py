@@ -3,7 +3,8 @@
 Built from the synthetic build with injected faults (tests/support/quality.py): the page
 renders offline with no console error, its table holds the rows the page embeds, the
 collection filter and the search narrow them, sorting reorders them, a synthetic build says
-so in a banner, and tens of thousands of failing series stay a bounded page.
+so in a banner, and tens of thousands of failing series stay a bounded page. The "Will my
+pipeline load it?" section shows series_converters' own counts, and one line on a build without it.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def test_the_report_leads_with_what_to_fix(report):
         series = [int(t.replace(",", "")) for t in page.locator("#collections-table tbody tr td:nth-child(2)").all_inner_texts()]
         assert series == sorted(series, reverse=True)
         body = page.inner_text("main")
-        assert not re.search(r"\b0\.\d{6,}", body), "a share printed with all its digits"
+        # (not a version: dcm2niix v1.0.20260724 in the converter section)
+        assert not re.search(r"(?<![\w.])0\.\d{6,}", body), "a share printed with all its digits"
         assert not re.search(r"\b1 (collections|rows|series in 1 collections)\b", body)
         assert body.count("clinical data registered") <= 1
         start = page.locator("#start-here tbody tr")
@@ -143,3 +145,84 @@ def test_the_report_leads_with_what_to_fix(report):
         assert links and all(link.startswith("https://") for link in links), links
         assert page.locator("#definitions tr[data-definition=fails_qc_rules][data-part=total]").count() == 1
         view.screenshot(SCREENSHOT_DIR / "qc_report_first_screen.png")
+
+
+def test_will_my_pipeline_load_it_shows_the_models_counts(report):
+    """Per converter and outcome the count of series_converters itself (through
+    rpt_converter_outcome_counts), the commonest rules with their hints, example series that
+    the model decides by those rules, with viewer links; rendered in chromium."""
+    import re
+
+    from idc_qc.reports.report_sections import CONVERTER_OUTCOMES, CONVERTER_TOP_RULES
+    from support.data import query
+
+    db = report.html.with_name("idc_qc.duckdb")
+    expected = {(c, o): n for c, o, n in query(
+        db, "select converter, outcome_kind, count(*) from series_converters group by all")}
+    converters = {c for c, _ in expected}
+    assert converters == {"highdicom", "dcm2niix", "dicom2nifti", "SimpleITK"}
+    assert {o for _, o in expected} - {"assembles"}, "the faulty build makes some tool do something else"
+    rules = query(db, """select converter, rule_id, series_count from rpt_converter_outcome_counts
+                         where collection_id = '(all)' and rule_id not like '%\\_regular' escape '\\'""")
+    text = report.html.read_text()
+    sections = re.findall(r'<section id="([^"]+)">', text)
+    assert sections.index("converters") == sections.index("checks") + 1, sections
+    with open_page(report.html, width=1400, height=1000) as view:
+        page = view.page
+        assert view.console_errors == []
+        assert page.locator('nav a[href="#converters"], a[href="#converters"]').count() >= 1
+        assert page.locator("#converters h2").inner_text() == "Will my pipeline load it?"
+        heads = page.locator("#converter-outcomes thead th").all_inner_texts()
+        assert heads == ["converter", "version", *CONVERTER_OUTCOMES, "series"]
+        cells = page.eval_on_selector_all(
+            "#converter-outcomes td[data-outcome]",
+            "tds => tds.map(td => [td.closest('tr').dataset.converter, td.dataset.outcome, parseInt(td.dataset.count),"
+            " parseInt(td.textContent.replace(/,/g, ''))])")
+        assert len(cells) == len(converters) * len(CONVERTER_OUTCOMES)
+        for converter, outcome, count, shown in cells:
+            assert count == shown == expected.get((converter, outcome), 0), (converter, outcome, count, shown)
+        # the rules: the commonest per converter, counts of the model, hints from the seed
+        listed = page.eval_on_selector_all(
+            "#converter-rules tbody tr",
+            "trs => trs.map(tr => [tr.dataset.converter, tr.dataset.rule, parseInt(tr.querySelector('td[data-count]').dataset.count),"
+            " tr.querySelector('td.hint').textContent])")
+        by_converter: dict[str, list] = {}
+        for converter, rule_id, n in rules:
+            by_converter.setdefault(converter, []).append((-n, rule_id))
+        want = [(c, rid, -neg) for c in by_converter for neg, rid in sorted(by_converter[c])[:CONVERTER_TOP_RULES]]
+        assert sorted((c, r, n) for c, r, n, _ in listed) == sorted(want)
+        hints = dict(query(db, "select rule_id, hint from converter_rules"))
+        assert all(hint == hints[rule_id] for _, rule_id, _, hint in listed)
+        # the examples: series the model decides by the listed rule, linked to the viewer
+        examples = page.eval_on_selector_all(
+            "#converter-examples tbody tr",
+            "trs => trs.map(tr => [tr.dataset.converter, tr.dataset.rule, tr.querySelector('td.uid').textContent,"
+            " (tr.querySelector('td.uid a') || {}).href || null])")
+        assert examples and {(c, r) for c, r, _, _ in examples} <= {(c, r) for c, r, _, _ in listed}
+        for converter, rule_id, uid, _link in examples:
+            assert query(db, "select count(*) from series_converters where converter = ? and rule_id = ? "
+                             "and SeriesInstanceUID = ?", [converter, rule_id, uid]) == [(1,)]
+        links = [link for *_, link in examples if link]
+        assert links and all(link.startswith("https://") for link in links), examples
+        page.locator("#converters").scroll_into_view_if_needed()
+        view.screenshot(SCREENSHOT_DIR / "qc_report_converters.png")
+
+
+def test_a_build_without_series_converters_says_so_in_one_line(report, tmp_path):
+    """A partial build (no series_converters): the section is one line, the page still renders."""
+    import duckdb
+
+    from idc_qc.reports.qc_report import build_report
+
+    db = tmp_path / "partial.duckdb"
+    shutil.copy(report.html.with_name("idc_qc.duckdb"), db)
+    shutil.copy(report.html.with_name("idc_qc.validation.json"), tmp_path / "partial.validation.json")
+    shutil.copy(report.html.with_name("idc_qc.qc_failures.parquet"), tmp_path / "partial.qc_failures.parquet")
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop table series_converters")
+    result = build_report(db)
+    text = result.html.read_text()
+    start = text.index('<section id="converters">')
+    section = text[start:text.index("</section>", start)]
+    assert section.count("<p") == 1 and 'id="converters-none"' in section and "<table" not in section
+    assert "partial build" in section
