@@ -68,6 +68,10 @@ def _ingest_manifest(folder: Path) -> str | None:
         return None
     counts = manifest.get("counts") or {}
     inputs = ", ".join(str(p) for p in (manifest.get("inputs") or [])[:3])
+    if manifest.get("source") == "dicomweb":  # idc_qc.ingest.dicomweb: counts are series and instance rows
+        return (f"DICOM instance metadata read by idc-qc ingest over DICOMweb from {manifest.get('server') or inputs} "
+                f"({int(counts.get('instance_rows', 0)):,} instances of {int(counts.get('series_read', 0)):,} series, "
+                f"{int(counts.get('series_failed', 0)):,} series failed; {manifest.get('finished', '')}) into {folder}")
     return (f"DICOM files read by idc-qc ingest from {inputs} ({int(counts.get('read', 0)):,} files read, "
             f"{int(counts.get('skipped', 0)) + int(counts.get('failed', 0)):,} skipped or failed; "
             f"{manifest.get('finished', '')}) into {folder}")

@@ -198,7 +198,7 @@ def test_build_gives_the_verdicts_the_files_were_written_with(web_ingest, tmp_pa
         kind, detail = con.execute("select input_kind, input_detail from rpt_build_context").fetchone()
     for name, (_, reason) in FAULT_SERIES.items():
         assert [keys[label] for label in reasons[series_uid(name)]] == ([] if reason is None else [reason]), name
-    assert kind == "dicom" and "/dicom-web" in detail
+    assert kind == "dicom" and "/dicom-web" in detail and "over DICOMweb" in detail and "instances of" in detail, detail
 
 
 def test_wrong_credentials_one_line_exit_2_and_the_password_nowhere(server, tmp_path):
