@@ -23,6 +23,7 @@ which the query may read anyway through the views.
 from __future__ import annotations
 
 import re
+import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,11 @@ def interruptible(con, work):
         finally:
             done.set()
 
+    # SIGINT raises KeyboardInterrupt here even when the process inherited it ignored (a
+    # background job of a script), as during a build (workspace.sigint_releases_pauses)
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, signal.SIG_DFL, None):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     worker = threading.Thread(target=target, name="idc-qc-query", daemon=True)
     worker.start()
     # an Event, not Thread.join: a join that KeyboardInterrupt breaks can mark the thread
@@ -115,9 +121,17 @@ def interruptible(con, work):
         while not done.wait(0.1):
             pass
     except KeyboardInterrupt:
+        # Interrupt until the work ends, not once: DuckDB forgets an interrupt when a query
+        # starts, so a Ctrl-C between two queries of the work, or before its first query began
+        # (a loaded machine), would otherwise be lost and the query run to its end.
+        deadline = time.monotonic() + 10
         con.interrupt()
-        done.wait(10)
+        while not done.wait(0.05) and time.monotonic() < deadline:
+            con.interrupt()
         raise
+    finally:
+        if previous in (signal.SIG_IGN, signal.SIG_DFL):
+            signal.signal(signal.SIGINT, previous)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -60,16 +60,24 @@ def test_cli_refuses_a_file_read_in_one_line(warehouse, tmp_path, option):
 SLOW = "select count(*) as n from range(100000000000) t(i) where hash(i) % 1000003 = 7"
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.slow  # each waits 4 s for the query to be well under way
-@pytest.mark.parametrize("command", ["query", "query -o", "cohort create"])
+@pytest.mark.parametrize("command", ["query", "query -o", "cohort create", "query, started with SIGINT ignored"])
 def test_ctrl_c_stops_a_slow_query_at_once(warehouse, tmp_path, command):
+    """The last case: a process started by a script's background job inherits SIGINT ignored
+    (Python then keeps it so); `kill -INT` still stops the query, as it stops a build."""
     db = str(warehouse["db"])
     out = tmp_path / ("r.parquet" if command == "query -o" else "c.json")
     args = {"query": ["query", SLOW], "query -o": ["query", SLOW, "-o", str(out)],
             "cohort create": ["cohort", "create", "-o", str(out),
-                              SLOW.replace("count(*) as n", "cast(i as varchar) as SeriesInstanceUID")]}[command]
+                              SLOW.replace("count(*) as n", "cast(i as varchar) as SeriesInstanceUID")],
+            "query, started with SIGINT ignored": ["query", SLOW]}[command]
     process = subprocess.Popen([sys.executable, "-m", "idc_qc.cli", *args, "--db", db], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_ignore_sigint if "ignored" in command else None)
     time.sleep(4)  # started, and well inside the query (it would run for minutes)
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
