@@ -505,10 +505,15 @@ def dry_run_models(
     *,
     inline: bool = True,
     maximum_bytes_billed: int | None = None,
+    only: Iterable[str] | None = None,
 ) -> DryRunReport:
-    """Dry-run every compiled model (in DAG order); errors are reported, not raised."""
+    """Dry-run every compiled model (in DAG order), or those of ``only`` (names or unique ids;
+    their upstream is still inlined); errors are reported, not raised."""
+    wanted = set(only) if only is not None else None
     results: list[DryRunResult] = []
     for model in project.models.values():
+        if wanted is not None and model.unique_id not in wanted and model.name not in wanted:
+            continue
         sql, inlined = inline_upstream(model, project) if inline else (model.sql, ())
         try:
             scanned, schema = dry_run_statement(client, sql)
@@ -539,8 +544,11 @@ def dry_run(
     ----------
     client
         Client of the project that would run the build (see :func:`make_client`).
-    target, vars, env, select, work_dir
+    target, vars, env, work_dir
         Passed to :func:`compile_models`.
+    select
+        dbt selectors: only the models they pick are dry-run (every model is compiled, so
+        that their upstream can be inlined).
     inline
         Substitute upstream models and seeds into each statement, so a model can be
         priced before the models it reads exist. With ``inline=False`` each statement is
@@ -553,8 +561,16 @@ def dry_run(
     DryRunReport
         One :class:`DryRunResult` per model; nothing has been run or billed.
     """
-    compiled = compile_models(target=target, vars=vars, env=env, select=select, work_dir=work_dir)
-    return dry_run_models(client, compiled, inline=inline, maximum_bytes_billed=maximum_bytes_billed)
+    # Every model is compiled, not only the selection: a selected model's statement inlines its
+    # upstream models, whose SQL dbt writes only for the models it compiled.
+    compiled = compile_models(target=target, vars=vars, env=env, work_dir=work_dir)
+    only = None
+    if select:
+        from .dbt_runner import list_selected
+
+        only = list_selected(None, select=select, resource_types=("model",), target=target, vars=dict(vars or {}),
+                             env=dict(env or {}), work_dir=compiled.manifest_path.parent.parent)
+    return dry_run_models(client, compiled, inline=inline, maximum_bytes_billed=maximum_bytes_billed, only=only)
 
 
 def format_bytes(n: int | None) -> str:

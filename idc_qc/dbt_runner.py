@@ -245,8 +245,10 @@ def _copy_quietly(source: Path, dest: Path, *, only_if_missing: bool = False) ->
 
 def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | None = None,
                   resource_types: tuple[str, ...] = (), db_path: Path | None = None, target: str = "duckdb",
-                  vars: dict[str, Any] | None = None, work_dir: Path | None = None) -> list[str]:
-    """Names of the nodes a selection picks (``dbt ls`` on an already parsed manifest)."""
+                  vars: dict[str, Any] | None = None, work_dir: Path | None = None,
+                  env: dict[str, str] | None = None) -> list[str]:
+    """Names of the nodes a selection picks (``dbt ls`` on an already parsed manifest, or on a
+    parse of its own with ``manifest=None``; ``env`` as the target's profile needs it)."""
     # ls prints its result unless --log-level is none (set in _base_args).
     args = _base_args("ls", db_path, target, vars, work_dir) + ["--output", "name"]
     if select:
@@ -255,7 +257,7 @@ def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | No
         args += ["--exclude", *exclude]
     if resource_types:
         args += ["--resource-type", *resource_types]
-    outcome = _invoke(args, db_path=db_path, env=None, callbacks=[], manifest=manifest)
+    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[], manifest=manifest)
     if not outcome.success:
         raise IdcQcError(f"--select {' '.join(select or [])}: {_first_line(outcome.exception) or 'not a valid selection'}")
     return list(outcome.result or [])

@@ -110,13 +110,14 @@ def test_inlined_dry_run_statements_parse(compiled: dict) -> None:
     from idc_qc.bigquery import inline_upstream
 
     project = compiled["project"]
+    relations = {uid: node.relation_name for uid, node in [*project.models.items(), *project.seeds.items()]}
     for model in project.models.values():
         sql, inlined = inline_upstream(model, project)
         sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE)
-        # after inlining only sources remain as table references
-        for uid in inlined:
-            relation = project.models[uid].relation_name if uid in project.models else project.seeds[uid].relation_name
-            assert relation not in sql, f"{model.name}: {uid} still referenced"
+        # after inlining only sources remain as table references: no model or seed is read
+        # (test_equivalence.py runs a few of these statements on the emulator)
+        left = [uid for uid, relation in relations.items() if relation and relation in sql]
+        assert not left, f"{model.name}: still reads {left}"
 
 
 def test_profile_template_documents_cost_guard() -> None:

@@ -184,8 +184,31 @@ def test_idc_volume_geometry_sql_cross_check(builds: dict[str, Any], emulator: h
 # --------------------------------------------------------------------------------------
 
 
+def inlining_cover(manifest_path: Path) -> tuple[list[str], set[str]]:
+    """Few, small models whose dry-run statements together inline every model and seed that any
+    statement inlines (greedy: most nodes not yet covered per byte of statement), and those nodes."""
+    from idc_qc.bigquery import inline_upstream, read_compiled_manifest
+
+    project = read_compiled_manifest(manifest_path)
+    statements = {m.name: inline_upstream(m, project) for m in project.models.values()}
+    ever_inlined = set().union(*(set(inlined) for _, inlined in statements.values()))
+    uncovered, cover = set(ever_inlined), []
+    while uncovered:
+        name = max(statements, key=lambda n: len(uncovered & set(statements[n][1])) / len(statements[n][0]))
+        cover.append(name)
+        uncovered -= set(statements[name][1])
+    return cover, ever_inlined
+
+
 def test_dry_run_code_path(builds: dict[str, Any], emulator: h.Emulator, tmp_path: Path) -> None:
     """dry_run() compiles, inlines upstream models and seeds, submits dry-run jobs.
+
+    The emulator runs what it dry-runs (BigQuery does not), so sending all 40 statements took
+    six minutes: the test dry-runs, through ``select``, a few models whose statements together
+    inline every model and seed that is ever inlined (each model's own SQL ran on the emulator
+    in the build above; every inlined statement is parsed, and checked to read only sources, in
+    test_compile.py). The selection's upstream is not built, so this is also what
+    ``idc-qc build --target bigquery --dry-run --select`` does.
 
     bqemulator accepts dry-run jobs and validates them by running the statement, but it
     has no cost model: totalBytesProcessed is always 0. The byte counts are therefore
@@ -194,27 +217,34 @@ def test_dry_run_code_path(builds: dict[str, Any], emulator: h.Emulator, tmp_pat
     """
     if builds["name"] != "synthetic":
         pytest.skip("the dry-run code path is exercised once, on the synthetic inputs")
-    from idc_qc.bigquery import dry_run
+    from idc_qc.bigquery import dry_run, read_compiled_manifest
 
+    manifest_path = builds["bqemulator"].work_dir / "dbt" / "target" / "manifest.json"
+    cover, ever_inlined = inlining_cover(manifest_path)
     absent = h.absent_instance_columns(builds["instances"])
     report = dry_run(
         emulator.client(),
         target="bqemulator",
         vars=h.emulator_vars(emulator, absent),
         env=h.emulator_env(emulator, "idc_qc_dry_run_never_created"),
+        select=cover,
         work_dir=tmp_path,
         maximum_bytes_billed=10**9,
     )
-    assert report.results, "no model was dry-run"
+    assert sorted(r.name for r in report.results) == sorted(cover), "exactly the selected models are dry-run"
     assert not report.failed, "\n".join(f"{r.name}: {r.error}" for r in report.failed)
+    project = read_compiled_manifest(manifest_path)
+    inlined = {uid for r in report.results for uid in r.inlined}
+    assert inlined == ever_inlined and len(inlined) > len(cover), f"not inlined: {sorted(ever_inlined - inlined)}"
     for r in report.results:
         assert isinstance(r.bytes_processed, int) and r.bytes_processed >= 0
         assert r.schema, f"{r.name}: the dry run returned no schema"
     # Nothing was created: the dry run inlined every upstream model instead of reading it.
     datasets = {d.dataset_id for d in emulator.client().list_datasets()}
     assert "idc_qc_dry_run_never_created" not in datasets
-    print("\n" + "\n".join(f"  dry-run {r.name:<40} {r.materialized:<6} bytes={r.bytes_processed} inlined={len(r.inlined)}"
-                           for r in report.results))
+    print(f"\n  {len(cover)} of {len(project.models)} models dry-run, inlining {len(inlined)} models and seeds:\n"
+          + "\n".join(f"  dry-run {r.name:<40} {r.materialized:<6} bytes={r.bytes_processed} inlined={len(r.inlined)}"
+                       for r in report.results))
 
 
 def test_dry_run_without_inlining_reports_missing_upstream(builds: dict[str, Any], emulator: h.Emulator, tmp_path: Path) -> None:
