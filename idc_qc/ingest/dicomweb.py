@@ -252,16 +252,10 @@ def ingest_dicomweb(
             nonlocal pending, pending_frames, pending_series, pending_rows, next_part
             if not pending:
                 return
-            import pyarrow as pa
+            from .writer import write_instances_part
 
-            from .writer import part_name, write_part
-
-            name = part_name(next_part)
+            name = write_instances_part(pending, pending_frames, out, next_part)
             next_part += 1
-            write_part(pa.concat_tables(pending, promote_options="default"), instances_dir / name)
-            if pending_frames:
-                frames_dir.mkdir(exist_ok=True)
-                write_part(pa.concat_tables(pending_frames), frames_dir / name)
             parts_now.add(name)
             for item, n in pending_series:
                 records[item.url] = SeriesRecord(item.study, item.token, READ, name, n)

@@ -197,16 +197,10 @@ def ingest(
         nonlocal pending, pending_frames, pending_rows, next_part, pending_paths
         if not pending:
             return
-        import pyarrow as pa
+        from .writer import write_instances_part
 
-        from .writer import part_name, write_part
-
-        name = part_name(next_part)
+        name = write_instances_part(pending, pending_frames, out, next_part)
         next_part += 1
-        write_part(pa.concat_tables(pending, promote_options="default"), instances_dir / name)
-        if pending_frames:  # the frames of this part's multi-frame instances, under the same part name
-            frames_dir.mkdir(exist_ok=True)
-            write_part(pa.concat_tables(pending_frames), frames_dir / name)
         new_parts.append(name)
         for path in pending_paths:
             records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, READ, name)

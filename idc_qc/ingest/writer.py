@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from . import manifest as mf
 from .dataset import (
     FILE_COLUMNS,
     OTHER_ELEMENTS,
@@ -98,6 +99,20 @@ def write_part(table, path: Path) -> None:
         k.encode(): v.encode() for k, v in PARQUET_PROVENANCE.items()}})
     pq.write_table(table.replace_schema_metadata(schema.metadata), tmp, compression="zstd")
     os.replace(tmp, path)
+
+
+def write_instances_part(instances: list, frames: list, out: Path, number: int) -> str:
+    """One part of an ingest: its instance tables concatenated into ``instances/<part>`` and the
+    frames of its multi-frame instances into ``frames/<part>`` (same name; none, no file).
+    Returns the part's name."""
+    import pyarrow as pa
+
+    name = part_name(number)
+    write_part(pa.concat_tables(instances, promote_options="default"), out / mf.INSTANCES_DIR / name)
+    if frames:
+        (out / mf.FRAMES_DIR).mkdir(exist_ok=True)
+        write_part(pa.concat_tables(frames), out / mf.FRAMES_DIR / name)
+    return name
 
 
 def part_name(number: int) -> str:
