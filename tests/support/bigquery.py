@@ -11,7 +11,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
+
+from support.servers import free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "idc_qc" / "testing" / "bqemulator_launcher.py"
@@ -129,12 +130,6 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Emulator:
     """A running bqemulator on a loopback port (stop() ends only this process)."""
@@ -154,18 +149,12 @@ class Emulator:
         return make_client(self.project, api_endpoint=self.endpoint, anonymous=True, location="US")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, grace=10)
 
 
 def start_emulator(log_dir: Path, timeout: float = 60.0) -> Emulator:
     """Start bqemulator through the offline launcher and wait until its REST API answers."""
-    port = _free_port()
+    port = free_port()
     log_path = log_dir / "bqemulator.log"
     log = log_path.open("w")
     process = subprocess.Popen(

@@ -11,12 +11,13 @@ ends the process (and a restart keeps the storage).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
+from support.servers import free_port, stop_process
 
 ORTHANC = "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
@@ -28,12 +29,6 @@ def require() -> None:
     if not (Path(ORTHANC).is_file() and Path(DICOMWEB_PLUGIN).is_file()):
         pytest.skip("Orthanc with its DICOMweb plugin is not installed: apt-get install orthanc orthanc-dicomweb "
                     "(./dev setup does it)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Orthanc:
@@ -105,16 +100,7 @@ class Orthanc:
 
     def stop(self, kill: bool = False) -> None:
         """End the process: SIGTERM (Orthanc finishes what it serves), or SIGKILL (``kill``: gone at once)."""
-        if self.process is not None and self.process.poll() is None:
-            if kill:
-                self.process.kill()
-            else:
-                self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, kill=kill)
         self.process = None
 
     def upload(self, files: list[Path]) -> int:

@@ -9,7 +9,7 @@ with converters as (
 
 labelled as (
     select
-        coalesce(collection_id, 'unknown') as collection_id,
+        coalesce(collection_id, 'unknown') as own_collection,
         converter,
         tool_version,
         outcome_kind,
@@ -22,18 +22,9 @@ labelled as (
 
 -- every series twice: once in its collection, once in '(all)'
 scoped as (
-    select * from labelled
+    select own_collection as collection_id, labelled.* from labelled
     union all
-    select
-        '(all)' as collection_id,
-        converter,
-        tool_version,
-        outcome_kind,
-        rule_id,
-        rule,
-        hint,
-        volume_count
-    from labelled
+    select '(all)' as collection_id, labelled.* from labelled
 ),
 
 counted as (
