@@ -42,6 +42,7 @@ series_to_review as (
         consistent_in_plane_col,
         missing_slice_count,
         largest_gap_ratio,
+        smallest_gap_ratio,
         first_slice_position,
         last_slice_position,
         first_in_plane_row,
@@ -199,6 +200,7 @@ placed as (
         series_to_review.consistent_in_plane_col,
         series_to_review.missing_slice_count,
         series_to_review.largest_gap_ratio,
+        series_to_review.smallest_gap_ratio,
         series_to_review.first_in_plane_row,
         series_to_review.last_in_plane_row,
         series_to_review.first_in_plane_column,
@@ -245,7 +247,8 @@ final as (
         consistent_in_plane_row,
         consistent_in_plane_col,
         missing_slice_count,
-        largest_gap_ratio
+        largest_gap_ratio,
+        smallest_gap_ratio
     from placed
 )
 

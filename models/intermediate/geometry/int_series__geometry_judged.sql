@@ -8,6 +8,10 @@
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
 {%- set orientation_tol = var('orientation_tolerance') %}
+{%- set row_column_cosine = idc_qc.safe_divide(
+    'first_row_cosine_x * first_column_cosine_x + first_row_cosine_y * first_column_cosine_y + first_row_cosine_z * first_column_cosine_z',
+    'sqrt(first_row_cosine_x * first_row_cosine_x + first_row_cosine_y * first_row_cosine_y + first_row_cosine_z * first_row_cosine_z)'
+    ~ ' * sqrt(first_column_cosine_x * first_column_cosine_x + first_column_cosine_y * first_column_cosine_y + first_column_cosine_z * first_column_cosine_z)') %}
 
 with aggregated as (
     select * from {{ ref('int_series__geometry_aggregated') }}
@@ -298,8 +302,25 @@ final as (
         nominal_slice_spacing_mm,
         max_gap_mm as largest_gap_mm,
         largest_gap_ratio,
+        -- the shortest gap between distinct positions (near-duplicates left out): a slice
+        -- closer to its neighbour than the spacing, the other half of non-uniform spacing
+        min_positive_gap_mm as smallest_gap_mm,
+        {{ idc_qc.safe_divide('min_positive_gap_mm', 'nominal_slice_spacing_mm') }} as smallest_gap_ratio,
         missing_slice_count,
         distinct_gap_count as distinct_spacing_count,
+
+        -- the values IDC's consistency checks compare, as written: the evidence of
+        -- inconsistent pixel spacing and inconsistent image dimensions
+        min_pixel_spacing_text as smallest_pixel_spacing,
+        max_pixel_spacing_text as largest_pixel_spacing,
+        cast(min_rows as {{ dbt.type_bigint() }}) as min_rows,
+        cast(max_rows as {{ dbt.type_bigint() }}) as max_rows,
+        cast(min_columns as {{ dbt.type_bigint() }}) as min_columns,
+        cast(max_columns as {{ dbt.type_bigint() }}) as max_columns,
+        -- the (acute) angle between the row and the column direction of the first slice, 90
+        -- when orthogonal: the evidence of non-orthogonal orientation
+        {{ idc_qc.radians_to_degrees('acos(case when abs(' ~ row_column_cosine ~ ') > 1 then 1 else abs('
+            ~ row_column_cosine ~ ') end)') }} as row_column_angle_degrees,
 
         -- alignment and orientation
         in_plane_row_range_mm,

@@ -26,18 +26,85 @@ series_context as (
     from {{ ref('series_geometry') }}
 ),
 
+-- Inconsistent pixel spacing or image dimensions: the instances whose value (as written, as
+-- IDC compares it) differs from the one most instances of the series share. Read from the raw
+-- rows of those few series only (slice_positions does not carry the values: they would go
+-- through its sort); the majority counts every instance with a value, localizers included.
+odd_value_series as (
+    select
+        SeriesInstanceUID,
+        smallest_pixel_spacing < largest_pixel_spacing as spacing_varies,
+        min_rows < max_rows or min_columns < max_columns as dimensions_vary
+    from {{ ref('series_geometry') }}
+    where smallest_pixel_spacing < largest_pixel_spacing or min_rows < max_rows or min_columns < max_columns
+),
+
+odd_value_instances as (
+    select
+        instances.SeriesInstanceUID,
+        instances.SOPInstanceUID,
+        any_value(odd_value_series.spacing_varies) as spacing_varies,
+        any_value(odd_value_series.dimensions_vary) as dimensions_vary,
+        any_value({{ idc_qc.array_join('instances.PixelSpacing', "'/'") }}) as pixel_spacing_text,
+        any_value({{ dbt.concat([dbt.safe_cast(adapter.quote('Rows'), dbt.type_string()), "'x'",
+                                 dbt.safe_cast(adapter.quote('Columns'), dbt.type_string())]) }}) as dimensions_text
+    from instances
+    inner join odd_value_series
+        on instances.SeriesInstanceUID = odd_value_series.SeriesInstanceUID
+    where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
+    group by instances.SeriesInstanceUID, instances.SOPInstanceUID
+),
+
+{%- for value in ['pixel_spacing_text', 'dimensions_text'] %}
+
+majority_{{ value }} as (
+    select SeriesInstanceUID, {{ value }}
+    from (
+        select
+            SeriesInstanceUID,
+            {{ value }},
+            row_number() over (partition by SeriesInstanceUID order by count(*) desc, {{ value }}) as rank_in_series
+        from odd_value_instances
+        where {{ value }} is not null
+        group by SeriesInstanceUID, {{ value }}
+    ) as ranked
+    where rank_in_series = 1
+),
+{%- endfor %}
+
+odd_values as (
+    select
+        odd_value_instances.SeriesInstanceUID,
+        odd_value_instances.SOPInstanceUID,
+        odd_value_instances.spacing_varies
+            and coalesce(odd_value_instances.pixel_spacing_text <> majority_pixel_spacing_text.pixel_spacing_text, false) as has_odd_pixel_spacing,
+        odd_value_instances.dimensions_vary
+            and coalesce(odd_value_instances.dimensions_text <> majority_dimensions_text.dimensions_text, false) as has_odd_dimensions
+    from odd_value_instances
+    left join majority_pixel_spacing_text
+        on odd_value_instances.SeriesInstanceUID = majority_pixel_spacing_text.SeriesInstanceUID
+    left join majority_dimensions_text
+        on odd_value_instances.SeriesInstanceUID = majority_dimensions_text.SeriesInstanceUID
+),
+
 -- the series' verdict comes with each instance (joined there on an integer key, after the
 -- sort): no second join of millions of instances on the UID here
 measured as (
     select
-        *,
+        slice_positions.*,
+        coalesce(odd_values.has_odd_pixel_spacing, false) as has_odd_pixel_spacing,
+        coalesce(odd_values.has_odd_dimensions, false) as has_odd_dimensions,
         coalesce(consistent_in_plane_row and consistent_in_plane_col, false) as aligned_in_plane,
         -- gaps are judged only when every position parsed (as the series' spacing reasons are):
         -- an unparsable position leaves a gap that is no missing slice
         positions_parsed and (missing_slice_count > 0
             or coalesce(largest_gap_ratio > 1 + {{ rel_tol }}, false)) as has_gaps,
+        positions_parsed and coalesce(smallest_gap_ratio < 1 - {{ rel_tol }}, false) as has_short_gaps,
         {{ idc_qc.safe_divide('gap_to_next_mm', 'nominal_slice_spacing_mm') }} as gap_ratio
     from slice_positions
+    left join odd_values
+        on slice_positions.SeriesInstanceUID = odd_values.SeriesInstanceUID
+        and slice_positions.SOPInstanceUID = odd_values.SOPInstanceUID
 ),
 
 flagged as (
@@ -59,6 +126,11 @@ flagged as (
                 or gap_to_previous_mm < {{ rel_tol }} * nominal_slice_spacing_mm
                 or gap_to_next_mm < {{ rel_tol }} * nominal_slice_spacing_mm, false) as flag_duplicate,
         has_gaps and coalesce(same_orientation, false) and coalesce(gap_ratio > 1 + {{ rel_tol }}, false) as flag_gap,
+        -- closer to the next slice than the spacing, yet not at its position (a near-duplicate)
+        has_short_gaps and coalesce(same_orientation, false) and geometry_category not in ('multi_stack', 'mosaic')
+            and coalesce(gap_ratio < 1 - {{ rel_tol }} and gap_ratio >= {{ rel_tol }}, false) as flag_short_gap,
+        is_volumetric and has_odd_pixel_spacing as flag_odd_pixel_spacing,
+        is_volumetric and has_odd_dimensions as flag_odd_dimensions,
         not aligned_in_plane and coalesce(same_orientation, false)
             and coalesce(abs(in_plane_row_offset_mm) >= {{ in_plane_tol }} or abs(in_plane_col_offset_mm) >= {{ in_plane_tol }}, false) as flag_off_axis,
         is_volumetric and not coalesce(same_orientation, false) and orientation_text <> majority_orientation as flag_other_orientation
@@ -70,7 +142,8 @@ offending as (
     where flag_localizer or flag_projection or flag_ipp_missing or flag_ipp_malformed
         or flag_iop_missing or flag_iop_malformed or flag_pixel_spacing_missing or flag_pixel_spacing_malformed
         or flag_dimensions_malformed or flag_conflicting_copies
-        or flag_duplicate or flag_gap or flag_off_axis or flag_other_orientation
+        or flag_duplicate or flag_gap or flag_short_gap or flag_off_axis or flag_other_orientation
+        or flag_odd_pixel_spacing or flag_odd_dimensions
 ),
 
 -- read twice below (the keys to fetch, the rows to fetch them for): computed once, small
@@ -90,8 +163,11 @@ with_reasons as {{ idc_qc.materialized_cte() }} (
             case when flag_conflicting_copies then 'conflicting duplicate instance' end,
             case when flag_duplicate then 'duplicate slice position' end,
             case when flag_gap then 'before a gap' end,
+            case when flag_short_gap then 'before a short gap' end,
             case when flag_off_axis then 'off-axis' end,
-            case when flag_other_orientation then 'other orientation' end
+            case when flag_other_orientation then 'other orientation' end,
+            case when flag_odd_pixel_spacing then 'odd pixel spacing' end,
+            case when flag_odd_dimensions then 'odd image dimensions' end
         ]") }} as reasons
     from offending
 ),

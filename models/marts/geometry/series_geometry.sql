@@ -83,8 +83,19 @@ final as (
         nominal_slice_spacing_mm,
         largest_gap_mm,
         largest_gap_ratio,
+        smallest_gap_mm,
+        smallest_gap_ratio,
         missing_slice_count,
         distinct_spacing_count,
+
+        -- the values IDC's consistency checks compare (evidence of their reasons)
+        smallest_pixel_spacing,
+        largest_pixel_spacing,
+        min_rows,
+        max_rows,
+        min_columns,
+        max_columns,
+        row_column_angle_degrees,
 
         -- alignment and orientation
         in_plane_row_range_mm,

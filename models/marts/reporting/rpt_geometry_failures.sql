@@ -53,6 +53,17 @@ hints as (
     group by failing.SeriesInstanceUID
 ),
 
+-- '<reason>: <the numbers that show it>' for each reason of the series (macro
+-- geometry_reason_evidence), sorted as the hints are
+evidence as (
+    select
+        failing.SeriesInstanceUID,
+        {{ idc_qc.array_agg_sorted(dbt.concat(['reason', "': '", idc_qc.geometry_reason_evidence('reason', 'failing.')])) }} as evidence
+    from failing
+    {{ idc_qc.cross_join_unnest('failing.failure_reasons', 'reason') }}
+    group by failing.SeriesInstanceUID
+),
+
 offending_instances as (
     select
         SeriesInstanceUID,
@@ -75,6 +86,7 @@ final as (
         failing.geometry_category,
         failing.failure_reasons,
         {{ idc_qc.array_compact('[' ~ failed_checks | join(', ') ~ ']') }} as idc_failed_checks,
+        evidence.evidence,
         hints.curator_hints,
         category.curator_hint as category_hint,
         coalesce(offending_instances.offending_instance_count, 0) as offending_instance_count,
@@ -93,10 +105,19 @@ final as (
         failing.nominal_slice_spacing_mm,
         failing.largest_gap_mm,
         failing.largest_gap_ratio,
+        failing.smallest_gap_mm,
+        failing.smallest_gap_ratio,
         failing.distinct_spacing_count,
         failing.in_plane_row_range_mm,
         failing.in_plane_col_range_mm,
         failing.orientation_count,
+        failing.row_column_angle_degrees,
+        failing.smallest_pixel_spacing,
+        failing.largest_pixel_spacing,
+        failing.min_rows,
+        failing.max_rows,
+        failing.min_columns,
+        failing.max_columns,
         failing.estimated_gantry_tilt_degrees,
         failing.GantryDetectorTilt,
         failing.ipp_missing_count,
@@ -116,6 +137,8 @@ final as (
         on failing.SeriesInstanceUID = series.SeriesInstanceUID
     left join hints
         on failing.SeriesInstanceUID = hints.SeriesInstanceUID
+    left join evidence
+        on failing.SeriesInstanceUID = evidence.SeriesInstanceUID
     left join vocabulary as category
         on category.level = 'category'
         and category.label = failing.geometry_category

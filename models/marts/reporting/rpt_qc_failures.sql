@@ -265,7 +265,7 @@ geometry_reasons as (
     where series_geometry.geometry_category in {{ failing_categories }}
 ),
 
--- the number behind each reason (docs/geometry.md), as text
+-- the numbers behind each reason (macro geometry_reason_evidence), as text
 geometry_failures as (
     select
         'geometry' as suite,
@@ -274,19 +274,7 @@ geometry_failures as (
         geometry_category as error_kind,
         geometry_reasons.SeriesInstanceUID,
         collection_id,
-        case reason
-            when 'missing slices' then {{ dbt.concat(["'missing_slice_count='", dbt.safe_cast('missing_slice_count', dbt.type_string())]) }}
-            when 'duplicate slice positions' then {{ dbt.concat(["'duplicate_position_count='", dbt.safe_cast('duplicate_position_count', dbt.type_string())]) }}
-            when 'non-uniform slice spacing' then {{ dbt.concat(["'largest_gap_ratio='", dbt.safe_cast('round(largest_gap_ratio, 3)', dbt.type_string())]) }}
-            when 'gantry tilt' then {{ dbt.concat(["'estimated_gantry_tilt_degrees='", dbt.safe_cast('round(estimated_gantry_tilt_degrees, 2)', dbt.type_string())]) }}
-            when 'multiple orientations' then {{ dbt.concat(["'orientation_count='", dbt.safe_cast('orientation_count', dbt.type_string())]) }}
-            when 'several stacks in one series' then {{ dbt.concat(["'stack_count='", dbt.safe_cast('stack_count', dbt.type_string())]) }}
-            when 'incomplete stack' then {{ dbt.concat(["'stack_count='", dbt.safe_cast('stack_count', dbt.type_string())]) }}
-            when 'slices shifted in plane' then {{ dbt.concat(["'in_plane_row_range_mm='", dbt.safe_cast('round(in_plane_row_range_mm, 3)', dbt.type_string())]) }}
-            when 'malformed ImagePositionPatient' then {{ dbt.concat(["'ipp_malformed_count='", dbt.safe_cast('ipp_malformed_count', dbt.type_string())]) }}
-            when 'missing ImagePositionPatient' then {{ dbt.concat(["'ipp_missing_count='", dbt.safe_cast('ipp_missing_count', dbt.type_string())]) }}
-            else geometry_category
-        end as observed,
+        {{ idc_qc.geometry_reason_evidence('reason', 'geometry_reasons.') }} as observed,
         offending_instances.offending_instance_count as failing_instance_count,
         offending_instances.sample_SOPInstanceUID
     from geometry_reasons
