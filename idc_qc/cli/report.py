@@ -19,6 +19,12 @@ def report(
     csv: Annotated[Optional[Path], typer.Option("--csv", help="CSV of every failing row; default the HTML's name with .csv.")] = None,
     rows_per_collection: Annotated[int, typer.Option(help="Failing rows per collection embedded in the page (the CSV has all).")] = 100,
     against: Annotated[Optional[str], typer.Option("--against", help="Add a release diff section: an older release (v20, built under the releases folder) or its database file. Default: the run manifest's diff (written by idc-qc release run).")] = None,
+    collection: Annotated[Optional[list[str]], typer.Option(
+        "--collection", "-c", help="Only the failing rows of this collection_id, any case (repeatable).")] = None,
+    modality: Annotated[Optional[list[str]], typer.Option(
+        "--modality", "-m", help="Only the failing rows of this Modality, any case (repeatable).")] = None,
+    where: Annotated[Optional[str], typer.Option(
+        "--where", help="Only the failing rows where this SQL condition on their columns holds, e.g. \"suite = 'geometry'\".")] = None,
 ) -> None:
     """Write the QC failure report of a checked database: one offline HTML page and the same rows as CSV.
 
@@ -32,10 +38,16 @@ def report(
     collection, rule and values); after `idc-qc release run`, or with --against, a section on
     what changed since the older release (series added/removed/revised, QC failures new/fixed).
 
+    --collection, --modality and --where keep the failing rows of a selection (the filters of
+    export, upset and bias: values match without regard to case, --where is one checked
+    condition); the gates stay the whole build's, and the page says which rows it shows.
+
     Example: idc-qc report --db build/idc_qc.duckdb -o qc.html   (after idc-qc check --db build/idc_qc.duckdb)
     Example: idc-qc report --db build/releases/v25/idc_qc.duckdb --against v20
+    Example: idc-qc report --collection nlst --where "suite = 'geometry'" -o nlst_geometry.html
     """
     from ..database.guard import refuse_output_on_input
+    from ..query.selection import Selection
     from ..reports.qc_report import build_report
 
     refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
@@ -43,12 +55,15 @@ def report(
 
     with console.status("writing the report ...", spinner="dots") as status:
         result = build_report(db, out=out, csv_out=csv, rows_per_collection=rows_per_collection,
-                              progress=lambda text: status.update(text + " ..."), against=against)
+                              progress=lambda text: status.update(text + " ..."), against=against,
+                              selection=Selection(collection=collection or [], modality=modality or [], where=where))
     if result.input_kind == "synthetic":
         console.print("[yellow]Note:[/] synthetic input: the failures are injected faults")
     if result.incomplete:
         console.print(f"[yellow]The verdict is incomplete:[/] {result.incomplete} expectation(s) could not run when "
                       f"checked; the failing rows below are only those of the checks that ran")
+    if result.selection:
+        console.print(f"Filtered to {escape(result.selection)} (the gates are the whole build's)")
     console.print(f"{result.rows_total:,} failing rows in {result.series_affected:,} series of "
                   f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; build "
                   f"{escape(result.build_id or 'unrecorded')}, from {escape(result.manifest)})")

@@ -19,12 +19,14 @@ order of its ``SECTIONS``.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ..database.atomic import atomic_path, write_text
 from ..errors import IdcQcError
+from ..query.selection import Selection
 from .report_sections import SECTIONS, ReportContext, esc, plural
 
 TEMPLATE = Path(__file__).with_name("qc_report.html")
@@ -54,6 +56,7 @@ class ReportResult:
     release_diff: Any = None   # idc_qc.releases.diff.ReleaseDiff shown in the page, if any
     build_id: str | None = None  # the build the check results (and so this report) describe
     incomplete: int = 0          # expectations that could not run: the verdict is incomplete
+    selection: str | None = None  # the selection the rows were filtered to (Selection.describe), if any
 
 
 def _dicts(cursor) -> list[dict]:
@@ -127,11 +130,15 @@ def _definitions(con, tables: list[str]) -> list[dict]:
 
 def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = None,
                  rows_per_collection: int = DEFAULT_ROWS_PER_COLLECTION,
-                 progress: Callable[[str], None] | None = None, against: str | None = None) -> ReportResult:
+                 progress: Callable[[str], None] | None = None, against: str | None = None,
+                 selection: Selection | None = None) -> ReportResult:
     """Write the QC report of ``db`` (``<stem>.qc_report.html`` and ``.csv`` beside it by default).
 
     ``against``: an older release (``v20``) or database to show a release diff section with; by
-    default the run manifest's ``diff`` section (written by `idc-qc release run`) names it."""
+    default the run manifest's ``diff`` section (written by `idc-qc release run`) names it.
+    ``selection`` (collection, modality, ``--where`` on the failing rows' columns): only the
+    failing rows it selects are counted and listed; the gates and the counts by definition stay
+    the whole build's, and the page says so."""
     from . import report_sections
     from ..database.files import failures_path, manifest_path, report_csv_path, report_path, validation_path
     from ..database.state import check_results_current
@@ -152,6 +159,10 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     out = Path(out) if out else report_path(db)
     csv_out = Path(csv_out) if csv_out else report_csv_path(out)
     failures = str(fpath)
+    selected = selection is not None and not selection.empty()
+    if selected:
+        selection.check(columns_of="the failing rows (suite, check_name, observed, Modality, ...)",
+                        example="\"check_name like 'geometry:%'\"")
     say("comparing with the previous release")
     release_diff, release_diff_note = None, None
     try:
@@ -161,9 +172,12 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
             raise
         release_diff_note = f"the run manifest's diff could not be shown: {exc}"
 
-    with open_warehouse(db) as wh:
+    with open_warehouse(db) as wh, tempfile.TemporaryDirectory(prefix="idc_qc_report_") as scratch:
         con = wh.con
         tables = wh.tables()
+        if selected:
+            say("selecting the failing rows")
+            failures = _select_failures(con, failures, selection, Path(scratch) / "selected.parquet")
         build_id = wh.record.build_id if wh.record is not None else None
         checked = (validation.get("summary") or {}).get("build_id", validation.get("build_id"))
         check_results_current(db, checked, build_id, what=f"the check results beside {db} ({vpath.name})",
@@ -229,7 +243,8 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
                             rows_total=int(totals[0]), rows_per_collection=rows_per_collection, csv_name=csv_out.name,
                             definitions=definitions, start_here=start_here,
                             extra={"tables": tables, "release_diff": release_diff,
-                                   "release_diff_note": release_diff_note})
+                                   "release_diff_note": release_diff_note,
+                                   "selection": selection.describe() if selected else None})
         say("writing the page")
         page = _render(ctx)
         write_text(out, page)
@@ -238,7 +253,30 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
     return ReportResult(html=out, csv=csv_out, rows_total=int(totals[0]), rows_in_page=len(rows),
                         series_affected=int(totals[1]), collections=int(totals[2]), input_kind=input_kind,
                         manifest=manifest_name, release_diff=release_diff, build_id=build_id,
-                        incomplete=int(s.get("errored") or 0))
+                        incomplete=int(s.get("errored") or 0),
+                        selection=selection.describe() if selected else None)
+
+
+def _select_failures(con, failures: str, selection: Selection, dest: Path) -> str:
+    """The failing rows ``selection`` picks, written to ``dest`` (parquet): every query of the page
+    then reads them as it reads the whole file. The user's condition runs on the warehouse's
+    contained connection (as export's does); a second, private connection writes the file."""
+    import duckdb
+
+    from ..query.run import explain_condition_error
+
+    columns = [r[0] for r in con.execute("describe select * from read_parquet(?)", [failures]).fetchall()]
+    source = "read_parquet('" + failures.replace("'", "''") + "')"
+    relation, params = selection.relation("failures", columns, base=source)
+    what = f"the selection ({selection.describe()}) does not run on the failing rows"
+    try:
+        reader = con.sql(f"select * from {relation} as failures", params=params).to_arrow_reader()
+        with duckdb.connect() as writer:
+            writer.register("selected_rows", reader)
+            writer.execute(f"copy selected_rows to '{str(dest).replace(chr(39), chr(39) * 2)}' (format parquet)")
+    except duckdb.Error as exc:
+        raise IdcQcError(explain_condition_error(exc, what, columns)) from None
+    return str(dest)
 
 
 def _render(ctx: ReportContext) -> str:
@@ -255,6 +293,10 @@ def _render(ctx: ReportContext) -> str:
     elif ctx.input_kind == "unknown":
         banner = ('<div class="note" id="provenance-note">Input provenance unknown (no rpt_build_context in the '
                   'database): it may be synthetic.</div>')
+    if ctx.extra.get("selection"):
+        banner += (f'<div class="note" id="selection-note">Filtered to {esc(ctx.extra["selection"])}: the failing '
+                   'rows, checks, series to start with and collections below are those of the selection; the gates '
+                   'and the counts by definition are the whole build\'s.</div>')
     data = json.dumps({"rows": ctx.rows, "columns": ROW_COLUMNS}, default=str, separators=(",", ":"))
     data = data.replace("</", "<\\/")
     generated = ctx.summary.get("checked_at", "")

@@ -227,3 +227,40 @@ def test_a_build_without_series_converters_says_so_in_one_line(report, tmp_path)
     section = text[start:text.index("</section>", start)]
     assert section.count("<p") == 1 and 'id="converters-none"' in section and "<table" not in section
     assert "partial build" in section
+
+
+def test_a_selection_keeps_its_failing_rows_and_says_so(report, tmp_path):
+    """--collection (any case) and --where keep the failing rows they select: counts, page and CSV
+    hold those rows only (counted here again with DuckDB), the page names the selection, and a
+    misspelt column is one line naming the columns that exist."""
+    import duckdb
+
+    from idc_qc.errors import IdcQcError
+    from idc_qc.query.selection import Selection
+    from idc_qc.reports.qc_report import build_report
+
+    db = report.html.with_name("idc_qc.duckdb")
+    failures = str(report.html.with_name("idc_qc.qc_failures.parquet"))
+    collection = duckdb.connect().execute(
+        "select collection_id from read_parquet(?) group by 1 order by count(*) desc, 1 limit 1", [failures]).fetchone()[0]
+    expected = duckdb.connect().execute(
+        """select count(*), count(distinct SeriesInstanceUID) from read_parquet(?)
+           where collection_id = ? and suite = 'geometry'""", [failures, collection]).fetchone()
+    assert 0 < expected[0] < report.rows_total
+
+    selection = Selection(collection=[collection.upper()], where="suite = 'geometry'")
+    result = build_report(db, out=tmp_path / "selected.html", selection=selection)
+    assert (result.rows_total, result.series_affected, result.collections) == (expected[0], expected[1], 1)
+    assert result.selection == selection.describe()
+    with result.csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == expected[0] and {(r["collection_id"], r["suite"]) for r in rows} == {(collection, "geometry")}
+    page = result.html.read_text()
+    assert 'id="selection-note"' in page and "whole build" in page
+    assert {r["collection_id"] for r in _embedded(result.html)} == {collection}
+    assert 'id="selection-note"' not in report.html.read_text(), "the whole report has no selection note"
+
+    with pytest.raises(IdcQcError) as error:
+        build_report(db, out=tmp_path / "bad.html", selection=Selection(where="chek_name like 'geometry%'"))
+    message = str(error.value)
+    assert "\n" not in message and "chek_name" in message and "check_name" in message, message
