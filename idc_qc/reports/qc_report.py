@@ -64,9 +64,23 @@ def _dicts(cursor) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _checks(validation: dict, con, failures: str) -> list[dict]:
+#: What each severity of seeds/geometry_reasons.csv means (a rule the seed has no word for, a
+#: DICOM value rule, counts as 1: its values are wrong).
+SEVERITY = {1: "the volume is wrong or cannot be built", 2: "split or convert before use", 3: "not a volume"}
+
+
+def _severity_join(tables: list[str], alias: str) -> tuple[str, str]:
+    """(join, expression): the seed's severity of a failing row's geometry reason, 1 otherwise."""
+    if "geometry_reasons" not in tables:
+        return "", "1"
+    return (f"left join (select label, severity from geometry_reasons where level = 'series') as g "
+            f"on {alias}.suite = 'geometry' and {alias}.check_name = 'geometry: ' || g.label",
+            "coalesce(g.severity, 1)")
+
+
+def _checks(validation: dict, con, failures: str, tables: list[str]) -> list[dict]:
     """Gates that did not pass (failed, then errored), then rules with failing rows: those in a
-    failed gate first, then by series affected."""
+    failed gate first, then by series affected, then by severity (seeds/geometry_reasons.csv)."""
     checks = []
     order = {"failed": 0, "errored": 1}
     for e in sorted((e for e in validation.get("expectations", []) if e["status"] not in ("passed", "skipped")),
@@ -77,11 +91,13 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
                        "badge": f"gate {e['status']}", "in_failed_gate": e["status"] == "failed", "detail": detail,
                        "sample": e.get("failing_keys") or [], "sql": e.get("sql"), "error": e.get("error")})
     # the SQL checks' rows (rows GX found in a mart are listed under their expectation above)
+    join, severity = _severity_join(tables, "f")
     rules = _dicts(con.execute(
-        """select suite, check_name, bool_or(gate_failed) as gate_failed, count(distinct SeriesInstanceUID) as series,
-                  count(distinct collection_id) as collections
-           from read_parquet(?) where suite in ('instances', 'completeness', 'geometry')
-           group by suite, check_name order by gate_failed desc, series desc, check_name""", [failures]))
+        f"""select f.suite, f.check_name, bool_or(f.gate_failed) as gate_failed,
+                   count(distinct f.SeriesInstanceUID) as series, count(distinct f.collection_id) as collections,
+                   min({severity}) as severity
+            from read_parquet(?) as f {join} where f.suite in ('instances', 'completeness', 'geometry')
+            group by f.suite, f.check_name order by gate_failed desc, series desc, severity, f.check_name""", [failures]))
     for r in rules:
         sample = _dicts(con.execute(
             """select collection_id, SeriesInstanceUID, observed, failing_instance_count, sample_SOPInstanceUID
@@ -91,10 +107,12 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
         sql = (f"select * from rpt_qc_failures where suite = '{r['suite']}' and check_name = '{name}' "
                f"order by collection_id, SeriesInstanceUID")
         checks.append({"name": r["check_name"], "suite": r["suite"], "series": int(r["series"]), "kind": "rule",
+                       "severity": int(r["severity"]),
                        "status": "failed" if r["gate_failed"] else "within threshold",
                        "badge": "in a failed gate" if r["gate_failed"] else "within threshold",
                        "in_failed_gate": bool(r["gate_failed"]),
                        "detail": f"{plural(int(r['series']), 'series')} in {plural(int(r['collections']), 'collection')}"
+                                 + f" · severity {int(r['severity'])}: {SEVERITY[int(r['severity'])]}"
                                  + ("" if r["gate_failed"] else " (within the thresholds of this run)"),
                        "sample": sample, "sql": sql, "error": None})
     return checks
@@ -104,18 +122,21 @@ def _checks(validation: dict, con, failures: str) -> list[dict]:
 START_HERE = 10
 
 
-def _start_here(con, failures: str, limit: int = START_HERE) -> list[dict]:
-    """The series to open first: in a failed gate, failing the most rules, most offending instances."""
+def _start_here(con, failures: str, tables: list[str], limit: int = START_HERE) -> list[dict]:
+    """The series to open first: in a failed gate, of the most severe reason (seeds/
+    geometry_reasons.csv), failing the most rules, most offending instances."""
+    join, severity = _severity_join(tables, "f")
     return _dicts(con.execute(
-        """select coalesce(collection_id, 'unknown') as collection_id, SeriesInstanceUID, any_value(Modality) as Modality,
-                  any_value(viewer_url) as viewer_url,
-                  string_agg(distinct check_name, '; ' order by check_name) as checks,
-                  count(distinct check_name) as rules, max(failing_instance_count) as instances,
-                  arg_max(hint, coalesce(failing_instance_count, 0)) as hint, bool_or(gate_failed) as gate_failed
-           from read_parquet(?) where SeriesInstanceUID is not null
-           group by all
-           order by gate_failed desc, rules desc, instances desc nulls last, collection_id, SeriesInstanceUID
-           limit ?""", [failures, limit]))
+        f"""select coalesce(f.collection_id, 'unknown') as collection_id, f.SeriesInstanceUID,
+                   any_value(f.Modality) as Modality, any_value(f.viewer_url) as viewer_url,
+                   string_agg(distinct f.check_name, '; ' order by f.check_name) as checks,
+                   count(distinct f.check_name) as rules, max(f.failing_instance_count) as instances,
+                   arg_max(f.hint, coalesce(f.failing_instance_count, 0)) as hint, bool_or(f.gate_failed) as gate_failed,
+                   min({severity}) as severity
+            from read_parquet(?) as f {join} where f.SeriesInstanceUID is not null
+            group by all
+            order by gate_failed desc, severity, rules desc, instances desc nulls last, collection_id, f.SeriesInstanceUID
+            limit ?""", [failures, limit]))
 
 
 def _definitions(con, tables: list[str]) -> list[dict]:
@@ -225,9 +246,9 @@ def build_report(db: Path, *, out: Path | None = None, csv_out: Path | None = No
             from page {instances_sql}
             order by count(distinct page.SeriesInstanceUID) over (partition by page.collection_id) desc,
                      page.collection_id, page.k""", [failures, rows_per_collection]))
-        checks = _checks(validation, con, failures)
+        checks = _checks(validation, con, failures, tables)
         definitions = _definitions(con, tables)
-        start_here = _start_here(con, failures)
+        start_here = _start_here(con, failures, tables)
         s = validation.get("summary", {})
         sql_checks = con.execute(
             "select count(*), count(*) filter (where failing_rows > 0) from rpt_qc_rule_counts").fetchone() \

@@ -7,7 +7,7 @@ diff and every failing series. Each section is a plain function ``(ReportContext
 * **Summary**: the gates that failed first (Great Expectations over the rpt_* models), then how
   many series fail under each definition and how the definitions relate
   (rpt_failing_series_counts), then failing series per check and per collection.
-* **Start here**: the series to look at first (most failing checks, in a failed gate), with
+* **Start here**: the series to look at first (in a failed gate, most severe, most failing checks), with
   their viewer links.
 * **Clinical coverage** (issue 13): the clinical suite's verdict per collection and rule
   (rpt_clinical_coverage_summary against expectations/thresholds.yml, as `idc-qc check` judged
@@ -197,7 +197,7 @@ def _bar_chart(checks: list[dict], top: int = 15) -> str:
 
 
 def start_here_section(ctx: ReportContext) -> str:
-    """The series to look at first: in a failed gate, failing the most rules, most instances."""
+    """The series to look at first: in a failed gate, most severe, failing the most rules, most instances."""
     if not ctx.start_here:
         return ""
     rows = "".join(
@@ -209,7 +209,8 @@ def start_here_section(ctx: ReportContext) -> str:
         + f'<td>{esc(r["checks"])}</td><td class="num">{fmt_value(r["instances"])}</td><td class="hint">{esc(r["hint"])}</td></tr>'
         for i, r in enumerate(ctx.start_here, start=1))
     return (f'<p class="small">The {plural(len(ctx.start_here), "series")} to open first: in a failed gate, '
-            f'failing the most rules, with the most offending instances. The link opens the series in IDC\'s viewer.</p>'
+            f'of the most severe reason, failing the most rules, with the most offending instances. The link opens the '
+            f'series in IDC\'s viewer.</p>'
             f'<table id="start-here"><thead><tr><th>#</th><th>collection</th><th>modality</th><th>series</th>'
             f'<th>fails</th><th>instances</th><th>what to do</th></tr></thead><tbody>{rows}</tbody></table>')
 
@@ -235,13 +236,15 @@ def checks_section(ctx: ReportContext) -> str:
         error = f'<p class="err">{esc(c["error"])}</p>' if c.get("error") else ""
         badge = c["badge"]
         parts.append(f"""
-<details class="check {esc(c['status'].split()[0])}" data-check="{esc(c['name'])}" data-kind="{esc(c['kind'])}">
+<details class="check {esc(c['status'].split()[0])}" data-check="{esc(c['name'])}" data-kind="{esc(c['kind'])}" data-severity="{esc(c.get('severity', ''))}">
   <summary><span class="badge {esc(c['status'].split()[0])}">{esc(badge)}</span> <b>{esc(c['name'])}</b>
     <span class="small">{esc(c['suite'])} · {esc(c['detail'])}</span></summary>
   {error}{table}{sql}
 </details>""")
     return ('<p class="small">Gates first (the Great Expectations verdicts <code>idc-qc check</code> exits on), '
-            'then every QC rule with failing rows, most series first; a rule is red when its gate failed.</p>'
+            'then every QC rule with failing rows, most series first, then the most severe (1: the volume is wrong '
+            'or cannot be built, 2: split or convert before use, 3: not a volume); a rule is red when its gate '
+            'failed.</p>'
             + "".join(parts))
 
 

@@ -16,6 +16,7 @@ import shutil
 import pytest
 
 from support.browser import SCREENSHOT_DIR, open_page
+from support.data import REPO
 from support.quality import cached_quality_build
 
 pytestmark = pytest.mark.slow
@@ -130,8 +131,15 @@ def test_the_report_leads_with_what_to_fix(report):
         assert kinds == sorted(kinds, key=lambda k: k != "gate")            # gates before rules
         rules = page.eval_on_selector_all(
             "#checks details.check[data-kind=rule]",
-            "ds => ds.map(d => [d.classList.contains('failed'), parseInt(d.querySelector('.small').textContent.split('· ')[1].replace(/,/g, ''))])")
-        assert rules == sorted(rules, key=lambda r: (not r[0], -r[1])), rules
+            "ds => ds.map(d => [d.classList.contains('failed'), parseInt(d.querySelector('.small').textContent.split('· ')[1].replace(/,/g, '')), parseInt(d.dataset.severity)])")
+        assert rules == sorted(rules, key=lambda r: (not r[0], -r[1], r[2])), rules
+        # each rule's severity is its word's in the seed (a DICOM value rule: 1)
+        severities = dict(page.eval_on_selector_all("#checks details.check[data-kind=rule]",
+                                                    "ds => ds.map(d => [d.dataset.check, parseInt(d.dataset.severity)])"))
+        with (REPO / "seeds" / "geometry_reasons.csv").open(newline="") as handle:
+            seed = {f"geometry: {r['label']}": int(r["severity"]) for r in csv.DictReader(handle) if r["level"] == "series"}
+        assert any(name in seed for name in severities), severities
+        assert severities == {name: seed.get(name, 1) for name in severities}, severities
         series = [int(t.replace(",", "")) for t in page.locator("#collections-table tbody tr td:nth-child(2)").all_inner_texts()]
         assert series == sorted(series, reverse=True)
         body = page.inner_text("main")

@@ -93,7 +93,8 @@ def sql_unusable_reasons() -> set[str]:
 
 def test_seed_is_well_formed():
     rows = seed_rows()
-    assert list(rows[0]) == ["reason_key", "label", "level", "geometry_category", "idc_check", "synth_fault", "curator_hint"]
+    assert list(rows[0]) == ["reason_key", "label", "level", "geometry_category", "idc_check", "synth_fault", "curator_hint",
+                             "severity"]
     keys = [r["reason_key"] for r in rows]
     assert len(keys) == len(set(keys)), "reason_key repeats"
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", k) for k in keys), "reason_key is not snake_case"
@@ -112,6 +113,12 @@ def test_seed_is_well_formed():
             assert not r["geometry_category"], f"{r['reason_key']}: a note or an unusable row changes no category"
         if r["level"] == "category":
             assert r["geometry_category"] == r["label"], r
+        # what to fix first: every word of a failing series or instance has a severity, 1 to 3
+        needs_severity = r["level"] in {"series", "instance", "category"} and r["label"] != "regular_volume"
+        assert (r["severity"] in {"1", "2", "3"}) if needs_severity else r["severity"] == "", r
+        if r["level"] == "category" and needs_severity:  # as severe as the most severe reason leading to it
+            leading = [w["severity"] for w in rows if w["level"] == "series" and w["geometry_category"] == r["label"]]
+            assert leading and r["severity"] == min(leading), (r["label"], leading)
         if r["level"] == "idc_check":  # the words every output gives IDC's eight checks
             assert r["reason_key"] == "idc_" + r["idc_check"] and not r["geometry_category"], r
     assert sorted(r["idc_check"] for r in rows if r["level"] == "idc_check") == sorted(IDC_CHECKS)
