@@ -95,6 +95,8 @@ def test_every_command_of_the_readme_runs_as_written_after_the_demo(walked):
         assert "Error" not in proc.stderr, (command, proc.stderr)
     assert (folder / "geometry.csv").stat().st_size > 0
     assert (folder / "worklist.csv").stat().st_size > 0
+    selected = (folder / "nlst_geometry.html").read_text()
+    assert 'id="selection-note"' in selected and "collection nlst" in selected
     assert (folder / "build" / "reports" / "dashboard.html").stat().st_size > 0
 
 
