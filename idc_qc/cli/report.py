@@ -49,6 +49,7 @@ def report(
     from ..database.guard import refuse_output_on_input
     from ..query.selection import Selection
     from ..reports.qc_report import build_report
+    from ..reports.report_sections import plural
 
     refuse_output_on_input(out, db, suffixes=(".html", ".htm"))
     refuse_output_on_input(csv, db, option="--csv")
@@ -64,8 +65,8 @@ def report(
                       f"checked; the failing rows below are only those of the checks that ran")
     if result.selection:
         console.print(f"Filtered to {escape(result.selection)} (the gates are the whole build's)")
-    console.print(f"{result.rows_total:,} failing rows in {result.series_affected:,} series of "
-                  f"{result.collections:,} collections (page: {result.rows_in_page:,} rows; build "
+    console.print(f"{plural(result.rows_total, 'failing row')} in {plural(result.series_affected, 'series')} of "
+                  f"{plural(result.collections, 'collection')} (page: {plural(result.rows_in_page, 'row')}; build "
                   f"{escape(result.build_id or 'unrecorded')}, from {escape(result.manifest)})")
     if result.release_diff is not None:
         d = result.release_diff

@@ -316,8 +316,9 @@ def _render(ctx: ReportContext) -> str:
                   'database): it may be synthetic.</div>')
     if ctx.extra.get("selection"):
         banner += (f'<div class="note" id="selection-note">Filtered to {esc(ctx.extra["selection"])}: the failing '
-                   'rows, checks, series to start with and collections below are those of the selection; the gates '
-                   'and the counts by definition are the whole build\'s.</div>')
+                   'rows, the rules\' series counts, the series to start with and the collections below are those of '
+                   'the selection; every other figure (the gates, the counts by definition, the converters, clinical '
+                   'coverage) is the whole build\'s.</div>')
     data = json.dumps({"rows": ctx.rows, "columns": ROW_COLUMNS}, default=str, separators=(",", ":"))
     data = data.replace("</", "<\\/")
     generated = ctx.summary.get("checked_at", "")
