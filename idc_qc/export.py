@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import IdcQcError
+from .provenance import read_build_context
 
 if TYPE_CHECKING:
     from .query.selection import Selection
@@ -30,6 +31,7 @@ class ExportResult:
     warnings: list[str] = field(default_factory=list)
     manifest: Path | None = None  # the run manifest of the build the table came from, if any
     build_id: str | None = None   # the build the rows came from (also in a parquet file's metadata)
+    input_kind: str = "unknown"   # what the build read (rpt_build_context); synthetic is said in the file too
 
     def __int__(self) -> int:  # callers that predate the result type used the row count
         return self.rows
@@ -42,7 +44,10 @@ def export_model(db_path: Path, model: str, out: Path, *, selection: Selection |
 
     The file is written beside ``out`` under a temporary name and renamed when complete, so
     a full disk or Ctrl-C never leaves a truncated file under the name asked for. A parquet
-    file names the build it came from (key-value metadata ``idc_qc_build_id``) and its manifest.
+    file names the build it came from (key-value metadata ``idc_qc_build_id``), its manifest
+    and the build's input kind (``idc_qc_input_kind``); a CSV of a build on synthetic input
+    ends with a column ``idc_qc_input_kind`` = ``synthetic`` on every row, so that the file
+    itself says its geometry was made up.
     """
     import duckdb
 
@@ -70,13 +75,14 @@ def export_model(db_path: Path, model: str, out: Path, *, selection: Selection |
         con = wh.con
         out.parent.mkdir(parents=True, exist_ok=True)
         build_id = wh.record.build_id if wh.record is not None else None
-        options = _copy_options(suffix, model, manifest, build_id)
+        input_kind = read_build_context(con, wh.record).input_kind
+        options = _copy_options(suffix, model, manifest, build_id, input_kind)
         if suffix == ".csv":
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns where table_name = ? order by ordinal_position",
                 [model],
             ).fetchall()
-            query = f'select {_csv_columns([(n, t.endswith("[]")) for n, t in columns])} from "{model}"'
+            query = f'select {_csv_columns([(n, t.endswith("[]")) for n, t in columns], input_kind)} from "{model}"'
         else:
             query = f'select * from "{model}"'
         try:
@@ -86,7 +92,7 @@ def export_model(db_path: Path, model: str, out: Path, *, selection: Selection |
             raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
         count = con.execute(f'select count(*) from "{model}"').fetchone()[0]
         return ExportResult(rows=int(count), out=out, warnings=list(wh.warnings), manifest=manifest,
-                            build_id=build_id)
+                            build_id=build_id, input_kind=input_kind)
 
 
 def _export_selection(db_path: Path, model: str, out: Path, selection: Selection, manifest: Path | None) -> ExportResult:
@@ -106,6 +112,8 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
 
         record = read_build_record(con)
         build_id = record.build_id if record is not None else None
+        with con.cursor() as cursor:  # its own results: the contained connection refuses a second unfinished one
+            input_kind = read_build_context(cursor, record).input_kind
         columns = catalog.relations[model].columns
         selected, params = selection.relation(model, columns, base=f'"{model}"')
         try:
@@ -115,7 +123,7 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
         except duckdb.Error as exc:
             raise IdcQcError(explain_condition_error(exc, f"the selection ({selection.describe()}) does not run on "
                                                           f"{model}", columns)) from None
-        options = _copy_options(suffix, model, manifest, build_id)
+        options = _copy_options(suffix, model, manifest, build_id, input_kind)
         try:
             with atomic_path(out) as partial, duckdb.connect() as writer:
                 target = str(partial).replace("'", "''")
@@ -124,7 +132,7 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
                 if suffix == ".csv":
                     listed = [(f.name, str(f.type).startswith(("list", "large_list", "fixed_size_list")))
                               for f in reader.schema]
-                    source = f"(select {_csv_columns(listed)} from selected_rows)"
+                    source = f"(select {_csv_columns(listed, input_kind)} from selected_rows)"
                 count = interruptible(writer, lambda: writer.execute(f"copy {source} to '{target}' {options}").fetchone()[0])
         except (duckdb.IOException, OSError) as exc:
             raise IdcQcError(f"cannot write {out}: {_io_reason(exc)}; nothing was written") from None
@@ -133,23 +141,33 @@ def _export_selection(db_path: Path, model: str, out: Path, selection: Selection
                                                           f"{model}", columns) + "; nothing was written") from None
     if not count:
         warnings = [*warnings, f"no row of {model} matches the selection ({selection.describe()}): wrote the header only"]
-    return ExportResult(rows=int(count), out=out, warnings=list(warnings), manifest=manifest, build_id=build_id)
+    return ExportResult(rows=int(count), out=out, warnings=list(warnings), manifest=manifest, build_id=build_id,
+                        input_kind=input_kind)
 
 
-def _copy_options(suffix: str, model: str, manifest: Path | None, build_id: str | None) -> str:
-    """COPY's options: CSV with a header; a parquet file names its build and manifest itself
-    (key-value metadata), which CSV has no place for."""
+def _copy_options(suffix: str, model: str, manifest: Path | None, build_id: str | None, input_kind: str) -> str:
+    """COPY's options: CSV with a header; a parquet file names its build, manifest and input kind
+    itself (key-value metadata), which CSV has no place for (see :func:`_csv_columns`)."""
     if suffix != ".parquet":
         return "(format csv, header true)"
     named = str(manifest.resolve()).replace("'", "''") if manifest is not None else ""
+    kind = input_kind.replace("'", "''")
     return (f"(format parquet, kv_metadata {{idc_qc_manifest: '{named}', idc_qc_model: '{model}', "
-            f"idc_qc_build_id: '{build_id or ''}'}})")
+            f"idc_qc_build_id: '{build_id or ''}', idc_qc_input_kind: '{kind}'}})")
 
 
-def _csv_columns(columns: list[tuple[str, bool]]) -> str:
+#: The column a CSV export of a build on synthetic input ends with (value ``synthetic``).
+SYNTHETIC_COLUMN = "idc_qc_input_kind"
+
+
+def _csv_columns(columns: list[tuple[str, bool]], input_kind: str = "unknown") -> str:
     """The select list of a CSV export: (name, is a list) pairs; CSV has no lists, so a list is
-    written as JSON text and survives a round trip."""
-    return ", ".join(f'to_json("{name}") as "{name}"' if listed else f'"{name}"' for name, listed in columns)
+    written as JSON text and survives a round trip. A build on synthetic input adds a last
+    column saying so on every row (CSV has no metadata to put it in)."""
+    listed = [f'to_json("{name}") as "{name}"' if is_list else f'"{name}"' for name, is_list in columns]
+    if input_kind == "synthetic" and SYNTHETIC_COLUMN not in {name for name, _ in columns}:
+        listed.append(f"'synthetic' as {SYNTHETIC_COLUMN}")
+    return ", ".join(listed)
 
 
 def _io_reason(exc: Exception) -> str:

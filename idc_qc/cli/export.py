@@ -46,6 +46,10 @@ def export(
     for warning in result.warnings:
         console.print(f"[yellow]Warning:[/] {escape(warning)}")
     console.print(f"Wrote {result.rows:,} rows of {escape(model)} to [bold]{escape(str(out))}[/]")
+    if result.input_kind == "synthetic":
+        console.print("[yellow]Note:[/] synthetic input (idc-qc synth): the file says so "
+                      + ("in its metadata (idc_qc_input_kind)" if out.suffix.lower() == ".parquet"
+                         else "in its last column, idc_qc_input_kind"))
     if result.manifest is not None:
         build = f"build {result.build_id}, " if result.build_id else ""
         console.print(f"  from the build described in {escape(str(result.manifest))}" + (f" ({build[:-2]})" if build else ""))

@@ -5,6 +5,8 @@ the last ones rebuild)."""
 
 from __future__ import annotations
 
+import csv
+
 import hashlib
 import shutil
 import subprocess
@@ -76,7 +78,19 @@ def test_check_results_report_and_exports_name_the_build(built, tmp_path):
     assert f"build {build_id}" in db.with_name("idc_qc.qc_report.html").read_text()
     export = cli("export", "series", "-o", str(tmp_path / "series.parquet"), "--db", str(db))
     assert export.returncode == 0, export.stderr
-    assert pq.read_schema(tmp_path / "series.parquet").metadata[b"idc_qc_build_id"].decode() == build_id
+    metadata = pq.read_schema(tmp_path / "series.parquet").metadata
+    assert metadata[b"idc_qc_build_id"].decode() == build_id
+    # a file of a synthetic build says so itself: parquet in its metadata, CSV in a last column
+    assert metadata[b"idc_qc_input_kind"] == b"synthetic"
+    assert "synthetic" in (export.stdout + export.stderr).lower()
+    for args in ([], ["--where", "not regularly_spaced_3d_volume"]):
+        out = tmp_path / f"geometry{len(args)}.csv"
+        export = cli("export", "series_geometry", *args, "-o", str(out), "--db", str(db))
+        assert export.returncode == 0, export.stderr
+        with out.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows and {r["idc_qc_input_kind"] for r in rows} == {"synthetic"}, list(rows[0])[-3:]
+        assert list(rows[0])[-1] == "idc_qc_input_kind"
 
 
 def test_no_output_lands_on_an_input(built, tmp_path):
