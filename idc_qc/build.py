@@ -17,7 +17,8 @@ from .database.record import BUILD_TABLE, BUILD_TABLE_DDL
 from .warehouse import check_database_path
 from .database.files import dbt_work_dir, staging_file
 from .database.state import instances_argument, new_build_id, partial_build_scope, record_attempt
-from .workspace import BuildLock, Staging, discard_failed_build_output, pause_for_tests, sigint_releases_pauses
+from .workspace import (BuildLock, Staging, discard_failed_build_output, pause_for_tests, remove_leftovers,
+                        sigint_releases_pauses)
 
 
 @dataclass
@@ -161,7 +162,8 @@ def build(
                        **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None
 
-    with sigint_releases_pauses(), BuildLock(db_path) as lock:
+    interrupts = sigint_releases_pauses()
+    with interrupts, BuildLock(db_path) as lock:
         leftover = lock.leftover.describe() if lock.leftover else None
         if leftover:
             emit(Progress("notice", text=leftover))
@@ -173,6 +175,13 @@ def build(
         work_dir = dbt_work_dir(db_path)
         build_id = new_build_id()
         record_attempt(db_path, build_id, "building", selection=selection)
+
+        def ended_by_interrupt() -> None:  # when dbt does not stop after Ctrl-C (see sigint_releases_pauses)
+            remove_leftovers(db_path)
+            record_attempt(db_path, build_id, "interrupted", error="ended after Ctrl-C")
+            lock.release()
+
+        interrupts.on_force_end(ended_by_interrupt)
         try:
             manifest = parse_project(db_path=staged, vars=vars, work_dir=work_dir)
             check_selection(manifest, select, db_path=staged, vars=vars, work_dir=work_dir)

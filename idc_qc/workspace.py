@@ -182,7 +182,8 @@ def pause_for_tests(point: str) -> None:
     Points are ``before_dbt`` and ``before_install`` (in the build) and the name of a
     model (when dbt starts it). The process prints one line ``IDC_QC_TEST_PAUSE_AT
     paused at <point>`` to stderr and sleeps up to IDC_QC_TEST_PAUSE_SECONDS (default
-    60) so a fault-injection test can deliver SIGINT or SIGKILL at a known moment.
+    60) so a fault-injection test can deliver SIGINT or SIGKILL at a known moment; Ctrl-C
+    lets it go, unless IDC_QC_TEST_PAUSE_HOLD=1 (a worker that does not stop when asked).
     Unset (always, outside tests) it does nothing.
     """
     wanted = os.environ.get("IDC_QC_TEST_PAUSE_AT")
@@ -193,7 +194,8 @@ def pause_for_tests(point: str) -> None:
     sys.stderr.write(f"IDC_QC_TEST_PAUSE_AT paused at {point}\n")
     sys.stderr.flush()
     deadline = time.monotonic() + float(os.environ.get("IDC_QC_TEST_PAUSE_SECONDS", "60"))
-    while time.monotonic() < deadline and not _pause_released.is_set():
+    hold = os.environ.get("IDC_QC_TEST_PAUSE_HOLD") == "1"
+    while time.monotonic() < deadline and not (_pause_released.is_set() and not hold):
         time.sleep(0.05)
 
 
@@ -209,21 +211,86 @@ def release_pauses() -> None:
     _pause_released.set()
 
 
+def _unlink_semaphores() -> None:
+    """Before ``os._exit``: unlink the named semaphores dbt's multiprocessing context made, which
+    only their finalizers (skipped by ``os._exit``) remove; otherwise multiprocessing's resource
+    tracker warns about them after the process ended, below its last line."""
+    try:
+        from multiprocessing import util
+        from multiprocessing.synchronize import SemLock
+
+        for finalizer in list(util._finalizer_registry.values()):
+            if getattr(finalizer, "_callback", None) is SemLock._cleanup:
+                finalizer()
+    except Exception:  # noqa: BLE001 - private API of the standard library: at worst the tracker warns
+        pass
+
+
+#: How long a build may take to stop after Ctrl-C before it is ended outright (its staged files
+#: and lock removed first); $IDC_QC_INTERRUPT_GRACE_SECONDS changes it. dbt cancels its queue and
+#: waits for its worker threads: a query the interrupt cannot reach must not keep the terminal.
+INTERRUPT_GRACE_SECONDS = 30.0
+GRACE_ENV = "IDC_QC_INTERRUPT_GRACE_SECONDS"
+
+
 class sigint_releases_pauses:
     """While building, Ctrl-C also lets a paused worker thread go, so dbt's shutdown (which
     waits for its worker threads) is not held up by the test hook. Ctrl-C still raises
-    KeyboardInterrupt in the main thread, as Python's default handler does."""
+    KeyboardInterrupt in the main thread, as Python's default handler does.
+
+    A build that has not stopped :data:`INTERRUPT_GRACE_SECONDS` after Ctrl-C, or a second
+    Ctrl-C, ends the process (exit 130) after the cleanups registered with :meth:`on_force_end`
+    ran (the build's: its staging folder and its lock), so the previous database stays served
+    and nothing is left for the next build to clear."""
+
+    def __init__(self, grace_seconds: float | None = None) -> None:
+        if grace_seconds is None:
+            try:
+                grace_seconds = float(os.environ.get(GRACE_ENV) or INTERRUPT_GRACE_SECONDS)
+            except ValueError:
+                raise IdcQcError(f"${GRACE_ENV} must be a number of seconds, not {os.environ[GRACE_ENV]!r}") from None
+        self.grace = grace_seconds
+        self.cleanups: list = []
+        self.timer: threading.Timer | None = None
+
+    def on_force_end(self, cleanup) -> None:
+        """Run ``cleanup()`` if the process has to be ended before the build unwinds itself."""
+        self.cleanups.append(cleanup)
+
+    def force_end(self, why: str) -> None:
+        import sys
+
+        for cleanup in reversed(self.cleanups):
+            try:
+                cleanup()
+            except Exception:  # noqa: BLE001 - ending anyway: one failed cleanup must not stop the others
+                pass
+        _unlink_semaphores()
+        try:
+            sys.stderr.write(f"Note: {why}; ended it\ninterrupted; previous results kept\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(130)
 
     def __enter__(self):
         import signal
 
         self.previous = None
+        interrupted.clear()
+        _pause_released.clear()
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.getsignal(signal.SIGINT)
 
             def handler(signum, frame):
+                if interrupted.is_set():
+                    self.force_end("a second Ctrl-C")
                 interrupted.set()
                 release_pauses()
+                if self.timer is None:
+                    self.timer = threading.Timer(
+                        self.grace, self.force_end, args=(f"the build did not stop within {self.grace:g} s of Ctrl-C",))
+                    self.timer.daemon = True
+                    self.timer.start()
                 raise KeyboardInterrupt
 
             signal.signal(signal.SIGINT, handler)
@@ -232,5 +299,7 @@ class sigint_releases_pauses:
     def __exit__(self, *exc) -> None:
         import signal
 
+        if self.timer is not None:
+            self.timer.cancel()
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -47,8 +48,9 @@ def run(*args: str, env: dict | None = None, timeout: int = 300) -> subprocess.C
 class Paused:
     """A command started with IDC_QC_TEST_PAUSE_AT=<point>, waiting at that point."""
 
-    def __init__(self, point: str, *args: str) -> None:
-        env = {**os.environ, "DO_NOT_TRACK": "1", "IDC_QC_TEST_PAUSE_AT": point, "IDC_QC_TEST_PAUSE_SECONDS": "120"}
+    def __init__(self, point: str, *args: str, env_extra: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "DO_NOT_TRACK": "1", "IDC_QC_TEST_PAUSE_AT": point, "IDC_QC_TEST_PAUSE_SECONDS": "120",
+               **(env_extra or {})}
         env.pop("IDC_QC_DB", None)
         self.proc = subprocess.Popen([_idc_qc(), *args], stderr=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env)
@@ -67,7 +69,9 @@ class Paused:
                 self.paused.set()
 
     def stop(self, sig: int) -> tuple[int, str]:
-        self.proc.send_signal(sig)
+        """Send ``sig`` (0: none, wait as it is) and wait for the end: exit code and stderr."""
+        if sig:
+            self.proc.send_signal(sig)
         code = self.proc.wait(timeout=120)
         self.reader.join(timeout=10)
         return code, "".join(self.lines)
@@ -155,6 +159,31 @@ def test_ctrl_c_keeps_the_previous_results(previous, second_input, point):
     assert table_counts(db) == before
     assert_consistent(db)
     assert leftovers(db) == []  # the temporary database and the lock are gone
+
+
+@pytest.mark.parametrize("how", ["grace", "second Ctrl-C"])
+def test_a_build_that_does_not_stop_after_ctrl_c_is_ended_and_cleaned_up(previous, second_input, how):
+    """A worker dbt cannot stop (held at instance_geometry): the build is ended after the grace
+    period, or at once by a second Ctrl-C, with its staging folder and lock removed."""
+    db, before = previous
+    grace = "4" if how == "grace" else "600"
+    paused = Paused("instance_geometry", "build", "-i", str(second_input), "--db", str(db), *SELECTION,
+                    env_extra={"IDC_QC_TEST_PAUSE_HOLD": "1", "IDC_QC_INTERRUPT_GRACE_SECONDS": grace})
+    started = time.monotonic()
+    paused.proc.send_signal(signal.SIGINT)
+    if how == "second Ctrl-C":
+        time.sleep(1.0)
+        assert paused.proc.poll() is None  # held: the first Ctrl-C did not end it
+    code, stderr = paused.stop(signal.SIGINT if how == "second Ctrl-C" else 0)
+    assert code == 130, stderr
+    note = "a second Ctrl-C" if how == "second Ctrl-C" else "did not stop within 4 s of Ctrl-C"
+    assert any(note in line and line.startswith("Note:") for line in stderr.splitlines()), stderr
+    assert last_line(stderr) == "interrupted; previous results kept"
+    if how == "grace":
+        assert time.monotonic() - started >= 4
+    assert table_counts(db) == before
+    assert_consistent(db)
+    assert leftovers(db) == []
 
 
 @pytest.mark.parametrize("point", ["series_geometry", "before_install"])
