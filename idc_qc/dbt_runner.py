@@ -29,6 +29,12 @@ NodeCallback = Callable[[str, str, float], None]
 #: Resource types a build writes into the database (what the progress counter counts).
 BUILT_TYPES = ("model", "seed", "snapshot")
 
+#: What ``dbt build`` leaves out when idc-qc builds. dbt's unit tests pin the SQL's logic on
+#: fixed rows, not the user's data: the same answer on every build (8 of them were a quarter of
+#: a 300-series build's dbt time). The test suite runs them (tests/dbt/test_unit_tests.py), as
+#: dbt advises for production builds; ``run_dbt(..., unit_tests=True)`` keeps them.
+EXCLUDED_FROM_BUILDS = ("unit_test",)
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -295,8 +301,11 @@ def run_dbt(
     raise_on_failure: bool = True,
     manifest=None,
     work_dir: Path | None = None,
+    unit_tests: bool = False,
 ) -> DbtRunResult:
     """Invoke ``dbt <command>`` in-process and return one typed result per node.
+
+    ``dbt build`` leaves out :data:`EXCLUDED_FROM_BUILDS` (dbt's unit tests) unless ``unit_tests``.
 
     With ``select``, tests run only when all the models they test are selected
     (``--indirect-selection cautious``): ``--select +series_geometry`` must not run the
@@ -311,6 +320,8 @@ def run_dbt(
             args += ["--indirect-selection", "cautious"]
     if exclude:
         args += ["--exclude", *split_selectors(exclude)]
+    if command == "build" and not unit_tests:
+        args += ["--exclude-resource-type", *EXCLUDED_FROM_BUILDS]
     args += extra_args or []
 
     from .workspace import interrupted
