@@ -93,6 +93,7 @@ def build(
     whole_index: bool = False,
     release: int | str | None = None,
     clinical_dir: Path | None = None,
+    idc_indices: Path | str | bool | None = None,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
@@ -110,7 +111,10 @@ def build(
     are refused, so one database never mixes the whole index with an input's series.
     Clinical data comes from ``clinical_dir``, else $IDC_QC_CLINICAL_DIR, else the database's
     own store (``<db folder>/<db stem>.clinical``, written by ``idc-qc clinical add``) when
-    there is one; the build says which in one notice.
+    there is one; the build says which in one notice. IDC's published volume_geometry_index is read
+    from ``idc_indices`` (a folder or the parquet file; ``"none"`` or False: none), else
+    $IDC_QC_IDC_INDICES, else idc-index's data folder when it holds it (idc_qc/idc_published.py),
+    and set beside our verdicts in ``series_geometry_vs_idc``; one notice says which.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.
 
     ``release`` (e.g. 20 or ``"v20"``) reads that IDC release's index (fetched into the cache
@@ -156,8 +160,12 @@ def build(
     chosen_store = choose_store(db_path, Path(clinical_dir) if clinical_dir else None)
     clinical = clinical_dbt_vars(chosen_store.store)
     emit(Progress("notice", text=chosen_store.line))
+    from .idc_published import resolve_published
+
+    published = resolve_published(idc_indices)
+    emit(Progress("notice", text=published.line))
     vars = dbt_vars(instances=source, absent_columns=absent,
-                    **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical,
+                    **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical, **published.dbt_vars,
                        "instance_columns_extra": [] if contract is None else contract.extra_columns,
                        **(extra_vars or {})})
     selection = " ".join([*(select or []), *(f"--exclude {e}" for e in exclude or [])]) or None

@@ -117,6 +117,22 @@ def idc_index_version() -> str:
     return idc_index_data.__version__
 
 
+#: Environment variable naming IDC's published indices (idc-index's downloads) a build reads:
+#: a folder holding volume_geometry_index.parquet, or that file; ``none`` reads none.
+IDC_INDICES_ENV = "IDC_QC_IDC_INDICES"
+
+
+def idc_index_client_data_dir(version: str | None = None) -> Path | None:
+    """Where the idc-index client keeps the indices it downloads (volume_geometry_index.parquet, ...):
+    ``platformdirs.user_data_dir("idc_index_data", "IDC", version=<idc-index-data version>)``, as
+    idc-index computes it; None when platformdirs is not installed."""
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - a dependency of idc-qc
+        return None
+    return Path(platformdirs.user_data_dir("idc_index_data", "IDC", version=version or idc_index_version()))
+
+
 def require_project_dir() -> Path:
     """:data:`PROJECT_DIR`, or a one-line error naming the folder when it holds no dbt project."""
     if not (PROJECT_DIR / "dbt_project.yml").is_file():

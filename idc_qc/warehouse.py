@@ -117,6 +117,8 @@ class BuildSummary:
     input_kind: str = "unknown"
     #: The line a synthetic build's summary must show; None for other builds.
     notice: str | None = None
+    #: series_geometry_vs_idc.comparison -> series (empty when the build read no published index)
+    idc_published_comparison: dict[str, int] = field(default_factory=dict)
 
     @property
     def regular_share(self) -> float | None:
@@ -149,6 +151,10 @@ def summarize(db: Path, *, top: int = 3) -> BuildSummary:
                 "select reason, count(*) as n from series_geometry, unnest(failure_reasons) as r(reason) "
                 "group by reason order by n desc, reason limit ?", [top]
             ).fetchall()]
+        if "series_geometry_vs_idc" in tables:
+            summary.idc_published_comparison = dict(con.execute(
+                "select comparison, count(*) from series_geometry_vs_idc "
+                "where comparison != 'no published index read' group by comparison order by count(*) desc").fetchall())
         if "unusable_instances" in tables:
             summary.unusable_instances = con.execute("select count(*) from unusable_instances").fetchone()[0]
     return summary

@@ -55,6 +55,13 @@ def build(
                           "database's own store, <db stem>.clinical/ beside it (build/idc_qc.clinical/), or "
                           "$IDC_QC_CLINICAL_DIR."),
     ] = None,
+    idc_indices: Annotated[
+        Optional[str],
+        typer.Option("--idc-indices",
+                     help="IDC's published volume_geometry_index, set beside our verdicts in series_geometry_vs_idc: "
+                          "the folder idc-index downloads its indices to, or the parquet file; `none` reads none. "
+                          "Default: $IDC_QC_IDC_INDICES, else idc-index's data folder when it holds the file."),
+    ] = None,
 ) -> None:
     """Build the harmonized series and geometry tables with dbt.
 
@@ -96,7 +103,7 @@ def build(
     try:
         with display:
             result = run_build(db, instances, select=select, on_progress=display, whole_index=whole_index,
-                               release=number, clinical_dir=clinical)
+                               release=number, clinical_dir=clinical, idc_indices=idc_indices)
     except ChecksFailed as exc:
         result = getattr(exc, "result", None)
         if result is not None:
@@ -146,6 +153,9 @@ def show_build_summary(result, display, seconds: float) -> None:
                       f"by geometry_category{share}{_idc_verdict(summary)}")
         if summary.top_reasons:
             console.print("  top failure reasons: " + ", ".join(f"{r} ({n:,})" for r, n in summary.top_reasons))
+    if summary.idc_published_comparison:
+        counts = ", ".join(f"{n:,} {what}" for what, n in summary.idc_published_comparison.items())
+        console.print(f"  beside IDC's published volume_geometry_index: {escape(counts)} (table series_geometry_vs_idc)")
     if summary.unusable_instances is not None:
         console.print(f"  {summary.unusable_instances:,} unusable instances (table unusable_instances)")
     if getattr(result, "manifest", None) is not None:
