@@ -26,6 +26,9 @@ from .errors import IdcQcError
 
 #: The published index staging reads (others beside it are offered to `idc-qc query` only).
 VOLUME_GEOMETRY_INDEX = "volume_geometry_index"
+#: IDC's published indices `idc-qc query` offers (as IDC names them) when they sit beside the
+#: volume_geometry_index a build read: the downloads of the idc-index client.
+PUBLISHED_INDICES = ("volume_geometry_index", "ct_index", "mr_index", "pt_index", "seg_index", "clinical_index")
 #: The dbt var holding its path ('' when the build reads none).
 DBT_VAR = "idc_volume_geometry_index"
 #: What switches discovery off (``--idc-indices none``, ``IDC_QC_IDC_INDICES=none``).
@@ -42,6 +45,30 @@ def published_schema_columns(table: str = VOLUME_GEOMETRY_INDEX) -> list[str]:
     except (OSError, ValueError) as exc:
         raise IdcQcError(f"cannot read IDC's schema of {table} ({path}): {exc}") from None
     return [column["name"] for column in schema["columns"]]
+
+
+def published_description(table: str) -> str:
+    """The first sentence of IDC's own description of ``table`` (its schema json); '' when absent."""
+    import idc_index_data
+
+    path = Path(idc_index_data.__file__).resolve().parent / f"{table}_schema.json"
+    try:
+        text = str(json.loads(path.read_text()).get("table_description") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return text.split(". ")[0].strip().rstrip(".")
+
+
+def published_files(volume_geometry_index: str | Path) -> dict[str, Path]:
+    """IDC's published indices a query can read: the volume_geometry_index a build read, and the
+    others of :data:`PUBLISHED_INDICES` that sit beside it (``<name>.parquet``)."""
+    given = Path(volume_geometry_index)
+    found = {VOLUME_GEOMETRY_INDEX: given} if given.is_file() else {}
+    for name in PUBLISHED_INDICES[1:]:
+        path = given.parent / f"{name}.parquet"
+        if path.is_file():
+            found[name] = path
+    return found
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ defines IDC's names as temporary views over the same files:
   columns cast to ``dicom_all``'s ARRAY<STRING> and Rows/Columns to integers.
 - ``idc_index``, ``collections_index``, ``prior_versions_index``, ``version_metadata_index``,
   ``analysis_results_index`` (and any other ``*_index.parquet`` beside them): IDC's index tables.
+- ``volume_geometry_index``, and ``ct_index``, ``mr_index``, ``pt_index``, ``seg_index``,
+  ``clinical_index`` where they sit beside it: IDC's published indices (the idc-index client's
+  downloads), when the build read one (idc_qc/idc_published.py).
 
 The file list is also what the contained connection allows (``allowed_paths``) once
 external access is switched off: exactly the files the warehouse was built from.
@@ -41,7 +44,7 @@ class Relation:
     """One thing a query can read."""
 
     name: str
-    kind: str             # "IDC instance input" | "IDC index" | "mart" | "report" | "seed" | "view" | "build record"
+    kind: str             # "IDC instance input" | "IDC index" | "IDC published index" | "mart" | "report" | "seed" | "view" | "build record"
     grain: str
     description: str
     idc_names: list[str] = field(default_factory=list)
@@ -176,6 +179,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
     files: list[str] = []
     instance_files: list[str] = []
     index_dir: Path | None = None
+    published: str | None = None
     for view_name, view_sql in con.execute(
         "select view_name, sql from duckdb_views() where schema_name = 'main' and not internal"
     ).fetchall():
@@ -184,6 +188,8 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             instance_files = paths
         if view_name == "stg_idc_index__series" and paths:
             index_dir = Path(paths[0]).parent
+        if view_name == "stg_idc_published__volume_geometry" and paths:
+            published = paths[0]
         for path in paths:
             files += allowed_for(path)
 
@@ -225,6 +231,21 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             relations[name] = Relation(
                 name=name, kind="IDC index", grain=INDEX_GRAIN.get(name, ""),
                 description=f"IDC's {name} as published in idc-index-data ({parquet.name} in {parquet.parent})",
+                idc_names=[f"idc_vNN.{name}"],
+                definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
+            )
+    if published is not None:
+        from ..idc_published import published_description, published_files
+
+        for name, parquet in published_files(published).items():
+            if name in relations:
+                continue
+            files.append(str(parquet))
+            description = published_description(name)
+            grain = re.search(r"one row per [^,(]+", description)
+            relations[name] = Relation(
+                name=name, kind="IDC published index", grain=grain.group(0).strip() if grain else "",
+                description=f"IDC's {name} as idc-index downloads it ({parquet}): {description}",
                 idc_names=[f"idc_vNN.{name}"],
                 definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
             )

@@ -330,7 +330,7 @@ def explain(db: Path | None, sql: str, *, dialect: str = "duckdb") -> Transpiled
 def list_tables(db: Path) -> list:
     """Every relation a query can read, IDC's names first, with grain, description and columns."""
     with contained(db, describe=True) as (_con, catalog, _warnings):
-        order = {"IDC instance input": 0, "IDC index": 1, "mart": 2, "report": 3, "seed": 4, "view": 5,
+        order = {"IDC instance input": 0, "IDC index": 1, "IDC published index": 1, "mart": 2, "report": 3, "seed": 4, "view": 5,
                  "intermediate": 6, "staging": 7, "build record": 8}
         return sorted(catalog.relations.values(), key=lambda r: (order.get(r.kind, 9), r.name))
 

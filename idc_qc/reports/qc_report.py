@@ -317,7 +317,7 @@ def _render(ctx: ReportContext) -> str:
     if ctx.extra.get("selection"):
         banner += (f'<div class="note" id="selection-note">Filtered to {esc(ctx.extra["selection"])}: the failing '
                    'rows, the rules\' series counts, the series to start with and the collections below are those of '
-                   'the selection; every other figure (the gates, the counts by definition, the converters, clinical '
+                   'the selection; every other figure (the gates, the counts by definition, the converters, IDC\'s published verdicts, clinical '
                    'coverage) is the whole build\'s.</div>')
     data = json.dumps({"rows": ctx.rows, "columns": ROW_COLUMNS}, default=str, separators=(",", ":"))
     data = data.replace("</", "<\\/")

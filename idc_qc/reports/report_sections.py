@@ -18,6 +18,9 @@ diff and every failing series. Each section is a plain function ``(ReportContext
   SimpleITK) the series of each predicted outcome, the rules that decide most of them with
   their hints, and an example series of each with its viewer link (rpt_converter_outcome_counts
   over series_converters). Without series_converters (a partial build) one line says so.
+* **IDC's published verdicts beside ours** (issue 21): series_geometry_vs_idc's counts (agree,
+  differ, only IDC judged, not in the published index) and the series that differ, with our
+  reasons and IDC's failed checks. Left out when the build read no published index.
 * **Release diff** (issue 10): collections and series added / removed / revised, and QC
   failures new / fixed / unchanged by collection and check (idc_qc.releases.diff.ReleaseDiff),
   when the report is given one (``idc-qc report --against vNN|DB``) or the run manifest beside
@@ -620,12 +623,57 @@ def _fmt(value) -> str:
 
 
 
+#: The comparison words of series_geometry_vs_idc, in the order the section shows them.
+IDC_COMPARISONS = ("agree", "differ", "only IDC judged", "not in the published index")
+#: Series listed where IDC's published verdict and ours differ.
+IDC_DIFFER_ROWS = 25
+
+
+def idc_published_section(ctx: ReportContext) -> str:
+    """IDC's published volume_geometry_index beside our verdicts (issue 21): how many series agree,
+    and each that differs with our reasons and IDC's failed checks. Left out (empty) when the
+    build read no published index."""
+    if "series_geometry_vs_idc" not in set(ctx.extra.get("tables") or []):
+        return ""
+    con = ctx.con
+    counts = dict(con.execute("select comparison, count(*) from series_geometry_vs_idc "
+                              "where comparison != 'no published index read' group by 1").fetchall())
+    if not counts:
+        return ""
+    cards = "".join(f'<td class="num" data-comparison="{esc(c)}" data-count="{counts.get(c, 0)}">{counts.get(c, 0):,}</td>'
+                    for c in IDC_COMPARISONS)
+    head = "".join(f"<th>{esc(c)}</th>" for c in IDC_COMPARISONS)
+    rows = con.execute(
+        f"""select SeriesInstanceUID, viewer_url, collection_id, Modality, geometry_category,
+                   array_to_string(failure_reasons, ', '), ours_regularly_spaced_3d_volume,
+                   idc_regularly_spaced_3d_volume, differing_checks, idc_failed_checks
+            from series_geometry_vs_idc where comparison = 'differ'
+            order by collection_id, SeriesInstanceUID limit {IDC_DIFFER_ROWS}""").fetchall()
+    body = "".join(
+        f'<tr data-series="{esc(r[0])}">{_link(r[0], r[1])}<td>{esc(r[2])}</td><td>{esc(r[3])}</td>'
+        f'<td>{esc(r[4])}<div class="small">{esc(r[5])}</div></td><td>{esc(r[6])}</td><td>{esc(r[7])}</td>'
+        f'<td><code>{esc(r[8])}</code></td><td class="small">{esc(r[9])}</td></tr>' for r in rows)
+    differ = counts.get("differ", 0)
+    more = (f'<p class="small">{IDC_DIFFER_ROWS:,} of {differ:,} shown; all of them: '
+            "<code>idc-qc query \"from series_geometry_vs_idc where comparison = 'differ'\"</code></p>"
+            if differ > IDC_DIFFER_ROWS else "")
+    listing = (f"""<table id="idc-published-differ"><thead><tr><th>series</th><th>collection</th><th>modality</th>
+<th>our verdict, our reasons</th><th>we: regular volume</th><th>IDC: regularly_spaced_3d_volume</th>
+<th>columns that differ</th><th>checks IDC says fail</th></tr></thead><tbody>{body}</tbody></table>{more}"""
+               if rows else '<p id="idc-published-all-agree">No series differs.</p>')
+    return f"""<p>IDC's own <code>volume_geometry_index</code> (the file idc-index downloads, read by the build)
+beside our verdicts, series by series (table <code>series_geometry_vs_idc</code>; docs/geometry.md).</p>
+<table id="idc-published-counts" style="width:auto"><thead><tr>{head}</tr></thead><tbody><tr>{cards}</tr></tbody></table>
+{listing}"""
+
+
 #: The report's sections in order: (id, title, render). qc_report.build_report calls each.
 SECTIONS: list[tuple[str, str, Callable[[ReportContext], str]]] = [
     ("summary", "What failed", summary_section),
     ("start", "Start here", start_here_section),
     ("checks", "Failing gates and rules: samples and the SQL that returns all rows", checks_section),
     ("converters", "Will my pipeline load it?", converters_section),
+    ("idc-published", "IDC's published verdicts beside ours", idc_published_section),
     ("clinical", "Clinical coverage", clinical_section),
     ("release-diff", "Changes since the previous release", release_diff_section),
     ("series", "Failing series by collection", series_section),

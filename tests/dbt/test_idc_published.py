@@ -130,8 +130,45 @@ def test_idc_verdicts_beside_ours_agree_differ_or_are_absent(synthetic_input):
     assert others <= {("agree", None), ("not in the published index", None)}
     assert summarize(db).idc_published_comparison == {
         c: n for c, n in query(db, "select comparison, count(*) from series_geometry_vs_idc group by 1")}
-    assert query(db, "select idc_regularly_spaced_3d_volume, ours_regularly_spaced_3d_volume "
-                     "from series_geometry_vs_idc where SeriesInstanceUID = ?", [flipped]) == [(False, True)]
+    assert query(db, "select idc_regularly_spaced_3d_volume, ours_regularly_spaced_3d_volume, idc_failed_checks "
+                     "from series_geometry_vs_idc where SeriesInstanceUID = ?", [flipped]) == [
+        (False, True, "uniform_slice_spacing")]
+
+
+@pytest.mark.slow
+def test_the_report_and_query_show_idcs_indices(synthetic_input):
+    """The report's section lists the series that differs with both sides' reasons; `idc-qc query`
+    reads IDC's published indices by IDC's names, the ct_index beside the file included."""
+    from idc_qc.build import build
+    from idc_qc.quality.check import run_checks
+    from idc_qc.query.run import list_tables, run_query
+    from idc_qc.reports.qc_report import build_report
+
+    root, instances, flipped, dropped = synthetic_input
+    folder = root / "downloads"
+    folder.mkdir()
+    published = publish(instances, folder / "volume_geometry_index.parquet", flip=flipped, drop=dropped)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select SeriesInstanceUID, 'ORIGINAL' as ImageType from '{published}') "
+                    f"to '{folder / 'ct_index.parquet'}' (format parquet)")
+    db = root / "report" / "idc_qc.duckdb"
+    build(db, str(Path(instances).parent), idc_indices=folder)
+
+    kinds = {r.name: r.kind for r in list_tables(db)}
+    assert kinds["volume_geometry_index"] == kinds["ct_index"] == "IDC published index"
+    assert "mr_index" not in kinds
+    result = run_query(db, "SELECT COUNT(*) AS n FROM `bigquery-public-data.idc_current.volume_geometry_index` AS v "
+                           "JOIN `bigquery-public-data.idc_current.ct_index` USING (SeriesInstanceUID)", dialect="bigquery")
+    assert result.table.to_pylist() == [{"n": memory(f"select count(*) from '{published}'")[0][0]}]
+
+    run_checks(db)
+    page = build_report(db).html.read_text()
+    section = page[page.index('<section id="idc-published">'):]
+    section = section[:section.index("</section>")]
+    assert 'data-comparison="differ" data-count="1"' in section
+    assert 'data-comparison="not in the published index" data-count="1"' in section
+    assert f'<tr data-series="{flipped}">' in section and "uniform_slice_spacing, regularly_spaced_3d_volume" in section
+    assert section.count("<tr data-series=") == 1
 
 
 @pytest.mark.slow

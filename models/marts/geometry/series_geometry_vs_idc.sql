@@ -18,6 +18,11 @@
 {%- for check in checks %}
 {%- do differs.append("case when ours." ~ check ~ " != published." ~ check ~ " then '" ~ check ~ "' end") %}
 {%- endfor %}
+{#- the checks IDC's file says the series fails (its reason beside ours) #}
+{%- set idc_failed = [] %}
+{%- for check in checks if check != 'regularly_spaced_3d_volume' %}
+{%- do idc_failed.append("case when not published." ~ check ~ " then '" ~ check ~ "' end") %}
+{%- endfor %}
 {%- do differs.append("case when abs(ours.obliquity_degrees - published.obliquity_degrees) > 0.01 then 'obliquity_degrees' end") %}
 {%- do differs.append("case when abs(ours.slice_spacing_mm - published.slice_spacing_mm) > 1e-6 * greatest(abs(published.slice_spacing_mm), 1e-9) then 'slice_spacing_mm' end") %}
 
@@ -35,6 +40,7 @@ paired as (
         ours.collection_id,
         ours.Modality,
         ours.geometry_category,
+        ours.failure_reasons,
         ours.viewer_url,
         published.SeriesInstanceUID is not null as in_idc_published,
         ours.regularly_spaced_3d_volume as ours_regularly_spaced_3d_volume,
@@ -49,7 +55,8 @@ paired as (
         published.obliquity_degrees as idc_obliquity_degrees,
         ours.slice_spacing_mm as ours_slice_spacing_mm,
         published.slice_spacing_mm as idc_slice_spacing_mm,
-        {{ idc_qc.array_join('[' ~ differs | join(', ') ~ ']', "', '") }} as differing
+        {{ idc_qc.array_join('[' ~ differs | join(', ') ~ ']', "', '") }} as differing,
+        {{ idc_qc.array_join('[' ~ idc_failed | join(', ') ~ ']', "', '") }} as idc_failed
     from ours
     left join published
         on ours.SeriesInstanceUID = published.SeriesInstanceUID
@@ -72,6 +79,8 @@ final as (
             else 'agree'
         end as comparison,
         nullif(differing, '') as differing_checks,
+        failure_reasons,
+        nullif(idc_failed, '') as idc_failed_checks,
         in_idc_published,
         ours_regularly_spaced_3d_volume,
         idc_regularly_spaced_3d_volume,
