@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- One row per series with at least one instance placed in space (a position and an
 -- orientation that parse to numbers): the numbers each converter's rules read, measured the
 -- way each tool measures them (seeds/converter_rules.csv names the rule, its tolerance and
@@ -8,6 +9,11 @@
 -- dicom2nifti drops them by ImageType first. So the instances are sorted twice along the
 -- normal of the series' main orientation: all of them, and those dicom2nifti keeps. Each
 -- sort is one window over the series' instances; the rest is per-series aggregation.
+--
+-- A table, not a view: series_converters and this model's key tests read it, and as a view
+-- each of the three re-ran the sorts over every instance (at 40,000 series, 4.9M instances:
+-- 123 s of a 137 s build's converter time; once, as a table: about 28 s). The instances the
+-- tools read (`parsed`) and where each stands (`kept`) are computed once for their several readers.
 
 {%- set cosine_differences = [] %}
 {%- set cosine_excesses = [] %}
@@ -43,7 +49,7 @@ tolerances as (
     from rules
 ),
 
-parsed as (
+parsed as {{ idc_qc.materialized_cte() }} (
     select
         SeriesInstanceUID,
         SOPInstanceUID,
@@ -106,10 +112,12 @@ reference as (
     where rank_in_series = 1
 ),
 
+-- an integer key per series: the sorts and groupings below partition by it, not by the UID string
 unit_reference as (
     select
         reference.*,
-        sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z) as normal_length
+        sqrt(normal_x * normal_x + normal_y * normal_y + normal_z * normal_z) as normal_length,
+        row_number() over (order by SeriesInstanceUID) as series_key
     from reference
 ),
 
@@ -117,7 +125,8 @@ unit_reference as (
 -- absolute difference; dicom2nifti: numpy.allclose's excess over atol + rtol * |reference|)
 placed as (
     select
-        parsed.*,
+        {{ idc_qc.star_except(['SeriesInstanceUID'], 'parsed') }},
+        unit_reference.series_key,
         {{ idc_qc.safe_divide('unit_reference.normal_x', 'unit_reference.normal_length') }} as unit_normal_x,
         {{ idc_qc.safe_divide('unit_reference.normal_y', 'unit_reference.normal_length') }} as unit_normal_y,
         {{ idc_qc.safe_divide('unit_reference.normal_z', 'unit_reference.normal_length') }} as unit_normal_z,
@@ -132,8 +141,7 @@ placed as (
             || case when strpos(replace(parsed.image_type_text, '|', '_'), '_I_') > 0
                 or strpos(parsed.image_type_text, '|IMAGINARY|') > 0 then 'I' else '' end as complex_part,
         -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
-        coalesce(parsed.is_localizer or (parsed.Modality = 'CT' and parsed.is_projection), false) as is_dropped_by_dicom2nifti_type,
-        tolerances.*
+        coalesce(parsed.is_localizer or (parsed.Modality = 'CT' and parsed.is_projection), false) as is_dropped_by_dicom2nifti_type
     from parsed
     inner join unit_reference
         on parsed.SeriesInstanceUID = unit_reference.SeriesInstanceUID
@@ -144,15 +152,15 @@ placed as (
 -- orientation: the main group stays, another stays when it has 4 or more instances
 d2n_orientation_groups as (
     select
-        SeriesInstanceUID,
+        series_key,
         orientation_text,
         count(*) as instance_count
     from placed
     where not is_dropped_by_dicom2nifti_type and d2n_orientation_excess > 0
-    group by SeriesInstanceUID, orientation_text
+    group by series_key, orientation_text
 ),
 
-kept as (
+kept as {{ idc_qc.materialized_cte() }} (
     select
         placed.*,
         not placed.is_dropped_by_dicom2nifti_type
@@ -160,7 +168,7 @@ kept as (
         placed.ipp_x * placed.unit_normal_x + placed.ipp_y * placed.unit_normal_y + placed.ipp_z * placed.unit_normal_z as slice_position
     from placed
     left join d2n_orientation_groups
-        on placed.SeriesInstanceUID = d2n_orientation_groups.SeriesInstanceUID
+        on placed.series_key = d2n_orientation_groups.series_key
         and placed.orientation_text = d2n_orientation_groups.orientation_text
 ),
 
@@ -168,7 +176,7 @@ kept as (
 -- {{ 'every instance' if set_name == 'every' else 'the instances dicom2nifti keeps' }}, sorted along the normal: the step from the previous one
 {{ set_name }}_sorted as (
     select
-        SeriesInstanceUID,
+        series_key,
         ipp_x,
         ipp_y,
         ipp_z,
@@ -177,14 +185,14 @@ kept as (
         unit_normal_y,
         unit_normal_z,
         row_number() over slice_order - 1 as slice_index,
-        count(*) over (partition by SeriesInstanceUID) as slice_count,
+        count(*) over (partition by series_key) as slice_count,
         slice_position - lag(slice_position) over slice_order as gap_mm,
         ipp_x - lag(ipp_x) over slice_order as step_x,
         ipp_y - lag(ipp_y) over slice_order as step_y,
         ipp_z - lag(ipp_z) over slice_order as step_z
     from kept
     where {{ condition }}
-    window slice_order as (partition by SeriesInstanceUID order by slice_position, SOPInstanceUID)
+    window slice_order as (partition by series_key order by slice_position, SOPInstanceUID)
 ),
 
 -- the first and last position and the first step of the series, on every row
@@ -193,12 +201,12 @@ kept as (
         *,
         sqrt(step_x * step_x + step_y * step_y + step_z * step_z) as distance_mm,
         {%- for axis in ['x', 'y', 'z'] %}
-        max(case when slice_index = 0 then ipp_{{ axis }} end) over (partition by SeriesInstanceUID) as first_{{ axis }},
-        max(case when slice_index = slice_count - 1 then ipp_{{ axis }} end) over (partition by SeriesInstanceUID) as last_{{ axis }},
-        max(case when slice_index = 1 then step_{{ axis }} end) over (partition by SeriesInstanceUID) as first_step_{{ axis }},
+        max(case when slice_index = 0 then ipp_{{ axis }} end) over (partition by series_key) as first_{{ axis }},
+        max(case when slice_index = slice_count - 1 then ipp_{{ axis }} end) over (partition by series_key) as last_{{ axis }},
+        max(case when slice_index = 1 then step_{{ axis }} end) over (partition by series_key) as first_step_{{ axis }},
         {%- endfor %}
-        max(case when slice_index = 0 then slice_position end) over (partition by SeriesInstanceUID) as first_slice_position,
-        max(case when slice_index = slice_count - 1 then slice_position end) over (partition by SeriesInstanceUID) as last_slice_position
+        max(case when slice_index = 0 then slice_position end) over (partition by series_key) as first_slice_position,
+        max(case when slice_index = slice_count - 1 then slice_position end) over (partition by series_key) as last_slice_position
     from {{ set_name }}_sorted
 ),
 
@@ -249,7 +257,7 @@ kept as (
 -- per series, over every instance
 every_series as (
     select
-        SeriesInstanceUID,
+        series_key,
         max(slice_count) as slice_count,
         sum(case when distance_mm = 0 then 1 else 0 end) as duplicate_position_count,
         max(mean_gap_mm) as mean_gap_mm,
@@ -263,61 +271,61 @@ every_series as (
             'max(span_mm)') }} as stack_normal_cosine,
         max(abs(distance_mm - first_distance_mm)) as max_distance_deviation_mm
     from every_measured
-    group by SeriesInstanceUID
+    group by series_key
 ),
 
 -- per series, over what dicom2nifti keeps
 d2n_series as (
     select
-        SeriesInstanceUID,
+        series_key,
         max(slice_count) as d2n_slice_count,
         max(d2n_increment_excess) as d2n_increment_excess,
         max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess
     from d2n_measured
-    group by SeriesInstanceUID
+    group by series_key
 ),
 
 -- how often each position of what dicom2nifti keeps is repeated: whole stacks repeat every one
 d2n_positions as (
     select
-        SeriesInstanceUID,
+        series_key,
         count(*) as copies
     from kept
     where is_kept_by_dicom2nifti
-    group by SeriesInstanceUID, ipp_x, ipp_y, ipp_z
+    group by series_key, ipp_x, ipp_y, ipp_z
 ),
 
 d2n_repeats as (
     select
-        SeriesInstanceUID,
+        series_key,
         min(copies) as d2n_min_position_copies,
         max(copies) as d2n_max_position_copies
     from d2n_positions
-    group by SeriesInstanceUID
+    group by series_key
 ),
 
 -- how often each position of the series is repeated (every instance): whole stacks repeat every one
 every_positions as (
     select
-        SeriesInstanceUID,
+        series_key,
         count(*) as copies
     from kept
-    group by SeriesInstanceUID, ipp_x, ipp_y, ipp_z
+    group by series_key, ipp_x, ipp_y, ipp_z
 ),
 
 every_repeats as (
     select
-        SeriesInstanceUID,
+        series_key,
         min(copies) as min_position_copies,
         max(copies) as max_position_copies
     from every_positions
-    group by SeriesInstanceUID
+    group by series_key
 ),
 
 -- per series, over every instance: what the tools compare for equality, and dcm2niix's groups
 attributes as (
     select
-        SeriesInstanceUID,
+        series_key,
         min(Modality) as Modality,
         count(*) as instance_count,
         sum(case when is_localizer then 1 else 0 end) as localizer_count,
@@ -337,20 +345,21 @@ attributes as (
         count(distinct coalesce(complex_part, '')) as complex_part_count,
         count(distinct coalesce(trim(EchoTime), '')) as echo_time_count,
         count(distinct coalesce(trim(AcquisitionNumber), '')) as acquisition_number_count,
-        count(distinct case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_orientation_count,
+        count(distinct case when orientation_deviation <= tolerances.dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_orientation_count,
         -- dcm2niix stacks only instances equal in all of its split keys the input carries
         count(distinct matrix_size || '|' || case when is_derived then 'derived' else 'original' end
             || '|' || coalesce(trim(EchoTime), '')
             || '|' || coalesce(complex_part, '')
-            || '|' || case when orientation_deviation <= dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_volume_count,
-        max(dcm2niix_tilt_cosine_atol) as dcm2niix_tilt_cosine_atol
+            || '|' || case when orientation_deviation <= tolerances.dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_volume_count,
+        max(tolerances.dcm2niix_tilt_cosine_atol) as dcm2niix_tilt_cosine_atol
     from kept
-    group by SeriesInstanceUID
+    cross join tolerances
+    group by series_key
 ),
 
 final as (
     select
-        attributes.SeriesInstanceUID,
+        unit_reference.SeriesInstanceUID,
         attributes.Modality,
         attributes.instance_count,
         attributes.localizer_count,
@@ -399,14 +408,16 @@ final as (
         d2n_repeats.d2n_min_position_copies,
         d2n_repeats.d2n_max_position_copies
     from attributes
+    inner join unit_reference
+        on attributes.series_key = unit_reference.series_key
     inner join every_series
-        on attributes.SeriesInstanceUID = every_series.SeriesInstanceUID
+        on attributes.series_key = every_series.series_key
     left join d2n_series
-        on attributes.SeriesInstanceUID = d2n_series.SeriesInstanceUID
+        on attributes.series_key = d2n_series.series_key
     left join d2n_repeats
-        on attributes.SeriesInstanceUID = d2n_repeats.SeriesInstanceUID
+        on attributes.series_key = d2n_repeats.series_key
     left join every_repeats
-        on attributes.SeriesInstanceUID = every_repeats.SeriesInstanceUID
+        on attributes.series_key = every_repeats.series_key
 )
 
 select * from final
