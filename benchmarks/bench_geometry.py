@@ -18,8 +18,8 @@ memory_limit (--memory-limit) and thread count:
   gaps between them, as the verdicts do (no window). No DS grammar, no parse status, no
   duplicate instances, no IDC string comparison: a lower bound for ``verdicts``.
 * ``build``     -- the whole ``idc-qc build`` as a user runs it: ``idc_qc.build.build()``,
-  i.e. ``dbt build`` of every model (all marts, rpt_* models when present), seed, unit
-  test and data test, into a fresh DuckDB file.
+  i.e. ``dbt build`` of every model (all marts, rpt_* models when present), seed and data
+  test (dbt's unit tests run in the test suite, not in builds), into a fresh DuckDB file.
 * ``verdicts``  -- ``dbt run`` of series_geometry and its parents, without tests: the
   series-level verdicts alone, the same question the floors answer.
 * ``dbt``       -- ``dbt run`` of both geometry marts (series_geometry and instance_geometry).
