@@ -93,7 +93,7 @@ def build(
     whole_index: bool = False,
     release: int | str | None = None,
     clinical_dir: Path | None = None,
-    idc_indices: Path | str | bool | None = None,
+    idc_indices: Path | str | None = None,
 ) -> BuildResult:
     """Build the idc-qc models into the DuckDB file ``db_path``, atomically.
 
@@ -112,7 +112,7 @@ def build(
     Clinical data comes from ``clinical_dir``, else $IDC_QC_CLINICAL_DIR, else the database's
     own store (``<db folder>/<db stem>.clinical``, written by ``idc-qc clinical add``) when
     there is one; the build says which in one notice. IDC's published volume_geometry_index is read
-    from ``idc_indices`` (a folder or the parquet file; ``"none"`` or False: none), else
+    from ``idc_indices`` (a folder or the parquet file; ``"none"``: none), else
     $IDC_QC_IDC_INDICES, else idc-index's data folder when it holds it (idc_qc/idc_published.py),
     and set beside our verdicts in ``series_geometry_vs_idc``; one notice says which.
     Ctrl-C (KeyboardInterrupt) and errors leave the previous database as it was.

@@ -9,6 +9,8 @@ EXIT_OK = 0
 EXIT_CHECKS_FAILED = 1
 EXIT_TOOL_FAILED = 2
 EXIT_INTERRUPTED = 130
+#: The last line after Ctrl-C (the CLI's, and a build ended after it: workspace.sigint_releases_pauses).
+INTERRUPTED_LINE = "interrupted; previous results kept"
 
 
 class IdcQcError(Exception):

@@ -11,8 +11,8 @@ else when ``$IDC_QC_IDC_INDICES`` names it, else when idc-index's data folder ho
 (:func:`resolve_published`); ``none`` reads none. The file is checked here, before dbt runs:
 every column of IDC's schema json must be there (a one-line error otherwise). The dbt var
 ``idc_volume_geometry_index`` carries its path to ``stg_idc_published__volume_geometry`` (empty:
-an empty relation with IDC's columns), ``series_geometry_vs_idc`` sets it beside our verdicts,
-``rpt_build_context`` and the run manifest say which file was read.
+an empty relation with IDC's columns), ``series_geometry_vs_idc`` sets it beside our verdicts;
+the build's notice and the run manifest (its vars) say which file was read.
 """
 
 from __future__ import annotations
@@ -35,27 +35,29 @@ DBT_VAR = "idc_volume_geometry_index"
 NONE_WORDS = {"none", "off", ""}
 
 
-def published_schema_columns(table: str = VOLUME_GEOMETRY_INDEX) -> list[str]:
-    """The columns IDC publishes for ``table``, from the schema json idc-index-data ships."""
+def _schema(table: str) -> dict:
+    """IDC's schema json of ``table`` as idc-index-data ships it (``{}`` when unreadable)."""
     import idc_index_data
 
     path = Path(idc_index_data.__file__).resolve().parent / f"{table}_schema.json"
     try:
         schema = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise IdcQcError(f"cannot read IDC's schema of {table} ({path}): {exc}") from None
-    return [column["name"] for column in schema["columns"]]
+    except (OSError, ValueError):
+        return {}
+    return schema if isinstance(schema, dict) else {}
+
+
+def published_schema_columns(table: str = VOLUME_GEOMETRY_INDEX) -> list[str]:
+    """The columns IDC publishes for ``table``, from the schema json idc-index-data ships."""
+    columns = [column["name"] for column in _schema(table).get("columns", [])]
+    if not columns:
+        raise IdcQcError(f"cannot read IDC's schema of {table} from idc-index-data ({table}_schema.json)")
+    return columns
 
 
 def published_description(table: str) -> str:
     """The first sentence of IDC's own description of ``table`` (its schema json); '' when absent."""
-    import idc_index_data
-
-    path = Path(idc_index_data.__file__).resolve().parent / f"{table}_schema.json"
-    try:
-        text = str(json.loads(path.read_text()).get("table_description") or "")
-    except (OSError, ValueError, AttributeError):
-        return ""
+    text = str(_schema(table).get("table_description") or "")
     return text.split(". ")[0].strip().rstrip(".")
 
 
@@ -109,34 +111,34 @@ def check_published(path: Path) -> int:
         raise IdcQcError(f"IDC's volume_geometry_index {path} cannot be read as parquet: "
                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     have = {name.lower() for name in parquet.schema_arrow.names}
-    missing = [c for c in published_schema_columns() if c.lower() not in have]
+    expected = published_schema_columns()
+    missing = [c for c in expected if c.lower() not in have]
     if missing:
         raise IdcQcError(
             f"{path} is not IDC's volume_geometry_index: it lacks column(s) {', '.join(missing)} "
-            f"(IDC publishes {', '.join(published_schema_columns())}); give the file idc-index downloads, "
+            f"(IDC publishes {', '.join(expected)}); give the file idc-index downloads, "
             "or --idc-indices none to build without it")
     return parquet.metadata.num_rows
 
 
-def resolve_published(given: Path | str | bool | None = None,
+def resolve_published(given: Path | str | None = None,
                       environ: dict[str, str] | os._Environ[str] | None = None) -> PublishedIndex:
     """The volume_geometry_index a build reads.
 
     ``given``: a folder holding ``volume_geometry_index.parquet`` or the file itself (an error when
-    absent); ``False`` or ``"none"``: none. ``None``: ``$IDC_QC_IDC_INDICES`` when set (the same
-    forms), else the file in idc-index's data folder when it is there, else none."""
+    absent); ``"none"``: none. ``None``: ``$IDC_QC_IDC_INDICES`` when set (the same forms), else
+    the file in idc-index's data folder when it is there, else none."""
     from .paths import IDC_INDICES_ENV, idc_index_client_data_dir
 
     environ = os.environ if environ is None else environ
     found_by = "--idc-indices"
     if given is None and environ.get(IDC_INDICES_ENV) is not None:
         given, found_by = environ[IDC_INDICES_ENV], f"${IDC_INDICES_ENV}"
-    if given is False or (isinstance(given, str) and given.strip().lower() in NONE_WORDS):
+    if isinstance(given, str) and given.strip().lower() in NONE_WORDS:
         return PublishedIndex()
-    if given is None or given is True:
-        folder = idc_index_client_data_dir()
-        path = None if folder is None else folder / f"{VOLUME_GEOMETRY_INDEX}.parquet"
-        if path is None or not path.is_file():
+    if given is None:
+        path = idc_index_client_data_dir() / f"{VOLUME_GEOMETRY_INDEX}.parquet"
+        if not path.is_file():
             return PublishedIndex()
         path, found_by = path.resolve(), "found in idc-index's data folder"
     else:

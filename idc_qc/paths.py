@@ -122,14 +122,12 @@ def idc_index_version() -> str:
 IDC_INDICES_ENV = "IDC_QC_IDC_INDICES"
 
 
-def idc_index_client_data_dir(version: str | None = None) -> Path | None:
+def idc_index_client_data_dir(version: str | None = None) -> Path:
     """Where the idc-index client keeps the indices it downloads (volume_geometry_index.parquet, ...):
     ``platformdirs.user_data_dir("idc_index_data", "IDC", version=<idc-index-data version>)``, as
-    idc-index computes it; None when platformdirs is not installed."""
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - a dependency of idc-qc
-        return None
+    idc-index computes it."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("idc_index_data", "IDC", version=version or idc_index_version()))
 
 

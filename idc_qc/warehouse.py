@@ -127,6 +127,14 @@ class BuildSummary:
         return self.regular_volumes / self.series_read
 
 
+def idc_published_comparison(con) -> dict[str, int]:
+    """series_geometry_vs_idc's series per comparison word, most first; empty when the build read
+    no published index (every row then says 'no published index read')."""
+    return dict(con.execute(
+        "select comparison, count(*) from series_geometry_vs_idc "
+        "where comparison != 'no published index read' group by comparison order by count(*) desc, comparison").fetchall())
+
+
 def summarize(db: Path, *, top: int = 3) -> BuildSummary:
     """Series read, regular volumes, the commonest failure reasons, unusable instances."""
     with open_warehouse(db) as wh:
@@ -152,9 +160,7 @@ def summarize(db: Path, *, top: int = 3) -> BuildSummary:
                 "group by reason order by n desc, reason limit ?", [top]
             ).fetchall()]
         if "series_geometry_vs_idc" in tables:
-            summary.idc_published_comparison = dict(con.execute(
-                "select comparison, count(*) from series_geometry_vs_idc "
-                "where comparison != 'no published index read' group by comparison order by count(*) desc").fetchall())
+            summary.idc_published_comparison = idc_published_comparison(con)
         if "unusable_instances" in tables:
             summary.unusable_instances = con.execute("select count(*) from unusable_instances").fetchone()[0]
     return summary

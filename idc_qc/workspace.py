@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .database.files import BUILDING_SUFFIX, lock_path, staging_dir, staging_file, wal_path
 from .database.lock import LockHolder, read_lock
-from .errors import BuildLocked, IdcQcError
+from .errors import EXIT_INTERRUPTED, INTERRUPTED_LINE, BuildLocked, IdcQcError
 
 # The names of the lock, the staging folder and the WAL are the room's (idc_qc/database/files.py).
 # One build at a time holds the lock, so the staging name needs no pid; a stable name keeps
@@ -267,10 +267,10 @@ class sigint_releases_pauses:
                 pass
         _unlink_semaphores()
         try:
-            sys.stderr.write(f"Note: {why}; ended it\ninterrupted; previous results kept\n")
+            sys.stderr.write(f"Note: {why}; ended it\n{INTERRUPTED_LINE}\n")
             sys.stderr.flush()
         finally:
-            os._exit(130)
+            os._exit(EXIT_INTERRUPTED)
 
     def __enter__(self):
         import signal

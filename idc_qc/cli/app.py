@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import EXIT_INTERRUPTED, EXIT_TOOL_FAILED, IdcQcError
+from ..errors import EXIT_INTERRUPTED, EXIT_TOOL_FAILED, INTERRUPTED_LINE, IdcQcError
 
 console = Console(stderr=True, soft_wrap=True, highlight=False)
 app = typer.Typer(
@@ -154,7 +154,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
-        console.print("[red]interrupted; previous results kept[/]")
+        console.print(f"[red]{INTERRUPTED_LINE}[/]")
         sys.exit(EXIT_INTERRUPTED)
     except (click.exceptions.ClickException, _typer_click_exception(), typer.TyperException) as exc:
         option = getattr(exc, "option_name", None) or ""
@@ -180,5 +180,5 @@ def main() -> None:
         console.print(f"[bold red]Error:[/] {escape(message)}")
         sys.exit(exit_code)
     if code == EXIT_INTERRUPTED:  # Typer turns KeyboardInterrupt into Exit(130)
-        console.print("[red]interrupted; previous results kept[/]")
+        console.print(f"[red]{INTERRUPTED_LINE}[/]")
     sys.exit(code if isinstance(code, int) else 0)

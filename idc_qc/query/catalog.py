@@ -69,6 +69,12 @@ def _literal(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
+def parquet_relation(name: str, kind: str, grain: str, description: str, parquet: Path | str) -> Relation:
+    """One of IDC's tables read from its parquet file as a temporary view (also ``idc_vNN.<name>``)."""
+    return Relation(name=name, kind=kind, grain=grain, description=description, idc_names=[f"idc_vNN.{name}"],
+                    definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})")
+
+
 def _parquet_paths(view_sql: str) -> list[str]:
     if "read_parquet" not in view_sql.lower():
         return []  # most views read other models, not files: no need to parse them
@@ -228,12 +234,9 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             if name in relations:
                 continue
             files.append(str(parquet))
-            relations[name] = Relation(
-                name=name, kind="IDC index", grain=INDEX_GRAIN.get(name, ""),
-                description=f"IDC's {name} as published in idc-index-data ({parquet.name} in {parquet.parent})",
-                idc_names=[f"idc_vNN.{name}"],
-                definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
-            )
+            relations[name] = parquet_relation(
+                name, "IDC index", INDEX_GRAIN.get(name, ""),
+                f"IDC's {name} as published in idc-index-data ({parquet.name} in {parquet.parent})", parquet)
     if published is not None:
         from ..idc_published import published_description, published_files
 
@@ -243,12 +246,9 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             files.append(str(parquet))
             description = published_description(name)
             grain = re.search(r"one row per [^,(]+", description)
-            relations[name] = Relation(
-                name=name, kind="IDC published index", grain=grain.group(0).strip() if grain else "",
-                description=f"IDC's {name} as idc-index downloads it ({parquet}): {description}",
-                idc_names=[f"idc_vNN.{name}"],
-                definition=f"create or replace temp view {name} as select * from read_parquet({_literal(str(parquet))})",
-            )
+            relations[name] = parquet_relation(
+                name, "IDC published index", grain.group(0).strip() if grain else "",
+                f"IDC's {name} as idc-index downloads it ({parquet}): {description}", parquet)
     catalog = Catalog(relations=relations, files=sorted(set(files)),
                       instance_files=instance_files)
     return catalog

@@ -139,15 +139,13 @@ def interruptible(con, work):
 
 def use_index(catalog: Catalog, index: Path) -> None:
     """Read ``idc_index`` from ``index`` (another release's idc_index.parquet) instead of the built one."""
-    from .catalog import INDEX_GRAIN, Relation, _literal
+    from .catalog import INDEX_GRAIN, parquet_relation
 
     index = index.resolve()
     if not index.is_file():
         raise IdcQcError(f"no index file at {index}")
-    catalog.relations["idc_index"] = Relation(
-        name="idc_index", kind="IDC index", grain=INDEX_GRAIN["idc_index"],
-        description=f"IDC's idc_index read from {index}", idc_names=["idc_vNN.idc_index"],
-        definition=f"create or replace temp view idc_index as select * from read_parquet({_literal(str(index))})")
+    catalog.relations["idc_index"] = parquet_relation(
+        "idc_index", "IDC index", INDEX_GRAIN["idc_index"], f"IDC's idc_index read from {index}", index)
     catalog.files = sorted(set(catalog.files) | {str(index)})
 
 

@@ -635,9 +635,10 @@ def idc_published_section(ctx: ReportContext) -> str:
     build read no published index."""
     if "series_geometry_vs_idc" not in set(ctx.extra.get("tables") or []):
         return ""
+    from ..warehouse import idc_published_comparison
+
     con = ctx.con
-    counts = dict(con.execute("select comparison, count(*) from series_geometry_vs_idc "
-                              "where comparison != 'no published index read' group by 1").fetchall())
+    counts = idc_published_comparison(con)
     if not counts:
         return ""
     cards = "".join(f'<td class="num" data-comparison="{esc(c)}" data-count="{counts.get(c, 0)}">{counts.get(c, 0):,}</td>'

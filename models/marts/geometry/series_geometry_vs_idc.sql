@@ -9,9 +9,8 @@
 --   not in the published index  IDC's file has no row for the series (not CT, MR or PET, not in
 --                            IDC, or newer than the file)
 --   no published index read  the build read no volume_geometry_index (var empty)
-{%- set checks = ['single_orientation', 'orthogonal_orientation', 'unique_slice_positions',
-                  'consistent_in_plane_row', 'consistent_in_plane_col', 'consistent_pixel_spacing',
-                  'consistent_image_dimensions', 'uniform_slice_spacing', 'regularly_spaced_3d_volume'] %}
+{#- IDC's eight checks (macros/reporting/geometry_vocabulary_columns.sql) and its verdict #}
+{%- set checks = idc_qc.idc_geometry_checks() + ['regularly_spaced_3d_volume'] %}
 {%- set read_published = var('idc_volume_geometry_index', '') != '' %}
 {#- a check differs when both judged it and the values are not equal; NULLs drop out of the list #}
 {%- set differs = [] %}
@@ -20,7 +19,7 @@
 {%- endfor %}
 {#- the checks IDC's file says the series fails (its reason beside ours) #}
 {%- set idc_failed = [] %}
-{%- for check in checks if check != 'regularly_spaced_3d_volume' %}
+{%- for check in idc_qc.idc_geometry_checks() %}
 {%- do idc_failed.append("case when not published." ~ check ~ " then '" ~ check ~ "' end") %}
 {%- endfor %}
 {%- do differs.append("case when abs(ours.obliquity_degrees - published.obliquity_degrees) > 0.01 then 'obliquity_degrees' end") %}
@@ -45,11 +44,9 @@ paired as (
         published.SeriesInstanceUID is not null as in_idc_published,
         ours.regularly_spaced_3d_volume as ours_regularly_spaced_3d_volume,
         published.regularly_spaced_3d_volume as idc_regularly_spaced_3d_volume,
-        {%- for check in checks %}
-        {%- if check != 'regularly_spaced_3d_volume' %}
+        {%- for check in idc_qc.idc_geometry_checks() %}
         ours.{{ check }} as ours_{{ check }},
         published.{{ check }} as idc_{{ check }},
-        {%- endif %}
         {%- endfor %}
         ours.obliquity_degrees as ours_obliquity_degrees,
         published.obliquity_degrees as idc_obliquity_degrees,
@@ -84,7 +81,7 @@ final as (
         in_idc_published,
         ours_regularly_spaced_3d_volume,
         idc_regularly_spaced_3d_volume,
-        {%- for check in checks if check != 'regularly_spaced_3d_volume' %}
+        {%- for check in idc_qc.idc_geometry_checks() %}
         ours_{{ check }},
         idc_{{ check }},
         {%- endfor %}

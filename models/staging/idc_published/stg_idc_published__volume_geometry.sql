@@ -4,22 +4,21 @@
 -- series_geometry_vs_idc says that nothing was compared. IDC's origin_patient and
 -- ImageOrientationPatient (arrays) are left out: series_geometry carries ours.
 {%- set source_relation = source('idc_published', 'volume_geometry_index') %}
+{#- IDC's columns this view keeps, with their types: one list for both branches #}
+{%- set columns = [('SeriesInstanceUID', dbt.type_string())] %}
+{%- for check in idc_qc.idc_geometry_checks() %}
+{%- do columns.append((check, dbt.type_boolean())) %}
+{%- endfor %}
+{%- do columns.append(('obliquity_degrees', idc_qc.type_double())) %}
+{%- do columns.append(('regularly_spaced_3d_volume', dbt.type_boolean())) %}
+{%- do columns.append(('slice_spacing_mm', idc_qc.type_double())) %}
 
 {% if var('idc_volume_geometry_index', '') == '' %}
 
 select
-    cast(null as {{ dbt.type_string() }}) as SeriesInstanceUID,
-    cast(null as {{ dbt.type_boolean() }}) as single_orientation,
-    cast(null as {{ dbt.type_boolean() }}) as orthogonal_orientation,
-    cast(null as {{ dbt.type_boolean() }}) as unique_slice_positions,
-    cast(null as {{ dbt.type_boolean() }}) as consistent_in_plane_row,
-    cast(null as {{ dbt.type_boolean() }}) as consistent_in_plane_col,
-    cast(null as {{ dbt.type_boolean() }}) as consistent_pixel_spacing,
-    cast(null as {{ dbt.type_boolean() }}) as consistent_image_dimensions,
-    cast(null as {{ dbt.type_boolean() }}) as uniform_slice_spacing,
-    cast(null as {{ idc_qc.type_double() }}) as obliquity_degrees,
-    cast(null as {{ dbt.type_boolean() }}) as regularly_spaced_3d_volume,
-    cast(null as {{ idc_qc.type_double() }}) as slice_spacing_mm
+    {%- for name, type in columns %}
+    cast(null as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+    {%- endfor %}
 from (select 1 as one) as no_rows
 where 1 = 0
 
@@ -31,18 +30,9 @@ with source as (
 
 typed as (
     select
-        cast(SeriesInstanceUID as {{ dbt.type_string() }}) as SeriesInstanceUID,
-        cast(single_orientation as {{ dbt.type_boolean() }}) as single_orientation,
-        cast(orthogonal_orientation as {{ dbt.type_boolean() }}) as orthogonal_orientation,
-        cast(unique_slice_positions as {{ dbt.type_boolean() }}) as unique_slice_positions,
-        cast(consistent_in_plane_row as {{ dbt.type_boolean() }}) as consistent_in_plane_row,
-        cast(consistent_in_plane_col as {{ dbt.type_boolean() }}) as consistent_in_plane_col,
-        cast(consistent_pixel_spacing as {{ dbt.type_boolean() }}) as consistent_pixel_spacing,
-        cast(consistent_image_dimensions as {{ dbt.type_boolean() }}) as consistent_image_dimensions,
-        cast(uniform_slice_spacing as {{ dbt.type_boolean() }}) as uniform_slice_spacing,
-        cast(obliquity_degrees as {{ idc_qc.type_double() }}) as obliquity_degrees,
-        cast(regularly_spaced_3d_volume as {{ dbt.type_boolean() }}) as regularly_spaced_3d_volume,
-        cast(slice_spacing_mm as {{ idc_qc.type_double() }}) as slice_spacing_mm
+        {%- for name, type in columns %}
+        cast({{ name }} as {{ type }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from source
 )
 
