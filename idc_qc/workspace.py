@@ -226,6 +226,20 @@ def _unlink_semaphores() -> None:
         pass
 
 
+#: Said at the first Ctrl-C: dbt may take a while to cancel its queries.
+STOPPING_LINE = "stopping the build (Ctrl-C again ends it now; it is ended anyway after {grace:g} s)"
+
+
+def _say(line: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stderr: the interrupt goes on regardless
+        pass
+
+
 #: How long a build may take to stop after Ctrl-C before it is ended outright (its staged files
 #: and lock removed first); $IDC_QC_INTERRUPT_GRACE_SECONDS changes it. dbt cancels its queue and
 #: waits for its worker threads: a query the interrupt cannot reach must not keep the terminal.
@@ -285,6 +299,7 @@ class sigint_releases_pauses:
                 if interrupted.is_set():
                     self.force_end("a second Ctrl-C")
                 interrupted.set()
+                _say(STOPPING_LINE.format(grace=self.grace))
                 release_pauses()
                 if self.timer is None:
                     self.timer = threading.Timer(

@@ -68,6 +68,18 @@ class Paused:
             if "IDC_QC_TEST_PAUSE_AT paused at" in line:
                 self.paused.set()
 
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> bool:
+        """Whether a line holding ``needle`` was written within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(needle in line for line in list(self.lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
     def stop(self, sig: int) -> tuple[int, str]:
         """Send ``sig`` (0: none, wait as it is) and wait for the end: exit code and stderr."""
         if sig:
@@ -172,12 +184,15 @@ def test_a_build_that_does_not_stop_after_ctrl_c_is_ended_and_cleaned_up(previou
     started = time.monotonic()
     paused.proc.send_signal(signal.SIGINT)
     if how == "second Ctrl-C":
-        time.sleep(1.0)
+        # two signals sent before the handler ran would be one Ctrl-C: wait until it was seen
+        assert paused.wait_for("Ctrl-C again ends it now"), paused.text()
+        time.sleep(0.5)
         assert paused.proc.poll() is None  # held: the first Ctrl-C did not end it
     code, stderr = paused.stop(signal.SIGINT if how == "second Ctrl-C" else 0)
     assert code == 130, stderr
     note = "a second Ctrl-C" if how == "second Ctrl-C" else "did not stop within 4 s of Ctrl-C"
     assert any(note in line and line.startswith("Note:") for line in stderr.splitlines()), stderr
+    assert "stopping the build (Ctrl-C again ends it now" in stderr
     assert last_line(stderr) == "interrupted; previous results kept"
     if how == "grace":
         assert time.monotonic() - started >= 4
