@@ -108,6 +108,25 @@ def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = No
     return values
 
 
+#: Per-build values that reach dbt as environment variables ``IDC_QC_VAR_<name>`` (JSON), not
+#: as --vars: dbt parses the whole project anew when any --vars value changes (about 15 s of
+#: every build into a new folder or from a new input), yet re-parses only the files that read
+#: an environment variable whose value changed. These are the values that differ from build to
+#: build (file paths, the input's description); the models read them with the macro
+#: ``idc_qc.run_var`` (macros/run_var.sql; YAML writes the same expression inline), which falls
+#: back to the dbt var for a direct ``dbt run --vars``.
+RUN_VARS = ("instances", "input_detail", "clinical_dir", "idc_index_dir", "idc_volume_geometry_index")
+RUN_VAR_PREFIX = "IDC_QC_VAR_"
+
+
+def _split_vars(vars: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """(the --vars, the environment): every RUN_VARS name is set when given and unset when not,
+    so that no value of an earlier run in this process is read."""
+    given = vars or {}
+    env = {RUN_VAR_PREFIX + name: json.dumps(given[name]) if name in given else None for name in RUN_VARS}
+    return {k: v for k, v in given.items() if k not in RUN_VARS}, env
+
+
 def split_selectors(select: list[str] | None) -> list[str]:
     """dbt's union syntax: ``-s "+a +b" -s c`` selects three things."""
     return [token for item in select or [] for token in shlex.split(item)]
@@ -158,21 +177,29 @@ def _base_args(command: str, db_path: Path | None, target: str, vars: dict[str, 
         # comes from the callbacks, errors from the results; the full log is in logs/dbt.log.
         "--quiet", "--log-level", "none",
     ]
-    if vars:
-        args += ["--vars", json.dumps(vars)]
+    cli_vars, _ = _split_vars(vars)
+    if cli_vars:
+        args += ["--vars", json.dumps(cli_vars)]
     return args
 
 
-def _invoke(args: list[str], *, db_path: Path | None, env: dict[str, str] | None, callbacks: list, manifest=None):
-    """dbtRunner.invoke with IDC_QC_DB pointing at ``db_path``; Ctrl-C comes back as KeyboardInterrupt."""
+def _invoke(args: list[str], *, db_path: Path | None, env: dict[str, str] | None, callbacks: list, manifest=None,
+            vars: dict[str, Any] | None = None):
+    """dbtRunner.invoke with IDC_QC_DB pointing at ``db_path`` and the RUN_VARS of ``vars`` in the
+    environment (``args`` carry the others); Ctrl-C comes back as KeyboardInterrupt."""
     from dbt.cli.main import dbtRunner
 
     from .workspace import release_pauses
 
-    saved = {k: os.environ.get(k) for k in ["IDC_QC_DB", *(env or {})]}
+    env = {**(env or {}), **_split_vars(vars)[1]}
+    saved = {k: os.environ.get(k) for k in ["IDC_QC_DB", *env]}
     if db_path is not None:
         os.environ["IDC_QC_DB"] = str(db_path.resolve())
-    os.environ.update(env or {})
+    for key, value in env.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         outcome = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
     finally:
@@ -198,16 +225,18 @@ def parse_project(*, db_path: Path | None, target: str = "duckdb", vars: dict[st
     same project, dbt, target, database name, vars and environment is kept in the cache
     (:func:`_parse_cache_slot`) and put there first. dbt checks it as it checks its own (every
     project file's checksum, the vars, the environment the project reads) and parses anew on
-    any difference: a warm parse takes about a third of a full one."""
+    any difference: a warm parse takes about a third of a full one. The RUN_VARS are not in the
+    key: dbt re-parses only the few files that read one whose value changed."""
     work_dir = work_dir or _work_dir(db_path)
     own = work_dir / "target" / PARTIAL_PARSE_FILE
-    slot = _parse_cache_slot(db_path, target, vars, env)
+    slot = _parse_cache_slot(db_path, target, _split_vars(vars)[0], env)
     _copy_quietly(slot, own, only_if_missing=True)
     # dbt counts the profile's values (the DuckDB path) in its check, yet parsing opens no
     # database: parse as if for a file of the same name (the catalog's) in the cache folder,
     # so that every folder's builds share one parse; the build runs on the real path.
     parsed_as = slot.parent / "as" / Path(db_path).name if db_path else None
-    outcome = _invoke(_base_args("parse", db_path, target, vars, work_dir), db_path=parsed_as, env=env, callbacks=[])
+    outcome = _invoke(_base_args("parse", db_path, target, vars, work_dir), db_path=parsed_as, env=env, callbacks=[],
+                      vars=vars)
     if not outcome.success:
         raise IdcQcError(f"dbt could not parse the project: {_first_line(outcome.exception) or 'see the dbt log'}")
     _copy_quietly(own, slot)
@@ -263,7 +292,7 @@ def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | No
         args += ["--exclude", *exclude]
     if resource_types:
         args += ["--resource-type", *resource_types]
-    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[], manifest=manifest)
+    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[], manifest=manifest, vars=vars)
     if not outcome.success:
         raise IdcQcError(f"--select {' '.join(select or [])}: {_first_line(outcome.exception) or 'not a valid selection'}")
     return list(outcome.result or [])
@@ -352,7 +381,7 @@ def run_dbt(
                     logging.getLogger(__name__).exception("progress callback failed")
 
     start = time.perf_counter()
-    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[callback], manifest=manifest)
+    outcome = _invoke(args, db_path=db_path, env=env, callbacks=[callback], manifest=manifest, vars=vars)
 
     nodes: list[NodeResult] = []
     results = getattr(outcome.result, "results", None) or []

@@ -5,7 +5,7 @@
 {% macro clinical_table(table_name) %}{{ return(adapter.dispatch('clinical_table', 'idc_qc')(table_name)) }}{% endmacro %}
 
 {% macro default__clinical_table(table_name) -%}
-  {%- set folder = var('clinical_dir') -%}
+  {%- set folder = idc_qc.run_var('clinical_dir') -%}
   {%- if not folder -%}
     {{ exceptions.raise_compiler_error("dbt var clinical_tables names " ~ table_name ~ " but clinical_dir is empty") }}
   {%- endif -%}

@@ -11,7 +11,7 @@
 --   no published index read  the build read no volume_geometry_index (var empty)
 {#- IDC's eight checks (macros/reporting/geometry_vocabulary_columns.sql) and its verdict #}
 {%- set checks = idc_qc.idc_geometry_checks() + ['regularly_spaced_3d_volume'] %}
-{%- set read_published = var('idc_volume_geometry_index', '') != '' %}
+{%- set read_published = idc_qc.run_var('idc_volume_geometry_index', '') != '' %}
 {#- a check differs when both judged it and the values are not equal; NULLs drop out of the list #}
 {%- set differs = [] %}
 {%- for check in checks %}

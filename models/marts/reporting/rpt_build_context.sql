@@ -15,7 +15,7 @@ with final as (
     select
         cast({{ dbt.string_literal(input_kind) }} as {{ dbt.type_string() }}) as input_kind,
         {{ 'true' if input_kind == 'synthetic' else 'false' }} as is_synthetic,
-        cast({{ dbt.string_literal(var('input_detail', '') | string | replace("'", "") | replace("\\", "/") | replace("\n", " ")) }} as {{ dbt.type_string() }}) as input_detail,
+        cast({{ dbt.string_literal(idc_qc.run_var('input_detail', '') | string | replace("'", "") | replace("\\", "/") | replace("\n", " ")) }} as {{ dbt.type_string() }}) as input_detail,
         cast({{ dbt.string_literal(
             'SYNTHETIC INPUT (idc-qc synth): geometry faults were injected, not found in IDC data'
             if input_kind == 'synthetic' else '') }} as {{ dbt.type_string() }}) as notice

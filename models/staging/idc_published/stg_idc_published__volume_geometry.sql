@@ -13,7 +13,7 @@
 {%- do columns.append(('regularly_spaced_3d_volume', dbt.type_boolean())) %}
 {%- do columns.append(('slice_spacing_mm', idc_qc.type_double())) %}
 
-{% if var('idc_volume_geometry_index', '') == '' %}
+{% if idc_qc.run_var('idc_volume_geometry_index', '') == '' %}
 
 select
     {%- for name, type in columns %}
