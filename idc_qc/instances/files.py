@@ -82,7 +82,7 @@ def duckdb_literal_path(path: str) -> str:
 def dbt_instances_var(files: list[str]) -> list[str]:
     """The dbt var ``instances``: the resolved files as DuckDB reads them literally.
 
-    The source's external_location quotes each one as an SQL string (models/staging/dicom/
-    _dicom__sources.yml); jinja never renders the paths, it only inserts them.
+    The macro idc_qc.source_files (macros/run_var.sql) quotes each one as an SQL string when
+    stg_dicom__instances runs; jinja never renders the paths, it only inserts them.
     """
     return [duckdb_literal_path(f) for f in files]

@@ -6,7 +6,7 @@
 
 {% macro default__clinical_table(table_name) -%}
   {%- set folder = idc_qc.run_var('clinical_dir') -%}
-  {%- if not folder -%}
+  {%- if not folder and execute -%}
     {{ exceptions.raise_compiler_error("dbt var clinical_tables names " ~ table_name ~ " but clinical_dir is empty") }}
   {%- endif -%}
   read_parquet('{{ (folder ~ "/" ~ table_name ~ ".parquet") | replace("'", "''") }}')

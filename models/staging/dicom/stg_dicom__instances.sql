@@ -4,7 +4,7 @@
 -- input's other columns pass through when the var instance_columns_extra names them.
 
 with source as (
-    select * from {{ source('dicom', 'dicom_all') }}
+    select * from {{ idc_qc.source_files('dicom', 'dicom_all') }}
 ),
 
 renamed as (

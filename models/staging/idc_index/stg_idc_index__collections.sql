@@ -19,7 +19,7 @@ where 1 = 0
 {% else %}
 
 with source as (
-    select * from {{ source('idc_index', 'collections_index') }}
+    select * from {{ idc_qc.source_files('idc_index', 'collections_index') }}
 ),
 
 renamed as (

@@ -16,7 +16,7 @@ where 1 = 0
 {% else %}
 
 with source as (
-    select * from {{ source('idc_index', 'prior_versions_index') }}
+    select * from {{ idc_qc.source_files('idc_index', 'prior_versions_index') }}
 ),
 
 renamed as (

@@ -12,7 +12,7 @@ select
 {% else %}
 
 with source as (
-    select * from {{ source('idc_index', 'version_metadata_index') }}
+    select * from {{ idc_qc.source_files('idc_index', 'version_metadata_index') }}
 ),
 
 renamed as (

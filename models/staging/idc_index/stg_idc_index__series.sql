@@ -4,7 +4,7 @@
 -- listed per build in the var `idc_index_columns_absent`, so every release builds.
 
 with source as (
-    select * from {{ source('idc_index', 'idc_index') }}
+    select * from {{ idc_qc.source_files('idc_index', 'idc_index') }}
 ),
 
 renamed as (

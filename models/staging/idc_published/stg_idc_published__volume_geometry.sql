@@ -3,7 +3,8 @@
 -- empty when the build read no such file: then this view is empty and typed, and
 -- series_geometry_vs_idc says that nothing was compared. IDC's origin_patient and
 -- ImageOrientationPatient (arrays) are left out: series_geometry carries ours.
-{%- set source_relation = source('idc_published', 'volume_geometry_index') %}
+{#- Lineage (the file itself is read below, through idc_qc.source_files, only when given) #}
+{%- do source('idc_published', 'volume_geometry_index') %}
 {#- IDC's columns this view keeps, with their types: one list for both branches #}
 {%- set columns = [('SeriesInstanceUID', dbt.type_string())] %}
 {%- for check in idc_qc.idc_geometry_checks() %}
@@ -25,7 +26,7 @@ where 1 = 0
 {% else %}
 
 with source as (
-    select * from {{ source_relation }}
+    select * from {{ idc_qc.source_files('idc_published', 'volume_geometry_index') }}
 ),
 
 typed as (
