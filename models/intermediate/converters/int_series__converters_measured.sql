@@ -6,9 +6,11 @@
 --
 -- Unlike series_geometry, which judges the volumetric instances, the tools read every file
 -- of the series: highdicom, SimpleITK and dcm2niix stack localizers too (or split them off),
--- dicom2nifti drops them by ImageType first. So the instances are sorted twice along the
--- normal of the series' main orientation: all of them, and those dicom2nifti keeps. Each
--- sort is one window over the series' instances; the rest is per-series aggregation.
+-- dicom2nifti drops them by ImageType first. So the instances are sorted along the normal of
+-- the series' main orientation: all of them, and, in the few series where dicom2nifti drops
+-- some, those it keeps (elsewhere what it keeps is every instance, and its numbers are those
+-- of the first sort: one sort of every instance, not two). Each sort is one window over the
+-- series' instances; the rest is per-series aggregation.
 --
 -- A table, not a view: series_converters and this model's key tests read it, and as a view
 -- each of the three re-ran the sorts over every instance (at 40,000 series, 4.9M instances:
@@ -172,7 +174,16 @@ kept as {{ idc_qc.materialized_cte() }} (
         and placed.orientation_text = d2n_orientation_groups.orientation_text
 ),
 
-{% for set_name, condition in [('every', 'true'), ('d2n', 'is_kept_by_dicom2nifti')] %}
+-- the series where dicom2nifti drops an instance (a localizer, an odd orientation): only there
+-- are the instances it keeps sorted apart from the rest
+d2n_partial as (
+    select distinct series_key
+    from kept
+    where not is_kept_by_dicom2nifti
+),
+
+{% for set_name, condition in [('every', 'true'),
+                               ('d2n', 'is_kept_by_dicom2nifti and series_key in (select series_key from d2n_partial)')] %}
 -- {{ 'every instance' if set_name == 'every' else 'the instances dicom2nifti keeps' }}, sorted along the normal: the step from the previous one
 {{ set_name }}_sorted as (
     select
@@ -269,12 +280,15 @@ every_series as (
         {{ idc_qc.safe_divide(
             'max(abs((last_x - first_x) * unit_normal_x + (last_y - first_y) * unit_normal_y + (last_z - first_z) * unit_normal_z))',
             'max(span_mm)') }} as stack_normal_cosine,
-        max(abs(distance_mm - first_distance_mm)) as max_distance_deviation_mm
+        max(abs(distance_mm - first_distance_mm)) as max_distance_deviation_mm,
+        -- dicom2nifti's numbers where it keeps every instance (d2n_series holds the others)
+        max(d2n_increment_excess) as d2n_increment_excess,
+        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess
     from every_measured
     group by series_key
 ),
 
--- per series, over what dicom2nifti keeps
+-- per series where dicom2nifti drops an instance, over what it keeps
 d2n_series as (
     select
         series_key,
@@ -285,13 +299,14 @@ d2n_series as (
     group by series_key
 ),
 
--- how often each position of what dicom2nifti keeps is repeated: whole stacks repeat every one
+-- how often each position of what dicom2nifti keeps is repeated (where that is not every
+-- instance): whole stacks repeat every one
 d2n_positions as (
     select
         series_key,
         count(*) as copies
     from kept
-    where is_kept_by_dicom2nifti
+    where is_kept_by_dicom2nifti and series_key in (select series_key from d2n_partial)
     group by series_key, ipp_x, ipp_y, ipp_z
 ),
 
@@ -403,10 +418,15 @@ final as (
         attributes.d2n_kept_count,
         attributes.d2n_matrix_size_count,
         attributes.d2n_orientation_excess,
-        d2n_series.d2n_increment_excess,
-        d2n_series.d2n_tilt_excess,
-        d2n_repeats.d2n_min_position_copies,
-        d2n_repeats.d2n_max_position_copies
+        -- where dicom2nifti keeps every instance, its numbers are those of every instance
+        case when d2n_partial.series_key is null then every_series.d2n_increment_excess
+            else d2n_series.d2n_increment_excess end as d2n_increment_excess,
+        case when d2n_partial.series_key is null then every_series.d2n_tilt_excess
+            else d2n_series.d2n_tilt_excess end as d2n_tilt_excess,
+        case when d2n_partial.series_key is null then every_repeats.min_position_copies
+            else d2n_repeats.d2n_min_position_copies end as d2n_min_position_copies,
+        case when d2n_partial.series_key is null then every_repeats.max_position_copies
+            else d2n_repeats.d2n_max_position_copies end as d2n_max_position_copies
     from attributes
     inner join unit_reference
         on attributes.series_key = unit_reference.series_key
@@ -418,6 +438,8 @@ final as (
         on attributes.series_key = d2n_repeats.series_key
     left join every_repeats
         on attributes.series_key = every_repeats.series_key
+    left join d2n_partial
+        on attributes.series_key = d2n_partial.series_key
 )
 
 select * from final
