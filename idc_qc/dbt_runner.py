@@ -12,6 +12,7 @@ import gc
 import json
 import logging
 import os
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -143,11 +144,14 @@ def _release_duckdb() -> None:
     except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
         return
     env = DuckDBConnectionManager._ENV
-    if env is not None:
-        try:
-            env.close()
-        except Exception:  # noqa: BLE001 - closing is best effort; dropping the reference below suffices
-            pass
+    if env is None:  # nothing opened (parse, ls): no collection to wait for (0.1 s each)
+        DuckDBConnectionManager.close_all_connections()
+        return
+    try:
+        env.close()
+    except Exception:  # noqa: BLE001 - closing is best effort; dropping the reference below suffices
+        pass
+    DuckDBConnectionManager._ENV = None  # the next dbt command opens a new one
     DuckDBConnectionManager.close_all_connections()
     gc.collect()
 
@@ -298,16 +302,23 @@ def list_selected(manifest, *, select: list[str] | None, exclude: list[str] | No
     return list(outcome.result or [])
 
 
+#: A selector that is a node name with dbt's graph operators around it, and nothing else.
+_NAMED = re.compile(r"(@|\d*\+)?[A-Za-z_][A-Za-z0-9_]*(\+\d*)?")
+_OPERATORS = re.compile(r"^(@|\d*\+)|\+\d*$")
+
+
 def check_selection(manifest, select: list[str] | None, **kwargs: Any) -> None:
     """Each selector must match something: a typo is an error, not a successful no-op."""
     import difflib
 
-    names = None
+    names = sorted({n.name for n in manifest.nodes.values() if n.resource_type in BUILT_TYPES})
     for selector in split_selectors(select):
+        # a node's name with graph operators (+x, x+, 2+x, @x) selects at least that node: no
+        # `dbt ls` needed (each costs about a third of a second); any other selector asks dbt
+        if _NAMED.fullmatch(selector) and _OPERATORS.sub("", selector) in names:
+            continue
         if list_selected(manifest, select=[selector], **kwargs):
             continue
-        if names is None:
-            names = sorted({n.name for n in manifest.nodes.values() if n.resource_type in BUILT_TYPES})
         bare = selector.strip("+@").split("+")[-1]
         close = difflib.get_close_matches(bare, names, n=1)
         public = [n for n in names if not n.startswith(("stg_", "int_"))]

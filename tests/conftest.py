@@ -50,7 +50,7 @@ _FOLDER_MARKERS = {
 #: synthetic_db: well under a minute) are left out on purpose: building one twice, once per
 #: worker, costs less than the idle worker a group of every file using them would leave.
 SHARED_BUILDS = ("index_only_db", "quality_faults_build", "quality_clean_build", "cached_quality_build",
-                 "tcga_db", "tcga_clinical_db", "query_warehouse")
+                 "tcga_db", "tcga_clinical_db", "query_warehouse", "release_runs")
 
 #: Groups to start first under xdist, longest first: a long group started last would leave the
 #: other worker idle at the end. By what they run: the emulator equivalence (about 10 minutes in
@@ -62,8 +62,7 @@ HEAVY_FIRST = (
     "cli/test_faults.py",
     "cached_quality_build",
     "index_only_db",
-    "cli/test_release_qc_integration.py",
-    "cli/test_releases.py",
+    "release_runs",
     "engines/bigquery/test_clinical_bigquery.py",
     "cli/test_installed.py",
 )
@@ -203,6 +202,15 @@ def quality_clean_build(tmp_path_factory):
     from support.quality import cached_quality_build
 
     return cached_quality_build(tmp_path_factory, faults=False)
+
+
+@pytest.fixture(scope="session")
+def release_runs(tmp_path_factory) -> dict:
+    """`release run v20` then `release run v25` (clinical data registered), as a scheduler runs
+    them (support.releases.release_qc_runs). Read-only: copy a release folder before changing it."""
+    from support.releases import release_qc_runs
+
+    return release_qc_runs(tmp_path_factory.mktemp("release_runs"))
 
 
 @pytest.fixture(scope="session")

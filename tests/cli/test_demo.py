@@ -1,6 +1,7 @@
-"""`idc-qc demo` end to end on DuckDB: synth, build, check, report, upset, dashboard; every
-output where the summary says, marked synthetic; exit 0 although the injected faults fail the
-gates, and check's own code with --strict."""
+"""`idc-qc demo --strict` end to end on DuckDB: synth, build, check, report, upset, dashboard;
+every output where the summary says, marked synthetic; check's own code (1: the injected faults
+fail the gates). Without --strict the demo exits 0 on the same gates: the README walk runs it
+so (tests/cli/test_readme_walk.py), and tests/cli/test_installed.py from the wheel."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def _listed(output: str) -> dict[str, str]:
 def test_demo_runs_the_main_job_and_says_where_everything_is(tmp_path):
     from idc_qc.provenance import SYNTHETIC_NOTICE
 
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--series", "300", "--seed", "7"])
-    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--series", "300", "--seed", "7", "--strict"])
+    # --strict: exit with check's code, 1 (a gate failed), once every step has run
+    assert result.exit_code == 1, result.output
     db = tmp_path / "idc_qc.duckdb"
     truth_series = query(db, f"select count(*) from read_parquet('{tmp_path}/synth/truth.parquet')")[0][0]
     assert truth_series == 300
@@ -75,20 +77,15 @@ def test_demo_runs_the_main_job_and_says_where_everything_is(tmp_path):
     assert sum(int(r["series"]) for r in upset_rows) == query(
         db, f"select count(*) from rpt_geometry_failure_sets where {fails}")[0][0]
 
-    # the gates find the injected faults; the demo says that was expected and exits 0
+    # the gates find the injected faults; the demo says that was expected, and exits 1 (--strict)
     validation = json.loads((tmp_path / "idc_qc.validation.json").read_text())["summary"]
     assert validation["input_kind"] == "synthetic"
     assert validation["failed"] > 0 and validation["exit_code"] == 1
     flat = " ".join(result.output.split())
     assert f"{validation['failed']} of {validation['expectations']} expectations failed" in flat
-    assert "expected: the input is synthetic" in flat and "--strict exits 1" in flat
+    assert "expected: the input is synthetic" in flat and "exit 1 (--strict)" in flat
     # the run manifest records the demo: every step, what check alone would exit with
     manifest = json.loads((tmp_path / "idc_qc.manifest.json").read_text())
     assert [s["name"] for s in manifest["demo"]["steps"]] == ["synth", "build", "check", "report", "upset",
                                                             "dashboard", "summary"]
     assert manifest["demo"]["check_exit_code"] == 1 and manifest["validation"]["failed"] == validation["failed"]
-
-    # --strict: exit with check's code (the same folder: the demo replaces its own earlier run)
-    strict = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--series", "300", "--seed", "7", "--strict"])
-    assert strict.exit_code == 1, strict.output
-    assert "exit 1 (--strict)" in " ".join(strict.output.split())

@@ -15,55 +15,19 @@ import shutil
 
 import pytest
 
-from support.data import TCGA_CLINICAL, require_shared
 from support.cli import run_cli
+from support.data import TCGA_CLINICAL, require_shared
 from support.releases import release_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
-SELECT = ["-s", "+series", "-s", "+rpt_clinical_coverage_summary"]
-
-
-def _two_small_collections():
-    """The two tcga_* collections of IDC v25 with the fewest imaging patients (at least 4) that
-    the TCGA file has rows for; their imaging patients (pandas over the index) and CSV rows."""
-    import idc_index_data
-    import pandas as pd
-
-    index = pd.read_parquet(idc_index_data.IDC_INDEX_PARQUET_FILEPATH, columns=["collection_id", "PatientID"])
-    clin = pd.read_csv(require_shared(TCGA_CLINICAL), dtype=str, keep_default_na=False)
-    clin["collection_id"] = "tcga_" + clin["acronym"].str.lower()
-    imaging = index[index["collection_id"].str.startswith("tcga_")].groupby("collection_id")["PatientID"].agg(set)
-    sizes = sorted((len(p), c) for c, p in imaging.items()
-                   if len(p) >= 4 and c in set(clin["collection_id"]) and len(p & set(clin["bcr_patient_barcode"])) >= 2)
-    chosen = [c for _n, c in sizes[:2]]
-    return chosen, {c: imaging[c] for c in chosen}, clin[clin["collection_id"].isin(chosen)].reset_index(drop=True)
-
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """`release run v20` (no clinical data) then `release run v25` (clinical data registered)."""
-    from idc_qc.clinical import register
-
-    release_or_skip(20)
-    release_or_skip(25)
-    work = tmp_path_factory.mktemp("release_qc")
-    root = work / "build" / "releases"
-    chosen, imaging, rows = _two_small_collections()
-    a, b = chosen
-    # collection a: the first imaging patient with a clinical row loses it; collection b: a row twice
-    dropped = sorted(set(rows.loc[rows["collection_id"] == a, "bcr_patient_barcode"]) & imaging[a])[0]
-    doubled = sorted(set(rows.loc[rows["collection_id"] == b, "bcr_patient_barcode"]) & imaging[b])[0]
-    rows = rows[rows["bcr_patient_barcode"] != dropped]
-    rows = __import__("pandas").concat([rows, rows[rows["bcr_patient_barcode"] == doubled]], ignore_index=True)
-    csv = work / "tcga_two_collections.csv"
-    rows.drop(columns=["collection_id"]).to_csv(csv, index=False)
-    register(csv, root / "v25" / "idc_qc.clinical", patient_id_column="bcr_patient_barcode", collection_column="acronym",
-             collection_prefix="tcga_")
-    out = {r: run_cli("release", "run", f"v{r}", *SELECT, cwd=work) for r in (20, 25)}
-    clinical = {c: set(rows.loc[rows["collection_id"] == c, "bcr_patient_barcode"]) for c in chosen}
-    return {"work": work, "root": root, "runs": out, "chosen": chosen, "imaging": imaging, "clinical": clinical,
-            "dropped": (a, dropped), "doubled": (b, doubled)}
+def runs(release_runs):
+    """`release run v20` (no clinical data) then `release run v25` (clinical data registered): the
+    session's release runs (support.releases.release_qc_runs), shared with test_releases.py."""
+    require_shared(TCGA_CLINICAL)
+    return release_runs
 
 
 def _manifest(root, release):

@@ -16,19 +16,20 @@ pytestmark = pytest.mark.slow  # each run builds a real release index with dbt (
 
 
 @pytest.fixture(scope="module")
-def releases_run(tmp_path_factory):
-    """v20 then v25, each `release run` with the `series` model over the release's whole index."""
-    release_or_skip(20)
-    work = tmp_path_factory.mktemp("releases")
-    runs = {r: run_cli("release", "run", f"v{r}", "-s", "+series", cwd=work) for r in (20, 25)}
-    return work, runs
+def releases_run(release_runs):
+    """v20 then v25, each `release run` over the release's whole index (the session's release runs,
+    shared with test_release_qc_integration.py: v25 with clinical data whose duplicate-row gate
+    fails, so its run exits 1 as check does; that file checks the check and report steps)."""
+    return release_runs["work"], release_runs["runs"], release_runs["clinical_registered"]
 
 
 def test_release_run_end_to_end(releases_run):
-    work, runs = releases_run
+    work, runs, clinical = releases_run
     for release, run in runs.items():
-        assert run.returncode == 0, f"v{release}: " + run.stderr[-2000:]
-        assert "exit code 0" in run.stderr, f"v{release}"
+        # v25 with clinical data: 1, its duplicate-row gate fails (test_release_qc_integration.py)
+        want = 1 if release == 25 and clinical else 0
+        assert run.returncode == want, f"v{release}: " + run.stderr[-2000:]
+        assert f"exit code {want}" in run.stderr, f"v{release}"
     root = work / "build" / "releases"
     for release, series in ((20, 947_580), (25, 1_044_191)):
         db = root / f"v{release}" / "idc_qc.duckdb"
@@ -41,7 +42,8 @@ def test_release_run_end_to_end(releases_run):
         index = manifest["inputs"]["index"][0]
         assert index["path"].endswith("idc_index.parquet") and index["sha256"] == sha256_file(index["path"])
         steps = {s["name"]: s["status"] for s in manifest["release_run"]["steps"]}
-        assert steps["fetch"] == steps["build"] == "ok" and manifest["release_run"]["exit_code"] == 0
+        assert steps["fetch"] == steps["build"] == "ok"
+        assert manifest["release_run"]["exit_code"] == (1 if release == 25 and clinical else 0)
         with duckdb.connect(str(db), read_only=True) as con:
             assert con.execute("select count(*) from series").fetchone()[0] == series
             assert con.execute("select idc_index_version from idc_qc_build").fetchone()[0].startswith(f"{release}.")
@@ -60,7 +62,7 @@ def test_release_run_end_to_end(releases_run):
 
 
 def test_a_failing_release_build_leaves_other_releases_untouched(releases_run, tmp_path):
-    work, _ = releases_run
+    work, _, _ = releases_run
     root = work / "build" / "releases"
     before = {p.name: sha256_file(p) for p in (root / "v20").iterdir() if p.is_file()}
     # A release whose index is broken: instanceCount holds text dbt cannot cast.
@@ -97,7 +99,7 @@ def test_no_network_and_nothing_cached_is_one_line_saying_how_to_give_a_wheel(tm
 def test_exports_name_the_manifest_they_came_from(releases_run, tmp_path):
     import pyarrow.parquet as pq
 
-    work, _ = releases_run
+    work, _, _ = releases_run
     db = work / "build" / "releases" / "v20" / "idc_qc.duckdb"
     result = run_cli("export", "series", "-o", str(tmp_path / "s.parquet"), "--db", str(db))
     assert result.returncode == 0, result.stderr
