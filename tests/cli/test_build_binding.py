@@ -1,7 +1,8 @@
 """Results bound to their build, partial builds that keep their scope, outputs that never land
-on an input (issue 23), as a user meets them: the installed console script on one small
-synthetic build, built once for the module and checked many ways (the tests run in order:
-the last ones rebuild)."""
+on an input (issue 23), as a user meets them: the command line's entry point (in this process:
+support.cli.invoke; a build run beside a check is a real second process) on one small synthetic
+build, built once for the module and checked many ways (the tests run in order: the last ones
+rebuild)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,12 @@ pytestmark = pytest.mark.slow
 SERIES = 12
 
 
-def cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    import os
+def cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The command line's main() in this process (support.cli.invoke: what a subprocess would give,
+    without paying the imports again; the concurrent build below is a real second process)."""
+    from support.cli import invoke
 
-    full = {**os.environ, "DO_NOT_TRACK": "1", **(env or {})}
-    full.pop("IDC_QC_DB", None)
-    return subprocess.run([sys.executable, "-m", "idc_qc.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=full, timeout=timeout)
+    return invoke(*args, cwd=cwd, env={"DO_NOT_TRACK": "1", "IDC_QC_DB": None, **(env or {})})
 
 
 def one_error_line(result: subprocess.CompletedProcess, *needles: str) -> str:
@@ -195,6 +195,6 @@ def test_the_commands_the_toolkit_suggests_keep_the_scope_and_stale_results_are_
 
 
 def test_release_fetch_0_is_refused_before_anything_is_downloaded(tmp_path):
-    result = cli("release", "fetch", "0", env={"IDC_QC_CACHE_DIR": str(tmp_path / "cache")}, timeout=60)
+    result = cli("release", "fetch", "0", env={"IDC_QC_CACHE_DIR": str(tmp_path / "cache")})
     one_error_line(result, "numbered from v1")
     assert not any((tmp_path / "cache").rglob("*.whl"))

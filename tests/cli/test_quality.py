@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from support.cli import one_error_line, run_cli
+from support.cli import invoke, one_error_line
 from support.quality import cached_quality_build, geometry_expected
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ def _csv_counts(path) -> tuple[Counter, Counter]:
 
 def test_injected_faults_fail_the_check_and_the_report_lists_exactly_them(faulty):
     db = faulty.db
-    checked = run_cli("check", "--db", str(db))
+    checked = invoke("check", "--db", str(db))
     assert checked.returncode == 1, checked.stderr
     assert "failed" in checked.stderr and "Traceback" not in checked.stderr
     validation = json.loads(db.with_name("idc_qc.validation.json").read_text())
@@ -52,7 +52,7 @@ def test_injected_faults_fail_the_check_and_the_report_lists_exactly_them(faulty
     assert manifest["validation"]["exit_code"] == 1
     assert manifest["validation"]["thresholds"]["values"]["max_malformed_share"] == 0.001
 
-    reported = run_cli("report", "--db", str(db))
+    reported = invoke("report", "--db", str(db))
     assert reported.returncode == 0, reported.stderr
     series, rows = _csv_counts(db.with_name("idc_qc.qc_report.csv"))
 
@@ -70,7 +70,7 @@ def test_injected_faults_fail_the_check_and_the_report_lists_exactly_them(faulty
 
 
 def test_clean_data_passes(clean):
-    checked = run_cli("check", "--db", str(clean.db))
+    checked = invoke("check", "--db", str(clean.db))
     assert checked.returncode == 0, checked.stderr
     assert "0 failed, 0 errored" in " ".join(checked.stderr.split())
     import duckdb
@@ -82,7 +82,7 @@ def test_clean_data_passes(clean):
 def test_thresholds_decide_the_verdict_and_are_recorded(faulty, tmp_path):
     lenient = tmp_path / "lenient.yml"
     lenient.write_text("min_regular_share: 0\nmax_malformed_share: 1\n")
-    checked = run_cli("check", "--db", str(faulty.db), "--thresholds", str(lenient), "--set", "max_inconsistent_series=5")
+    checked = invoke("check", "--db", str(faulty.db), "--thresholds", str(lenient), "--set", "max_inconsistent_series=5")
     assert checked.returncode == 0, checked.stderr
     manifest = json.loads(faulty.db.with_name("idc_qc.manifest.json").read_text())
     recorded = manifest["validation"]["thresholds"]
@@ -104,7 +104,7 @@ def test_a_check_that_cannot_run_is_errored_not_failed(clean, tmp_path):
     with duckdb.connect(str(db)) as con:
         con.execute("drop table rpt_geometry_failure_sets")
         con.execute("alter table series_geometry drop column geometry_category")
-    checked = run_cli("check", "--db", str(db))
+    checked = invoke("check", "--db", str(db))
     assert checked.returncode == 2, checked.stderr
     summary = json.loads(db.with_name("partial.validation.json").read_text())["summary"]
     assert summary["failed"] == 0 and summary["errored"] >= 3
@@ -116,14 +116,14 @@ def test_a_check_that_cannot_run_is_errored_not_failed(clean, tmp_path):
     (["--set", "min_regular_share=2"], "a share is at most 1"),
 ])
 def test_bad_thresholds_are_one_line_and_exit_2(clean, args, message):
-    checked = run_cli("check", "--db", str(clean.db), *args)
+    checked = invoke("check", "--db", str(clean.db), *args)
     assert message in one_error_line(checked), checked.stderr
 
 
 def test_report_before_check_says_what_to_run(tmp_path, clean):
     db = tmp_path / "unchecked.duckdb"
     shutil.copy(clean.db, db)
-    reported = run_cli("report", "--db", str(db))
+    reported = invoke("report", "--db", str(db))
     assert reported.returncode == 2
     assert "run `idc-qc check --db" in reported.stderr
 
@@ -136,7 +136,7 @@ def test_real_headers_run_without_errors_and_flag_exactly_the_unknown_sop_classe
 
     from support.data import REPO
 
-    checked = run_cli("check", "--db", str(real_headers_db))
+    checked = invoke("check", "--db", str(real_headers_db))
     assert checked.returncode in (0, 1), checked.stderr
     summary = json.loads(real_headers_db.with_name(real_headers_db.stem + ".validation.json").read_text())["summary"]
     assert summary["errored"] == 0
