@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .instances import ContractReport, arrow_schema, check_instances, dbt_instances_var
-from .dbt_runner import (BUILT_TYPES, DbtRunResult, NodeCallback, Progress, ProgressCallback, check_selection,
-                         dbt_vars, failure_error, list_selected, parse_project, run_dbt)
+from .dbt_runner import (BUILT_TYPES, DOCS_AFTER_BUILD_ENV, DbtRunResult, NodeCallback, Progress, ProgressCallback,
+                         check_selection, dbt_vars, failure_error, list_selected, model_docs, parse_project, run_dbt)
 from .errors import ChecksFailed
 from .provenance import detect_input
 from .database.record import BUILD_TABLE, BUILD_TABLE_DDL
@@ -63,11 +63,40 @@ def _record_start(file: Path, build_id: str, instances: str | None, selection: s
         )
 
 
-def _record_finish(file: Path, build_id: str, status: str, models: list[str], failed_tests: list[str]) -> dict[str, int]:
-    """Mark the build finished, with the row count of every table, and checkpoint the file."""
+def _write_comments(con, docs) -> None:
+    """dbt's +persist_docs in one transaction: each relation's and its existing columns' descriptions."""
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    existing: dict[str, dict[str, str]] = {}
+    for table, column in con.execute("select table_name, column_name from duckdb_columns() "
+                                     "where schema_name = 'main' and database_name = current_database()").fetchall():
+        existing.setdefault(table.lower(), {})[column.lower()] = column
+    statements = []
+    for relation, kind, description, columns in docs:
+        present = existing.get(relation.lower())
+        if present is None:
+            continue
+        if description:
+            statements.append(f'comment on {kind.lower()} "{relation}" is {quoted(description)}')
+        for name, text in columns.items():
+            column = present.get(name.lower())
+            if column is not None:
+                statements.append(f'comment on column "{relation}"."{column}" is {quoted(text)}')
+    if statements:
+        con.execute("begin transaction")
+        con.execute(";\n".join(statements))
+        con.execute("commit")
+
+
+def _record_finish(file: Path, build_id: str, status: str, models: list[str], failed_tests: list[str],
+                   docs: list[tuple[str, str, str, dict[str, str]]] = ()) -> dict[str, int]:
+    """Mark the build finished, with the row count of every table, write the models' docs as
+    comments (``docs``: dbt_runner.model_docs), and checkpoint the file."""
     import duckdb
 
     with duckdb.connect(str(file)) as con:
+        _write_comments(con, docs)
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'main' "
             "and table_type = 'BASE TABLE' and table_name <> ? order by 1", [BUILD_TABLE]).fetchall()]
@@ -210,7 +239,8 @@ def build(
             emit(Progress("planned", names=tuple(planned)))
             emit(Progress("stage", text="building"))
             run = run_dbt("build", db_path=staging.file, vars=vars, select=select, exclude=exclude, on_node=on_node,
-                          on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir)
+                          on_progress=on_progress, raise_on_failure=False, manifest=manifest, work_dir=work_dir,
+                          env=DOCS_AFTER_BUILD_ENV)
             if run.errored or run.exception is not None or (not run.success and not run.failed_tests):
                 raise failure_error("build", run)
             skipped = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "skipped"]
@@ -222,7 +252,8 @@ def build(
                                    "the previous database was kept")
             status = "checks_failed" if run.failed_tests else "complete"
             built = [n.name for n in run.nodes if n.resource_type in BUILT_TYPES and n.status == "success"]
-            counts = _record_finish(staging.file, build_id, status, built, [n.name for n in run.failed_tests])
+            counts = _record_finish(staging.file, build_id, status, built, [n.name for n in run.failed_tests],
+                                    docs=model_docs(manifest, built))
             pause_for_tests("before_install")
             staging.install()
         except BaseException as exc:

@@ -326,6 +326,26 @@ def check_selection(manifest, select: list[str] | None, **kwargs: Any) -> None:
         raise IdcQcError(f"no model matches {selector!r}{hint}")
 
 
+#: Set for idc-qc's builds on DuckDB: dbt leaves the comments to :func:`model_docs` (macros/cross_db/persist_docs.sql).
+DOCS_AFTER_BUILD_ENV = {"IDC_QC_DOCS_AFTER_BUILD": "1"}
+
+
+def model_docs(manifest, names: list[str]) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(relation, TABLE or VIEW, description, {column: description}) of the project's models among
+    ``names`` that dbt materialized: what +persist_docs writes as comments, from the parsed manifest."""
+    wanted, docs = set(names), []
+    for node in manifest.nodes.values():
+        if str(getattr(node.resource_type, "value", node.resource_type)) != "model" or node.name not in wanted:
+            continue
+        materialized = node.config.materialized
+        if materialized not in ("table", "view", "incremental"):
+            continue
+        columns = {name: column.description for name, column in node.columns.items() if column.description}
+        docs.append((node.alias or node.name, "VIEW" if materialized == "view" else "TABLE", node.description or "",
+                     columns))
+    return docs
+
+
 def run_dbt(
     command: str,
     *,
