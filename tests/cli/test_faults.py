@@ -121,28 +121,34 @@ def leftovers(db: Path) -> list[str]:
     return sorted(p.name for p in db.parent.iterdir() if p.name.startswith(db.name + ".") and p.name != db.name)
 
 
+# The inputs and the first build are made in this process (the library's functions): what is
+# under test is the builds below, each a process of its own.
+
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory) -> Path:
+    from idc_qc.synth import synthesize
+
     out = tmp_path_factory.mktemp("faults") / "synth"
-    result = run("synth", "--series", "50", "--seed", "3", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synthesize(out, series_limit=50, seed=3)
     return out / "instances"
 
 
 @pytest.fixture(scope="module")
 def second_input(tmp_path_factory) -> Path:
     """Another input with other series: a build that mixed the two would leave orphans."""
+    from idc_qc.synth import synthesize
+
     out = tmp_path_factory.mktemp("faults") / "synth2"
-    result = run("synth", "--series", "40", "--seed", "11", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    synthesize(out, series_limit=40, seed=11)
     return out / "instances"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, synth) -> Path:
+    from idc_qc.build import build
+
     db = tmp_path_factory.mktemp("faults") / "base" / "idc_qc.duckdb"
-    result = run("build", "-i", str(synth), "--db", str(db), *SELECTION)
-    assert result.returncode == 0, result.stderr
+    build(db, str(synth), select=[SELECTION[1]])
     assert_consistent(db)
     return db
 

@@ -3,7 +3,8 @@ Python sets, not DuckDB SQL) from the same parquet files."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
+from itertools import repeat
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,14 +15,20 @@ from idc_qc.database.files import failures_path as qc_failures_path
 from idc_qc.releases.diff import diff_releases
 
 
-def _index(release: int) -> dict[str, dict]:
-    """SeriesInstanceUID -> its row (collection, patient, instances, crdc uuid), read with pyarrow."""
+#: One series of an index: its collection, patient, instances and crdc uuid (None when absent).
+Row = namedtuple("Row", "collection_id PatientID instanceCount crdc_series_uuid")
+
+
+def _index(release: int) -> dict[str, Row]:
+    """SeriesInstanceUID -> its Row, read with pyarrow (a million series: tuples, not dicts)."""
     path = release_or_skip(release).index
     names = pq.read_schema(path).names
     columns = ["SeriesInstanceUID", "collection_id", "PatientID", "instanceCount"]
     columns += [c for c in ("crdc_series_uuid",) if c in names]
     table = pq.read_table(path, columns=columns).to_pydict()
-    return {uid: {c: table[c][i] for c in columns} for i, uid in enumerate(table["SeriesInstanceUID"])}
+    crdc = table.get("crdc_series_uuid") or repeat(None)
+    return dict(zip(table["SeriesInstanceUID"],
+                    map(Row._make, zip(table["collection_id"], table["PatientID"], table["instanceCount"], crdc))))
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +41,21 @@ def _expected(a: dict, b: dict) -> dict:
     per = defaultdict(Counter)
     for side, index in (("a", a), ("b", b)):
         for row in index.values():
-            per[row["collection_id"]][f"series_{side}"] += 1
-            per[row["collection_id"]][f"instances_{side}"] += row["instanceCount"] or 0
+            per[row.collection_id][f"series_{side}"] += 1
+            per[row.collection_id][f"instances_{side}"] += row.instanceCount or 0
     for uid in b.keys() - a.keys():
-        per[b[uid]["collection_id"]]["added"] += 1
+        per[b[uid].collection_id]["added"] += 1
     for uid in a.keys() - b.keys():
-        per[a[uid]["collection_id"]]["removed"] += 1
+        per[a[uid].collection_id]["removed"] += 1
     # Revised, another way: IDC gives each version of a series its own crdc_series_uuid.
-    revised = {u for u in kept if a[u].get("crdc_series_uuid") != b[u].get("crdc_series_uuid")}
+    revised = {u for u in kept if a[u].crdc_series_uuid != b[u].crdc_series_uuid}
     return {
         "added": len(b.keys() - a.keys()), "removed": len(a.keys() - b.keys()), "kept": len(kept),
         "revised": len(revised),
-        "collections_a": {r["collection_id"] for r in a.values()},
-        "collections_b": {r["collection_id"] for r in b.values()},
-        "patients_a": len({r["PatientID"] for r in a.values()}),
-        "patients_b": len({r["PatientID"] for r in b.values()}),
+        "collections_a": {r.collection_id for r in a.values()},
+        "collections_b": {r.collection_id for r in b.values()},
+        "patients_a": len({r.PatientID for r in a.values()}),
+        "patients_b": len({r.PatientID for r in b.values()}),
         "per_collection": per,
     }
 
@@ -85,7 +92,7 @@ def _write_failures(path, index: dict, rule) -> set[tuple]:
     """QC failures as `idc-qc check` writes them, for the series ``rule`` flags; returns the keys."""
     import pyarrow as pa
 
-    rows = [(r["collection_id"], uid, "series", "single_instance_series", str(r["instanceCount"]))
+    rows = [(r.collection_id, uid, "series", "single_instance_series", str(r.instanceCount))
             for uid, r in index.items() if rule(r)]
     columns = list(zip(*rows)) if rows else [[]] * 5
     names = ["collection_id", "SeriesInstanceUID", "suite", "check_name", "observed"]
@@ -100,7 +107,7 @@ def test_qc_failures_new_fixed_unchanged(indices, tmp_path):
     db_a.parent.mkdir(), db_b.parent.mkdir()
 
     def single(r):
-        return r["instanceCount"] == 1 and r["collection_id"].startswith("tcga")
+        return r.instanceCount == 1 and r.collection_id.startswith("tcga")
 
     fa = _write_failures(qc_failures_path(db_a), indices[20], single)
     fb = _write_failures(qc_failures_path(db_b), indices[25], single)
