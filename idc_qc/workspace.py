@@ -286,26 +286,64 @@ class sigint_releases_pauses:
         finally:
             os._exit(EXIT_INTERRUPTED)
 
+    def _on_sigint(self) -> None:
+        """Each Ctrl-C, seen by the watcher thread whichever thread the signal reached: say the
+        build is stopping, let a paused worker go and start the grace timer; end on the second."""
+        with self.lock:
+            self.count += 1
+            first = self.count == 1
+        if not first:
+            self.force_end("a second Ctrl-C")
+        interrupted.set()
+        _say(STOPPING_LINE.format(grace=self.grace))
+        release_pauses()
+        self.timer = threading.Timer(
+            self.grace, self.force_end, args=(f"the build did not stop within {self.grace:g} s of Ctrl-C",))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _watch(self, read_fd: int) -> None:
+        import signal
+
+        while True:
+            try:
+                data = os.read(read_fd, 64)
+            except OSError:
+                return
+            if not data:  # the write end closed: the build is over
+                return
+            for signum in data:
+                if signum == signal.SIGINT:
+                    self._on_sigint()
+
     def __enter__(self):
         import signal
 
         self.previous = None
+        self.count = 0
+        self.lock = threading.Lock()
+        self.pipe = None
         interrupted.clear()
         _pause_released.clear()
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.getsignal(signal.SIGINT)
+            # The kernel hands SIGINT to any thread of the process; Python runs its handler in the
+            # main thread only when that thread next runs, and a main thread waiting for dbt's
+            # workers (a lock, a condition) may not run until a worker finishes its model. The
+            # signal's number is written to a pipe whichever thread it reached (set_wakeup_fd):
+            # a watcher thread acts on it at once, and the main thread raises KeyboardInterrupt
+            # when it runs.
+            read_fd, write_fd = os.pipe()
+            os.set_blocking(write_fd, False)
+            self.pipe = (read_fd, write_fd)
+            self.previous_wakeup = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+            self.watcher = threading.Thread(target=self._watch, args=(read_fd,), daemon=True,
+                                            name="idc-qc Ctrl-C watcher")
+            self.watcher.start()
 
-            def handler(signum, frame):
-                if interrupted.is_set():
-                    self.force_end("a second Ctrl-C")
+            def handler(signum, frame):  # the watcher says so, times and ends; here: unwind
                 interrupted.set()
-                _say(STOPPING_LINE.format(grace=self.grace))
                 release_pauses()
-                if self.timer is None:
-                    self.timer = threading.Timer(
-                        self.grace, self.force_end, args=(f"the build did not stop within {self.grace:g} s of Ctrl-C",))
-                    self.timer.daemon = True
-                    self.timer.start()
                 raise KeyboardInterrupt
 
             signal.signal(signal.SIGINT, handler)
@@ -316,5 +354,10 @@ class sigint_releases_pauses:
 
         if self.timer is not None:
             self.timer.cancel()
+        if self.pipe is not None:
+            signal.set_wakeup_fd(self.previous_wakeup)
+            os.close(self.pipe[1])  # the watcher reads end-of-file and returns
+            self.watcher.join(timeout=5)
+            os.close(self.pipe[0])
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
