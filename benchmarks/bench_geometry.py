@@ -25,6 +25,9 @@ memory_limit (--memory-limit) and thread count:
 * ``dbt``       -- ``dbt run`` of both geometry marts (series_geometry and instance_geometry).
 * ``idc``       -- IDC's volume_geometry_index.sql, transpiled to DuckDB by
   idc_qc.idc_reference, materialised as a table (does not finish at full IDC scale).
+* ``release_qc`` -- the whole release QC end to end, as ``idc-qc demo`` runs it after synth:
+  build, check (the GX gates), report, upset and dashboard into a fresh folder, in one process;
+  the seconds of each step are printed below the table.
 
 Targets (issue 7, "the whole build fast at IDC scale"): ``build`` within 2.5x of ``floor``,
 ``verdicts`` within 1.5x, peak RSS of each under 8 GB; the table ends with PASS/FAIL for
@@ -32,12 +35,22 @@ each, what the verdicts would take with every check free (``floor_verdicts`` plu
 run outside its aggregate; when floor, floor_verdicts and verdicts all ran) and the ten slowest
 dbt nodes of each dbt engine (from its run_results.json).
 
+Targets of issue 24 (arbitrary order, against the floor query on the same file): build within
+3.0x, verdicts within 2.0x, release_qc within 3.5x; on series order the ratios are printed.
+
+Both orders (issue 24): ``--synth N --orders series,shuffled`` writes N series of real IDC
+series with ``idc-qc synth`` in each order (the same rows; 0: every series, IDC's full scale)
+and runs every engine on each file, the floor on each, one table per order.
+
 Usage::
 
     python benchmarks/bench_geometry.py --instances '/tmp/synth_full/instances/*.parquet'
     python benchmarks/bench_geometry.py --instances '...' --engines floor,floor_idc,floor_verdicts,build,verdicts,dbt,idc
     # no data at hand: generate N series (about 120 instances each) first
     python benchmarks/bench_geometry.py --generate 25000 --work /tmp/bench
+    # issue 24: synth's series in both orders, the whole release QC end to end
+    python benchmarks/bench_geometry.py --synth 0 --orders series,shuffled --work /tmp/bench24 \
+        --engines floor,floor_verdicts,verdicts,build,release_qc
 
 An engine that fails or exceeds --timeout is reported as such; the others still run.
 DuckDB's spill to disk is capped at $BENCH_MAX_SPILL (default 40GB) for the floors and IDC.
@@ -302,11 +315,13 @@ def generate(n_series: int, folder: Path) -> str:
 
 DBT_ENGINES = ("build", "verdicts", "dbt")
 SQL_ENGINES = ("floor", "floor_idc", "floor_verdicts", "idc")
-ENGINES = SQL_ENGINES[:3] + DBT_ENGINES + SQL_ENGINES[3:]
+ENGINES = SQL_ENGINES[:3] + DBT_ENGINES + ("release_qc",) + SQL_ENGINES[3:]
 ALIASES = {"dbt_series": "verdicts"}  # the name of earlier measurements
 
 #: issue 7's targets: seconds as a multiple of ``floor``, and peak RSS
 TARGET_RATIO = {"build": 2.5, "verdicts": 1.5}
+#: issue 24's, for arbitrary input order (on series order the ratios are printed, not judged)
+TARGET_RATIO_SHUFFLED = {"build": 3.0, "verdicts": 2.0, "release_qc": 3.5}
 TARGET_PEAK_BYTES = 8 * 10**9
 
 
@@ -338,7 +353,14 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
     db = folder / f"{engine}.duckdb"
     extra: dict = {}
     start = time.perf_counter()
-    if engine in DBT_ENGINES:
+    if engine == "release_qc":
+        os.environ.update({"IDC_QC_THREADS": str(threads), "IDC_QC_MEMORY_LIMIT": memory_limit})
+        extra["steps"] = _release_qc(db, instances)
+        seconds = time.perf_counter() - start
+        extra["slowest"] = _slowest_nodes(folder / "dbt" / "target")
+        with duckdb.connect(str(db), read_only=True) as con:
+            rows = con.execute("select count(*) from series_geometry").fetchall()[0][0]
+    elif engine in DBT_ENGINES:
         os.environ.update({"IDC_QC_THREADS": str(threads), "IDC_QC_MEMORY_LIMIT": memory_limit})
         if engine == "build":
             # exactly what `idc-qc build --instances ...` runs: contract check, then dbt build
@@ -386,6 +408,37 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
     return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows, **extra}
 
 
+def _release_qc(db: Path, instances: str) -> dict[str, float]:
+    """build, check, report, upset and dashboard into ``db``'s folder: the seconds of each."""
+    from idc_qc.build import build
+    from idc_qc.errors import ChecksFailed
+    from idc_qc.quality.check import run_checks
+    from idc_qc.reports.dashboard import render_dashboard
+    from idc_qc.reports.qc_report import build_report
+    from idc_qc.reports.upset import Selection, UpsetError, render_upset
+
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    try:
+        build(db, instances)
+    except ChecksFailed as exc:  # a failed data test installs the database: the QC goes on
+        if getattr(exc, "result", None) is None:
+            raise
+    steps["build"], t = time.perf_counter() - t, time.perf_counter()
+    run_checks(db)
+    steps["check"], t = time.perf_counter() - t, time.perf_counter()
+    build_report(db)
+    steps["report"], t = time.perf_counter() - t, time.perf_counter()
+    try:
+        render_upset(db, db.parent, sets="checks", selection=Selection())
+    except UpsetError:
+        pass  # nothing failed a check: nothing to draw
+    steps["upset"], t = time.perf_counter() - t, time.perf_counter()
+    render_dashboard(db, db.parent / "dashboard.html")
+    steps["dashboard"] = time.perf_counter() - t
+    return steps
+
+
 def run_engine(engine: str, instances: str, work: Path, threads: int, memory_limit: str,
                timeout: float | None = None) -> dict:
     """Run one engine in a fresh Python process and return its measurements.
@@ -418,6 +471,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", help="parquet file or glob of dicom_all-shaped instances")
     parser.add_argument("--generate", type=int, metavar="N_SERIES", help="generate N series first (about 120 instances each)")
+    parser.add_argument("--synth", type=int, metavar="N_SERIES",
+                        help="write N real IDC series with idc-qc synth first (0: every series, IDC's full scale)")
+    parser.add_argument("--orders", default="series",
+                        help="with --synth: the orders to write and run every engine on, comma-separated "
+                             "(series, shuffled; default: series)")
     parser.add_argument("--work", type=Path, help="folder for the DuckDB files (default: a temporary folder)")
     parser.add_argument("--engines", default="floor,build,verdicts",
                         help=f"comma-separated subset of {','.join(ENGINES)} (default: floor,build,verdicts)")
@@ -443,24 +501,53 @@ def main(argv: list[str] | None = None) -> None:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_geometry_"))
     work.mkdir(parents=True, exist_ok=True)
-    instances = args.instances
-    if args.generate:
-        instances = generate(args.generate, work)
-    if not instances:
-        parser.error("give --instances or --generate")
+    if args.synth is not None:
+        inputs = {order: synth_input(args.synth, order, work) for order in args.orders.split(",") if order.strip()}
+    else:
+        instances = generate(args.generate, work) if args.generate else args.instances
+        if not instances:
+            parser.error("give --instances, --generate or --synth")
+        inputs = {None: instances}
 
-    runs: dict[str, list[dict]] = {engine: [] for engine in engines}
-    for round_ in range(args.repeat):
-        for engine in engines:
-            if runs[engine] and "error" in runs[engine][-1]:
-                continue
-            print(f"running {engine} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
-            runs[engine].append(run_engine(engine, instances, work, args.threads, args.memory_limit, args.timeout))
-    results = {engine: _summarise(engine_runs) for engine, engine_runs in runs.items()}
-    print_table(results, instances, args)
+    everything = {}
+    for order, instances in inputs.items():
+        folder = work / order if order else work
+        runs: dict[str, list[dict]] = {engine: [] for engine in engines}
+        for round_ in range(args.repeat):
+            for engine in engines:
+                if runs[engine] and "error" in runs[engine][-1]:
+                    continue
+                label = f"{engine}, {order} order" if order else engine
+                print(f"running {label} ({round_ + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
+                runs[engine].append(run_engine(engine, instances, folder, args.threads, args.memory_limit, args.timeout))
+        results = {engine: _summarise(engine_runs) for engine, engine_runs in runs.items()}
+        print_table(results, instances, args, order)
+        everything[order or "given"] = {"instances": instances, "results": results}
     if args.json:
-        args.json.write_text(json.dumps({"instances": instances, "threads": args.threads,
-                                         "memory_limit": args.memory_limit, "results": results}, indent=2))
+        args.json.write_text(json.dumps({"threads": args.threads, "memory_limit": args.memory_limit,
+                                         "orders": everything}, indent=2))
+
+
+def synth_input(n_series: int, order: str, work: Path) -> str:
+    """``idc-qc synth`` of ``n_series`` (0: all) in ``order`` into ``work/synth_<order>``, once:
+    an earlier run with the same arguments is used again."""
+    from idc_qc.synth import ORDERS, synthesize
+
+    if order not in ORDERS:
+        raise SystemExit(f"--orders: {order!r} is not one of {', '.join(ORDERS)}")
+    out = work / f"synth_{order}"
+    manifest = out / "synth_manifest.json"
+    wanted = {"series_limit": n_series or None, "order": order}
+    if manifest.exists():
+        earlier = json.loads(manifest.read_text())
+        if earlier.get("complete") and all(earlier.get("arguments", {}).get(k) == v for k, v in wanted.items()):
+            print(f"using the earlier synth run in {out}", file=sys.stderr)
+            return str(out / "instances")
+    start = time.perf_counter()
+    result = synthesize(out, series_limit=n_series or None, order=order, overwrite=True)
+    print(f"synth: {result.series:,} series, {result.instances:,} instances in {order} order "
+          f"({time.perf_counter() - start:.0f} s) in {out}", file=sys.stderr)
+    return str(out / "instances")
 
 
 def _summarise(engine_runs: list[dict]) -> dict:
@@ -519,7 +606,9 @@ def verdicts_lower_bound(results: dict[str, dict]) -> dict | None:
             "ratio": seconds / results["floor"]["seconds"], "checks": aggregate - results["floor_verdicts"]["seconds"]}
 
 
-def print_table(results: dict[str, dict], instances: str, args: argparse.Namespace) -> None:
+def print_table(results: dict[str, dict], instances: str, args: argparse.Namespace, order: str | None = None) -> None:
+    if order:
+        print(f"\n### {order} order")
     print(f"\ninstances: {instances}   threads: {args.threads}   memory_limit: {args.memory_limit}"
           f"   runs per engine: {args.repeat} (median seconds, min-max)")
     print(f"{'engine':<15}{'seconds':>9}{'min-max':>14}{'peak RSS GB':>13}{'rows out':>12}{'x floor':>9}{'x IDC':>8}")
@@ -541,7 +630,15 @@ def print_table(results: dict[str, dict], instances: str, args: argparse.Namespa
             print(f"IDC / {ours} speed-up: more than {results['idc']['seconds'] / results[ours]['seconds']:.1f}x "
                   f"(IDC's query did not finish: {results['idc']['error']})")
 
-    checks = verdicts_against_targets(results)
+    if order == "shuffled" and _ran(results, "floor"):
+        print("\ntargets (issue 24, arbitrary order)")
+        for engine, ratio in TARGET_RATIO_SHUFFLED.items():
+            if engine in results:
+                r = results[engine]
+                measured = r["seconds"] / results["floor"]["seconds"] if "error" not in r else float("inf")
+                print(f"  {'PASS' if measured <= ratio else 'FAIL'}  {engine} within {ratio}x of floor"
+                      f"{'':<12} {measured:.2f}x" + (f" ({r['error']})" if "error" in r else ""))
+    checks = verdicts_against_targets(results) if order in (None, "series") else []
     if checks:
         print("\ntargets (issue 7)")
         for name, passed, detail in checks:
@@ -559,6 +656,9 @@ def print_table(results: dict[str, dict], instances: str, args: argparse.Namespa
                   if "nodes" in r else f"\n{engine}: slowest dbt nodes (seconds of execution, threads overlap)")
             for node in r["slowest"]:
                 print(f"  {node['seconds']:>8.1f}  {node['status']:<8} {node['node']}")
+    if _ran(results, "release_qc") and results["release_qc"].get("steps"):
+        steps = results["release_qc"]["steps"]
+        print("\nrelease_qc by step (seconds): " + ", ".join(f"{name} {sec:.1f}" for name, sec in steps.items()))
 
 
 if __name__ == "__main__":
