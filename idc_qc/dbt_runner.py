@@ -137,6 +137,24 @@ def _first_line(text: object) -> str:
     return lines[0] if lines else ""
 
 
+#: What the engine does with what does not fit in its memory, said when a build fills the disk.
+SPILL_HINT = ("the engine spills what does not fit in its memory limit (IDC_QC_MEMORY_LIMIT, 6GB by default) "
+              "to a .tmp folder beside the database being built: free disk there, or raise the limit")
+
+
+def _node_error(message: object) -> str:
+    """One line for a node dbt could not build: the engine's own error under dbt's "Runtime Error
+    in model ..." heading (that heading alone names the model twice and says nothing of why),
+    with what to do when the disk filled."""
+    lines = [line.strip() for line in str(message or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[1] if len(lines) > 1 and lines[0].startswith(("Runtime Error in ", "Database Error in ")) else lines[0]
+    if "No space left on device" in str(message):
+        line = f"{line} ({SPILL_HINT})"
+    return line
+
+
 def _release_duckdb() -> None:
     """Close the DuckDB file dbt-duckdb keeps open in-process, so others can open it."""
     try:
@@ -441,7 +459,7 @@ def failure_error(command: str, run: DbtRunResult, exception: BaseException | No
     if run.errored:
         first = run.errored[0]
         return BuildError(f"dbt {command}: {len(run.errored)} node(s) could not be built; "
-                          f"first: {first.name}: {_first_line(first.message) or first.status}")
+                          f"first: {first.name}: {_node_error(first.message) or first.status}")
     if run.failed_tests:
         first = run.failed_tests[0]
         return ChecksFailed(f"{len(run.failed_tests)} data test(s) failed; first: {first.name}: "

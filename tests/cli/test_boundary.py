@@ -36,6 +36,23 @@ def test_a_failing_data_test_is_exit_1_and_a_dbt_error_exit_2():
     assert str(failure_error("build", _run(), RuntimeError(""))).endswith("RuntimeError")
 
 
+def test_a_model_that_filled_the_disk_says_why_and_what_to_do():
+    # dbt's message for int_series__converters_measured on a full-scale shuffled build (run_results.json)
+    message = ("Runtime Error in model int_series__converters_measured "
+               "(models/intermediate/converters/int_series__converters_measured.sql)\n"
+               "  IO Error: Could not write file \"/w/b.duckdb.building/b.duckdb.tmp/duckdb_temp_storage_DEFAULT-5.tmp\": "
+               "No space left on device")
+    run = DbtRunResult(command=["build"], success=False, nodes=[
+        NodeResult("model.idc_qc.int_series__converters_measured", "error", 1.0, message)])
+    line = str(failure_error("build", run))
+    assert "first: int_series__converters_measured: IO Error: Could not write file" in line
+    assert "Runtime Error in model" not in line and "\n" not in line
+    assert "IDC_QC_MEMORY_LIMIT" in line and ".tmp folder beside the database" in line
+    # another engine error keeps its own line and no disk hint
+    run.nodes[0].message = "Runtime Error in model series (models/marts/series/series.sql)\n  Binder Error: no column x"
+    assert str(failure_error("build", run)).endswith("first: int_series__converters_measured: Binder Error: no column x")
+
+
 def test_os_errors_become_one_line_naming_the_path():
     line, code = describe_exception(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/data/x.duckdb"))
     assert code == 2 and "no space left" in line and "/data/x.duckdb" in line
