@@ -115,7 +115,7 @@ def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = No
 #: ``idc_qc.run_var`` and the sources name them in their meta (``run_var``, read by
 #: ``idc_qc.source_files``): both read the environment only when a model runs, so a new value
 #: re-parses nothing (macros/run_var.sql). A direct ``dbt run --vars`` still gives them as vars.
-RUN_VARS = ("instances", "input_detail", "clinical_dir", "idc_index_dir", "idc_volume_geometry_index")
+RUN_VARS = ("instances", "frames", "input_detail", "clinical_dir", "idc_index_dir", "idc_volume_geometry_index")
 RUN_VAR_PREFIX = "IDC_QC_VAR_"
 
 

@@ -40,21 +40,31 @@ import datetime
 import json
 import struct
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-#: Column kinds (the Arrow type is :func:`arrow_type`).
-STRING, DATE, FLOAT, INT, JSON = "string", "date", "float", "int", "json"
+# How a standard attribute becomes a column (its kind and multiplicity from the dictionary):
+# one home, idc_qc/instances/dicom_columns.py, which the query reads too.
+from ..instances.dicom_columns import (
+    _BINARY_VRS,
+    _FLOAT_VRS,
+    _INT_VRS,
+    DATE,
+    FLOAT,
+    INT,
+    JSON,
+    STRING,
+    Column,
+    arrow_type,
+    column_for,
+    column_for_keyword,
+)
 
 _STRING_VRS = {"AE", "AS", "CS", "DS", "IS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "TM", "DT", "PN", "AT"}
 #: VRs whose text may use the character set of SpecificCharacterSet.
 _TEXT_VRS = {"SH", "LO", "ST", "LT", "UC", "UT", "PN"}
 #: VRs whose trailing spaces are padding but leading spaces are significant.
 _KEEP_LEADING = {"LT", "ST", "UT"}
-_BINARY_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "UN", "OB or OW", "US or OW", "US or SS or OW"}
 _STRUCT = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "SV": "q", "UV": "Q", "FL": "f", "FD": "d"}
-_INT_VRS = {"US", "SS", "UL", "SL", "SV", "UV", "US or SS"}
-_FLOAT_VRS = {"FL", "FD"}
 _INT64_MAX = 2**63 - 1
 
 #: IDC's file-level columns (not DICOM attributes) the reader adds.
@@ -62,14 +72,8 @@ FILE_COLUMNS = ("collection_id", "instance_size", "source_path")
 OTHER_ELEMENTS = "OtherElements"
 
 
-@dataclass(frozen=True)
-class Column:
-    """How one standard attribute becomes a column."""
-
-    keyword: str
-    kind: str        # STRING, DATE, FLOAT, INT or JSON
-    multi: bool      # a list of ``kind`` (dictionary VM other than 1)
-    tag: int
+__all__ = ["DATE", "FILE_COLUMNS", "FLOAT", "INT", "JSON", "OTHER_ELEMENTS", "STRING", "Column", "ValueProblem",
+           "arrow_type", "column_for", "column_for_keyword", "dataset_row", "other_elements_type"]
 
 
 @dataclass(frozen=True)
@@ -78,39 +82,6 @@ class ValueProblem:
 
     attribute: str
     reason: str
-
-
-@cache
-def column_for(tag: int) -> Column | None:
-    """The column of a standard tag; None for private, unknown, group-length and binary ones."""
-    if tag & 0xFFFF == 0 or (tag >> 16) % 2 == 1:
-        return None
-    from pydicom.datadict import DicomDictionary
-
-    entry = DicomDictionary.get(tag)
-    if entry is None or not entry[4]:
-        return None
-    vr, vm, keyword = entry[0], entry[1], entry[4]
-    if vr == "SQ":
-        return Column(keyword, JSON, False, tag)
-    if vr in _BINARY_VRS:
-        return None
-    if vr in _INT_VRS:
-        kind = INT
-    elif vr in _FLOAT_VRS:
-        kind = FLOAT
-    elif vr == "DA":
-        kind = DATE
-    else:
-        kind = STRING
-    return Column(keyword, kind, vm != "1", tag)
-
-
-def arrow_type(kind: str, multi: bool):
-    import pyarrow as pa
-
-    base = {STRING: pa.string(), JSON: pa.string(), DATE: pa.date32(), FLOAT: pa.float64(), INT: pa.int64()}[kind]
-    return pa.list_(base) if multi else base
 
 
 def other_elements_type():

@@ -7,7 +7,8 @@ takes precedence over the shared one (PS3.3 C.7.6.16). The instance row already 
 sequences as JSON (idc_qc/ingest/dataset.py), so the frames are read from the row.
 
 The frames table (``DIR/frames/part-*.parquet``, the same part names as the instances) is
-written by ``idc-qc ingest``; the geometry models do not read it yet (docs/ingest.md).
+written by ``idc-qc ingest``; a build of the output reads it (the run var ``frames``, staging model
+``stg_dicom__frames``) and judges each such object frame by frame (``int_instances__slices``).
 """
 
 from __future__ import annotations

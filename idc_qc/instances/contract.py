@@ -9,11 +9,11 @@ from deep inside a model or, worse, its series silently classified as malformed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ContractError
-from .files import duckdb_literal_path, is_remote, resolve_instances
+from .files import duckdb_literal_path, frame_files, is_remote, resolve_instances
 from .schema import ACCEPTS, COLUMNS, INTEGER, STRING, STRING_ARRAY
 
 _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
@@ -36,12 +36,16 @@ class ContractReport:
         an ingest output has one type per column in every file).
     absent_optional : list of str
         Optional contract columns no file has (staging makes them typed NULLs).
+    frame_files : list of str
+        The frames table's parts that go with ``files`` (an ``idc-qc ingest`` output's
+        ``frames/``; :func:`idc_qc.instances.files.frame_files`), empty for other inputs.
     """
 
     source: str
     files: list[str]
     columns: dict[str, str]
     absent_optional: list[str]
+    frame_files: list[str] = field(default_factory=list)
 
     @property
     def extra_columns(self) -> list[str]:
@@ -143,4 +147,5 @@ def check_instances(instances: str | os.PathLike) -> ContractReport:
     finally:
         con.close()
     absent = [c.name for c in COLUMNS if c.name not in typed]
-    return ContractReport(source=text, files=files, columns=merged, absent_optional=absent)
+    return ContractReport(source=text, files=files, columns=merged, absent_optional=absent,
+                          frame_files=frame_files(files))

@@ -28,6 +28,8 @@ REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://", "gs://", "gcs://", "http://", "h
                    "r2://", "hf://")
 #: What marks an ``idc-qc ingest`` output folder (idc_qc/ingest/manifest.py MANIFEST_NAME).
 INGEST_MANIFEST = "ingest_manifest.json"
+#: The folders of an ``idc-qc ingest`` output (idc_qc/ingest/manifest.py INSTANCES_DIR, FRAMES_DIR).
+INGEST_INSTANCES, INGEST_FRAMES = "instances", "frames"
 #: Characters DuckDB's file globbing gives a meaning to.
 _DUCKDB_GLOB_CHARS = "*?["
 
@@ -53,8 +55,8 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
     if path.is_file():
         return [os.path.abspath(path)]
     if path.is_dir():
-        if (path / INGEST_MANIFEST).is_file() and (path / "instances").is_dir():
-            path = path / "instances"  # an idc-qc ingest output: its instances, not errors.parquet
+        if (path / INGEST_MANIFEST).is_file() and (path / INGEST_INSTANCES).is_dir():
+            path = path / INGEST_INSTANCES  # an idc-qc ingest output: its instances, not errors.parquet
         files = sorted(os.path.abspath(p) for p in path.rglob("*.parquet") if p.is_file())
         if not files:
             raise ContractError(f"--instances folder {text!r} holds no .parquet file")
@@ -65,6 +67,32 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
     if not files:
         raise ContractError(f"--instances {text!r} matches no file")
     return files
+
+
+def ingest_output_of(instance_file: str) -> Path | None:
+    """The ``idc-qc ingest`` output folder an instance part belongs to (``DIR/instances/part-N.parquet``,
+    DIR holding the ingest manifest); None for any other file."""
+    if is_remote(instance_file):
+        return None
+    folder = Path(instance_file).parent
+    if folder.name != INGEST_INSTANCES or not (folder.parent / INGEST_MANIFEST).is_file():
+        return None
+    return folder.parent
+
+
+def frame_files(instance_files: list[str]) -> list[str]:
+    """The frames table's parts that go with ``instance_files``: for each instance part an
+    ``idc-qc ingest`` wrote (``DIR/instances/part-N.parquet``, DIR holding the ingest manifest),
+    ``DIR/frames/part-N.parquet`` when it exists (a part without multi-frame objects has none).
+    Whatever names the instances (the ingest folder, its ``instances/`` folder, one part, a glob),
+    the frames of exactly the instances read come with them; other inputs have none."""
+    frames = []
+    for name in instance_files:
+        output = ingest_output_of(name)
+        part = None if output is None else output / INGEST_FRAMES / Path(name).name
+        if part is not None and part.is_file():
+            frames.append(os.path.abspath(part))
+    return frames
 
 
 def duckdb_literal_path(path: str) -> str:

@@ -22,6 +22,7 @@ external access is switched off: exactly the files the warehouse was built from.
 from __future__ import annotations
 
 import glob as globlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,12 +55,35 @@ class Relation:
 
 
 @dataclass
+class InstanceView:
+    """How dicom_all is read from the instance files: every column, with ``casts`` replacing some
+    (``expr as "Name"``) and ``nulls`` added (``cast(null as T) as "Name"``)."""
+
+    source: str
+    casts: list[str] = field(default_factory=list)
+    nulls: list[str] = field(default_factory=list)
+    #: the attributes added as NULL (no file carries them) and the sequences read as records
+    absent: list[str] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)
+
+    def definition(self) -> str:
+        replace = f" replace ({', '.join(self.casts)})" if self.casts else ""
+        added = "".join(f", {n}" for n in self.nulls)
+        return f"create or replace temp view {INSTANCE_RELATION} as select *{replace}{added} from {self.source}"
+
+
+@dataclass
 class Catalog:
     relations: dict[str, Relation]
     #: files the warehouse's views read (allowed once external access is off)
     files: list[str]
     instance_files: list[str]
     index_release: int | None = None
+    #: the instance input holds every attribute its DICOM files carry (an ``idc-qc ingest``
+    #: output): a standard attribute it lacks is one no file has, NULL in dicom_all's terms
+    instance_input_is_dicom_files: bool = False
+    #: how dicom_all is defined (None without an instance input)
+    instance_view: InstanceView | None = None
 
     def names(self) -> set[str]:
         return {name.lower() for name in self.relations}
@@ -184,6 +208,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
 
     files: list[str] = []
     instance_files: list[str] = []
+    instance_view: InstanceView | None = None
     index_dir: Path | None = None
     published: str | None = None
     for view_name, view_sql in con.execute(
@@ -217,7 +242,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
                 casts.append(f"cast({quoted} as varchar[]) as {quoted}")
             elif column.kind == INTEGER:
                 casts.append(f"try_cast({quoted} as bigint) as {quoted}")
-        replace = f" replace ({', '.join(casts)})" if casts else ""
+        instance_view = InstanceView(source=source, casts=casts)
         relations[INSTANCE_RELATION] = Relation(
             name=INSTANCE_RELATION, kind="IDC instance input",
             grain="one row per instance row of the instance input",
@@ -225,7 +250,7 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
                          f"column the input has ({len(present)}; IDC's dicom_all has ~800), multi-valued ones as "
                          "lists of strings as in dicom_all"),
             idc_names=["bigquery-public-data.idc_current.dicom_all", "idc_vNN.dicom_all", "dicom_metadata"],
-            definition=f"create or replace temp view {INSTANCE_RELATION} as select *{replace} from {source}",
+            definition=instance_view.definition(),
         )
 
     if index_dir is not None and index_dir.is_dir():
@@ -249,9 +274,137 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             relations[name] = parquet_relation(
                 name, "IDC published index", grain.group(0).strip() if grain else "",
                 f"IDC's {name} as idc-index downloads it ({parquet}): {description}", parquet)
+    from ..instances.files import ingest_output_of
+
     catalog = Catalog(relations=relations, files=sorted(set(files)),
-                      instance_files=instance_files)
+                      instance_files=instance_files, instance_view=instance_view if instance_files else None,
+                      instance_input_is_dicom_files=bool(instance_files) and all(
+                          ingest_output_of(p) is not None for p in instance_files))
     return catalog
+
+
+def adapt_to_dicom_files(con, catalog: Catalog, unresolved: list[str], named: list[str],
+                         sql: str = "") -> tuple[list[str], list[str]]:
+    """On DICOM files read by ``idc-qc ingest``, make dicom_all read as IDC's does for what a
+    query reads: ``unresolved`` (columns no table in their scope has) and ``named`` (every name
+    the query writes); returns (attributes added as NULL, sequences read as nested records).
+
+    - An unresolved standard attribute (no file carries it) becomes a NULL column, typed as the ingest types it
+      (idc_qc/ingest/dataset.py): in IDC's dicom_all an attribute an instance lacks is NULL,
+      and the ingest wrote every attribute the files have.
+      An absent sequence the query reads fields of (``Seq[1].Field``, as ``sql`` writes it) is a
+      NULL list of records with those fields, each typed as the ingest types that attribute.
+    - A named sequence (kept as JSON text by the ingest) becomes a list of records, its structure
+      that of every item of the input (DuckDB's json_group_structure), so that IDC's
+      ``Seq[SAFE_OFFSET(0)].Attribute`` and ``UNNEST(Seq)`` read it as they read dicom_all.
+
+    Nothing changes for another input: a hand-made parquet's missing column says nothing about
+    the files it came from."""
+    relation = catalog.relations.get(INSTANCE_RELATION)
+    view = catalog.instance_view
+    if not catalog.instance_input_is_dicom_files or relation is None or view is None:
+        return [], []
+    from ..instances.dicom_columns import JSON, column_for_keyword
+
+    have = {c.lower(): c for c in relation.columns}
+    added: dict[str, str] = {}
+    nested: list[str] = []
+    for name in dict.fromkeys(unresolved):
+        column = column_for_keyword(name)
+        if column is not None and name.lower() not in have and column.keyword not in added:
+            added[column.keyword] = _absent_type(column.keyword, _fields_read(sql, column.keyword))
+    for name in dict.fromkeys(named):
+        column = column_for_keyword(name)
+        actual = have.get(name.lower())
+        if column is not None and actual is not None and column.kind == JSON and actual not in nested:
+            quoted = '"' + actual.replace('"', '""') + '"'
+            structure = con.execute(f"select json_group_structure({quoted}::json) from {view.source}").fetchone()[0]
+            if structure and structure.startswith("["):
+                structure = json.dumps(_with_fields(json.loads(structure), _fields_read(sql, actual)))
+                view.casts.append(f"from_json({quoted}, {_string_literal(structure)}) as {quoted}")
+                nested.append(actual)
+    if not added and not nested:
+        return [], []
+    view.nulls += [f'cast(null as {kind}) as "{name}"' for name, kind in added.items()]
+    view.absent += list(added)
+    view.nested += nested
+    relation.definition = view.definition()
+    con.execute(relation.definition)
+    relation.columns = relation.columns + list(added)
+    return list(added), nested
+
+
+def _fields_read(sql: str, name: str) -> dict:
+    """The fields ``sql`` (DuckDB, as transpiled) reads off items of the sequence ``name``, as a
+    tree: through an index (``name[1].A[1].B``) or through an UNNEST alias
+    (``UNNEST(name) AS _t0(u)`` ... ``u.A``)."""
+    tree: dict = {}
+    index = r"(?:\[[^\]]*\])"
+    chain = rf"((?:\.[A-Za-z_]\w*{index}?)+)"
+    starts = [rf"(?<![\w.]){re.escape(name)}{index}"]
+    for alias in re.findall(rf"UNNEST\(\s*(?:\w+\.)?{re.escape(name)}\s*\)\s+AS\s+(?:\w+\s*\(\s*(\w+)\s*\)|(\w+))",
+                            sql, flags=re.IGNORECASE):
+        starts.append(rf"(?<![\w.]){re.escape(alias[0] or alias[1])}")
+    for start in starts:
+        for found in re.findall(start + chain, sql):
+            node = tree
+            for part in re.findall(r"\.([A-Za-z_]\w*)", found):
+                node = node.setdefault(part, {})
+    return tree
+
+
+def _with_fields(structure, fields: dict):
+    """A json_group_structure (parsed) of a sequence with the ``fields`` a query reads that no item
+    has added, typed as the ingest types them: DuckDB would refuse a field the struct lacks,
+    where IDC's dicom_all has it (NULL) from other objects."""
+    if not fields or not isinstance(structure, list) or not structure or not isinstance(structure[0], dict):
+        return structure
+    from ..instances.dicom_columns import JSON, arrow_type, column_for_keyword
+
+    item = dict(structure[0])
+    for name, sub in fields.items():
+        if name in item:
+            item[name] = _with_fields(item[name], sub)
+            continue
+        column = column_for_keyword(name)
+        if sub:
+            item[name] = _with_fields([{}], sub)
+        elif column is not None and column.kind == JSON:
+            item[name] = ["JSON"]  # a sequence none of whose fields is read: a list all the same
+        elif column is None:
+            item[name] = "VARCHAR"
+        else:
+            kind = _duckdb_type(arrow_type(column.kind, False)).upper()
+            item[name] = [kind] if column.multi else kind
+    return [item]
+
+
+def _absent_type(keyword: str, fields: dict) -> str:
+    """The DuckDB type of an absent attribute: as the ingest types it, or for a sequence whose
+    fields a query reads, a list of records with those fields (unknown names as strings)."""
+    from ..instances.dicom_columns import JSON, arrow_type, column_for_keyword
+
+    column = column_for_keyword(keyword)
+    if fields:
+        members = ", ".join(f'"{name}" {_absent_type(name, sub)}' for name, sub in fields.items())
+        return f"struct({members})[]"
+    if column is not None and column.kind == JSON:
+        return "json[]"  # a sequence none of whose fields is read: a list all the same
+    if column is None:
+        return "varchar"
+    return _duckdb_type(arrow_type(column.kind, column.multi))
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _duckdb_type(arrow) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_list(arrow):
+        return _duckdb_type(arrow.value_type) + "[]"
+    return {pa.string(): "varchar", pa.float64(): "double", pa.int64(): "bigint", pa.date32(): "date"}[arrow]
 
 
 def install(con, catalog: Catalog) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import IdcQcError
-from .catalog import INSTANCE_RELATION, Catalog, install, read_catalog
+from .catalog import INSTANCE_RELATION, Catalog, adapt_to_dicom_files, install, read_catalog
 from .safety import check_read_only
 from .transpile import Transpiled, transpile
 
@@ -283,6 +283,47 @@ def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Cata
                          + "; `idc-qc query --tables` lists each table, `DESCRIBE <table>` its columns")
 
 
+def explain_sequence_access(exc: Exception, transpiled: Transpiled, catalog: Catalog) -> IdcQcError | None:
+    """A query on an ``idc-qc ingest`` input that reads into a sequence it cannot read: one line
+    saying why, instead of DuckDB's binder error about a list or a struct. Sequences the files
+    carry are read as records (:func:`idc_qc.query.catalog.adapt_to_dicom_files`); one that no
+    file carries is NULL and has no items to type its fields by."""
+    view = catalog.instance_view
+    if not catalog.instance_input_is_dicom_files or view is None:
+        return None
+    from ..instances.dicom_columns import JSON, column_for_keyword
+
+    used = set(re.findall(r"[A-Za-z][A-Za-z0-9]*", transpiled.sql))
+    absent = [c for c in view.absent if c in used and (column := column_for_keyword(c)) is not None and column.kind == JSON]
+    said = str(exc).splitlines()[0]
+    if absent:
+        return IdcQcError(
+            f"the query reads into {', '.join(absent)}, which no DICOM file of this input carries: a sequence that is "
+            "absent has no items to read fields of (in IDC's dicom_all they come from other kinds of objects); run it "
+            f"on files that carry {'them' if len(absent) > 1 else 'it'} (DuckDB said: {said})")
+    nested = [c for c in view.nested if c in used]
+    if nested:
+        return IdcQcError(
+            f"the query reads a field that no item of {', '.join(nested)} carries in this input (each sequence is read "
+            f"with the fields its items have in these files; DuckDB said: {said})")
+    return None
+
+
+def dicom_files_warnings(con, transpiled: Transpiled, catalog: Catalog) -> list[str]:
+    """On an ``idc-qc ingest`` input, dicom_all read as IDC's for the attributes the query reads
+    (:func:`idc_qc.query.catalog.adapt_to_dicom_files`); what was read as NULL is said."""
+    if not catalog.instance_input_is_dicom_files:
+        return []
+    unresolved = [name for name, table in unresolved_columns(transpiled.sql, catalog) if table in (INSTANCE_RELATION, None)]
+    named = sorted(set(re.findall(r"[A-Za-z][A-Za-z0-9]*", transpiled.sql)))  # sequences are read by name
+    added, _ = adapt_to_dicom_files(con, catalog, unresolved, named, transpiled.sql)
+    if not added:
+        return []
+    listed = ", ".join(added[:15]) + (f" and {len(added) - 15} more" if len(added) > 15 else "")
+    return [f"read as NULL: no DICOM file of this input carries {listed} (an attribute an instance lacks is NULL in "
+            "IDC's dicom_all too)"]
+
+
 def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None = None,
               progress: bool = False) -> QueryResult:
     """Run ``sql`` on the warehouse ``db`` read-only and contained; the whole result as Arrow.
@@ -295,11 +336,12 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
     with contained(db, index=index, progress=progress) as (con, catalog, warnings):
         transpiled = prepare(sql, dialect, catalog)  # again: qualified names checked against the warehouse
         warnings += release_warnings(transpiled, catalog)
+        warnings += dicom_files_warnings(con, transpiled, catalog)
         started = time.perf_counter()
         try:
             table = interruptible(con, lambda: con.sql(transpiled.sql).to_arrow_table())
         except duckdb.BinderException as exc:
-            explained = explain_missing_column(exc, transpiled, catalog)
+            explained = explain_missing_column(exc, transpiled, catalog) or explain_sequence_access(exc, transpiled, catalog)
             if explained is not None:
                 raise explained from None
             raise IdcQcError(f"the query does not bind: {str(exc).splitlines()[0]}") from None

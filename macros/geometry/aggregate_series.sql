@@ -42,6 +42,7 @@
         iop_status,
         pixel_spacing_status,
         number_of_frames,
+        frame_number,
         has_malformed_dimensions,
         {{ adapter.quote('Rows') }} is not null or has_malformed_dimensions as has_pixel_matrix,
         -- computed once here for the several aggregates that order by it
@@ -76,6 +77,7 @@
         count(case when is_volumetric and is_mosaic then 1 end) as mosaic_instance_count,
         count(case when has_pixel_matrix and not (is_localizer or is_mip or is_projection) then 1 end) as image_instance_count,
         max(number_of_frames) as max_number_of_frames,
+        count(frame_number) as frame_count,
 
         -- parse failures among the volumetric instances
         count(case when is_volumetric and ipp_status = 'missing' then 1 end) as ipp_missing_count,

@@ -83,6 +83,8 @@
 
         {{ idc_qc.geometry_decimal('GantryDetectorTilt') }} as gantry_detector_tilt,
         {{ dbt.safe_cast('NumberOfFrames', dbt.type_bigint()) }} as number_of_frames,
+        -- a frame of a multi-frame object judged frame by frame (int_instances__slices); NULL otherwise
+        frame_number,
 
         -- attributes that tell several stacks of one series apart (4D, echoes, diffusion)
         TemporalPositionIdentifier,

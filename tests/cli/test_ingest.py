@@ -20,9 +20,14 @@ pytest.importorskip("pydicom")
 
 from support.dicom_files import (
     FAULT_SERIES,
+    SEGMENTATION_UID,
+    SEGMENTED_UID,
+    enhanced_uid,
     series_uid,
     write_broken_files,
+    write_enhanced_fault_objects,
     write_fault_series,
+    write_segmentation,
 )
 from support.geometry import SeriesSpec, series_rows
 
@@ -44,12 +49,16 @@ def _cli(*args: str, unprivileged: bool = False) -> subprocess.CompletedProcess:
 def ingested(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("ingest_cli")
     write_fault_series(root / "in" / "series")
+    # the same faults as enhanced CT objects, one multi-frame file each (highdicom's legacy converter)
+    enhanced = write_enhanced_fault_objects(root / "in" / "enhanced")
+    segmentation = write_segmentation(root / "in" / "segmentation")  # a CT series and a SEG of it
     broken = write_broken_files(root / "in" / "broken", series_rows(SeriesSpec(uid=BROKEN_UID, n=1))[0])
     out = root / "out"
     run = _cli("ingest", str(root / "in"), "-o", str(out), "--collection", "site_a", "--workers", "2",
                unprivileged=True)
     assert run.returncode == 0, run.stderr
-    return {"root": root, "out": out, "run": run, "broken": broken}
+    return {"root": root, "out": out, "run": run, "broken": broken, "enhanced": enhanced,
+            "segmentation": segmentation}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +77,8 @@ def test_summary_counts_found_as_read_plus_skipped_plus_failed(ingested):
     # broken/: valid, its copy, x.dcm/inside.dcm read; random, text skipped; DICOMDIR skipped;
     # truncated, zero bytes, broken link and the unreadable file failed
     unreadable_fails = os.geteuid() != 0 or shutil.which("setpriv") is not None
-    assert (read, skipped) == (series_files + 3 + (0 if unreadable_fails else 1), 3)
+    others = len(FAULT_SERIES) + len(ingested["segmentation"])  # one enhanced object per fault; CT + SEG
+    assert (read, skipped) == (series_files + others + 3 + (0 if unreadable_fails else 1), 3)
     assert failed == 3 + (1 if unreadable_fails else 0)
     assert found == read + skipped + failed
     manifest = json.loads((ingested["out"] / "ingest_manifest.json").read_text())
@@ -105,6 +115,40 @@ def test_round_trip_gives_the_verdicts_the_files_were_written_with(built):
         assert (category[series_uid(name)] == "regular_volume") == (reason is None), name
 
 
+def test_multi_frame_objects_are_judged_frame_by_frame_with_the_reasons_they_were_written_with(built):
+    """Each fault written as one enhanced CT object (its slices the frames): the build judges the
+    object from the frames table as the volume it is, with the reason the single-frame series of
+    the same fault gets, and lists the offending frames under the object's UID and frame number."""
+    with duckdb.connect(str(built), read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute(
+            "select SeriesInstanceUID, failure_reasons, geometry_category, instance_count, frame_count, "
+            "max_number_of_frames from series_geometry").fetchall()}
+        keys = dict(con.execute("select label, reason_key from geometry_reasons where level = 'series'").fetchall())
+        offending = con.execute(
+            "select SeriesInstanceUID, SOPInstanceUID, frame_number, reason from instance_geometry "
+            "where SeriesInstanceUID like '1.2.826.0.1.3680043.8.498.29.%'").fetchall()
+        single = con.execute(
+            "select SeriesInstanceUID, count(*) from instance_geometry where frame_number is null "
+            "and SeriesInstanceUID like '1.2.826.0.1.3680043.8.498.25.%' group by 1").fetchall()
+        objects = dict(con.execute(
+            "select SeriesInstanceUID, count(*) from stg_dicom__instances "
+            "where SeriesInstanceUID like '1.2.826.0.1.3680043.8.498.29.%' group by 1").fetchall())
+    for name, (_, reason) in FAULT_SERIES.items():
+        reasons, category, instances, frames, max_frames = rows[enhanced_uid(name)]
+        assert [keys[label] for label in reasons] == ([] if reason is None else [reason]), name
+        assert (category == "regular_volume") == (reason is None), name
+        twin = rows[series_uid(name)]
+        assert (instances, frames, max_frames) == (twin[2], twin[2], 1), name  # every slice a frame
+        assert objects[enhanced_uid(name)] == 1, name  # one file, one instance row
+    # offending frames: the object's UID and a frame number, as many as the twin's offending instances
+    assert offending and all(sop == series + ".1" and frame >= 1 for series, sop, frame, _ in offending)
+    by_series = {}
+    for series, _, _, _ in offending:
+        by_series[series] = by_series.get(series, 0) + 1
+    twins = {enhanced_uid(name): n for uid, n in single for name in FAULT_SERIES if series_uid(name) == uid}
+    assert by_series == twins
+
+
 def test_build_context_says_dicom_files_and_where_from(built, ingested):
     with duckdb.connect(str(built), read_only=True) as con:
         kind, synthetic, detail, notice = con.execute(
@@ -124,12 +168,42 @@ def test_wider_columns_pass_through_staging_and_query(built):
     sql = ("SELECT SeriesInstanceUID, ANY_VALUE(SAFE_CAST(SliceThickness AS FLOAT64)) AS thickness, "
            "ANY_VALUE(SAFE_CAST(KVP AS FLOAT64)) AS kvp, MIN(StudyDate) AS study_date, "
            "ANY_VALUE(TransferSyntaxUID) AS ts, SUM(instance_size) AS bytes "
-           "FROM `bigquery-public-data.idc_current.dicom_all` GROUP BY SeriesInstanceUID ORDER BY 1")
+           "FROM `bigquery-public-data.idc_current.dicom_all` WHERE SOPClassUID = '1.2.840.10008.5.1.4.1.1.2' "
+           "GROUP BY SeriesInstanceUID ORDER BY 1")
     run = _cli("query", "--db", str(built), "--dialect", "bigquery", "-o", str(built.parent / "q.csv"), sql)
     assert run.returncode == 0, run.stderr
     rows = duckdb.sql(f"select * from read_csv('{built.parent / 'q.csv'}')").fetchall()
-    assert len(rows) == len(FAULT_SERIES) + 1
+    assert len(rows) == len(FAULT_SERIES) + 2  # the faults, the broken folder's series, the segmented CT
     assert {(r[1], r[2], str(r[3]), r[4]) for r in rows} == {(2.5, 120.0, "2024-01-31", "1.2.840.10008.1.2.1")}
+
+
+def test_idc_queries_run_on_the_ingested_files_or_say_why_in_one_line(built):
+    """IDC's own SQL over dicom_all (every file idc-index-data ships that reads it), as a user runs
+    it with `idc-qc query --dialect bigquery`: the CT, MR, PET, contrast, annotation, SEG and volume
+    geometry indices run (attributes no file carries read as NULL, sequences as records); the
+    others stop with one line saying why. seg_index.sql finds the SEG and the CT series it segments."""
+    from support.idc_queries import run_all
+    from idc_qc.query.run import run_query
+
+    outcomes = {o.query: o for o in run_all(built)}
+    assert not [o for o in outcomes.values() if o.crashed]
+    assert all(o.ran or (o.reason and "\n" not in o.reason) for o in outcomes.values())
+    ran = {name for name, o in outcomes.items() if o.ran}
+    assert {"ct_index.sql", "mr_index.sql", "pt_index.sql", "contrast_index.sql", "volume_geometry_index.sql",
+            "seg_index.sql", "ann_index.sql", "ann_group_index.sql"} <= ran, outcomes
+    assert "dicom_metadata_curated" in outcomes["idc_index.sql"].reason  # IDC's curated table: not computed locally
+    with duckdb.connect(str(built), read_only=True) as con:
+        ct_series = con.execute("select count(distinct SeriesInstanceUID) from stg_dicom__instances "
+                                "where SOPClassUID = '1.2.840.10008.5.1.4.1.1.2'").fetchone()[0]
+    assert outcomes["ct_index.sql"].rows == ct_series
+    from support.idc_queries import dicom_all_queries
+
+    seg_sql = next(p for p in dicom_all_queries() if p.name == "seg_index.sql").read_text()
+    result = run_query(built, seg_sql, dialect="bigquery")
+    (row,) = result.table.to_pylist()
+    assert (row["SeriesInstanceUID"], row["segmented_SeriesInstanceUID"]) == (SEGMENTATION_UID, SEGMENTED_UID)
+    assert (row["total_segments"], row["SegmentedPropertyType_CodeMeanings"]) == (1, ["Neoplasm"])
+    assert any("read as NULL" in w and "ReferencedImageSequence" in w for w in result.warnings)
 
 
 def test_rerun_with_nothing_changed_reads_nothing(ingested):

@@ -198,6 +198,8 @@ def test_build_gives_the_verdicts_the_files_were_written_with(web_ingest, tmp_pa
         kind, detail = con.execute("select input_kind, input_detail from rpt_build_context").fetchone()
     for name, (_, reason) in FAULT_SERIES.items():
         assert [keys[label] for label in reasons[series_uid(name)]] == ([] if reason is None else [reason]), name
+    # the enhanced CT's frames came over DICOMweb too: judged frame by frame, its missing slice found
+    assert [keys[label] for label in reasons[ENHANCED_UID]] == ["missing_slices"]
     assert kind == "dicom" and "/dicom-web" in detail and "over DICOMweb" in detail and "instances of" in detail, detail
 
 

@@ -84,7 +84,7 @@ def test_every_model_and_column_is_described(manifest):
 #: instance (18-32 s each at IDC's 49M instances), so they carry none: their keys pass through
 #: from stg_dicom__instances (tested not_null there) and their logic is pinned by unit tests
 #: (docs/geometry.md, Performance).
-INSTANCE_GRAIN_VIEWS = {"int_instances__geometry_parsed", "int_instances__slice_positions"}
+INSTANCE_GRAIN_VIEWS = {"int_instances__slices", "int_instances__geometry_parsed", "int_instances__slice_positions"}
 
 
 def _unit_tests_by_model(manifest: dict) -> dict[str, int]:
@@ -109,9 +109,9 @@ def test_every_model_key_is_tested_unique_and_not_null(manifest):
             assert not present, f"{model['name']}: data tests on an instance-grain view re-parse every instance"
             assert unit_tests.get(model["name"], 0) >= 1, f"{model['name']} lacks the unit tests that replace its data tests"
             continue
-        if model["name"] in {"stg_dicom__instances", "unusable_instances"}:
-            # One row per input row, whose UIDs may be NULL, empty or repeated (a broken input
-            # is classified, not refused): no key to test. The geometry models define the
+        if model["name"] in {"stg_dicom__instances", "stg_dicom__frames", "unusable_instances"}:
+            # One row per input row (instance or frame), whose UIDs may be NULL, empty or repeated
+            # (a broken input is classified, not refused): no key to test. The geometry models define the
             # instance grain (unique SOPInstanceUID per series) on the usable rows.
             continue
         if _layer(model) == "staging" and model["name"] in {"stg_idc_index__prior_versions"}:

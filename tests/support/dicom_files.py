@@ -160,3 +160,63 @@ def write_broken_files(folder: Path, valid_row: dict) -> dict[str, Path]:
     copy.write_bytes(data)
     cases["duplicate"] = copy
     return cases
+
+
+def enhanced_uid(name: str) -> str:
+    """The SeriesInstanceUID of the enhanced CT object written for fault ``name`` (its
+    SOPInstanceUID is this plus ``.1``)."""
+    return "1.2.826.0.1.3680043.8.498.29." + str(list(FAULT_SERIES).index(name) + 1)
+
+
+def write_enhanced_fault_objects(folder: Path, *, n: int = 12, size: int = 16) -> dict[str, Path]:
+    """One enhanced CT object per series of :data:`FAULT_SERIES`: the same slices as
+    :func:`write_fault_series` writes, made one multi-frame object by highdicom's legacy
+    converter (each slice a frame, its position in the Per-frame Functional Groups Sequence).
+    The geometry must judge each with the reason its single-frame twin gets. Needs highdicom."""
+    from highdicom.legacy import LegacyConvertedEnhancedCTImage
+
+    written: dict[str, Path] = {}
+    for name, (faults, _) in FAULT_SERIES.items():
+        uid = enhanced_uid(name)
+        spec = SeriesSpec(uid=uid, n=n, spacing=2.5, rows=size, columns=size, faults=faults)
+        slices = [dataset_for(row, pixels=size * size * 2, private=False) for row in series_rows(spec)]
+        enhanced = LegacyConvertedEnhancedCTImage(slices, series_instance_uid=uid, series_number=1,
+                                                  sop_instance_uid=uid + ".1", instance_number=1)
+        path = folder / f"{name}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        enhanced.save_as(path)
+        written[name] = path
+    return written
+
+
+#: A small CT series and a SEG of it (highdicom), for IDC's seg_index.sql on ingested files.
+SEGMENTED_UID = "1.2.826.0.1.3680043.8.498.30.1"
+SEGMENTATION_UID = "1.2.826.0.1.3680043.8.498.30.2"
+
+
+def write_segmentation(folder: Path, *, n: int = 4, size: int = 16) -> list[Path]:
+    """A CT series of ``n`` slices (files) and a binary SEG of it made by highdicom (one segment,
+    'Neoplasm', on two slices): a real multi-frame SEG object. Needs highdicom."""
+    import highdicom as hd
+    import numpy as np
+    from pydicom.sr.codedict import codes
+
+    rows = series_rows(SeriesSpec(uid=SEGMENTED_UID, n=n, spacing=2.5, rows=size, columns=size))
+    slices = [dataset_for(row, pixels=size * size * 2, private=False) for row in rows]
+    for ds in slices:  # attributes highdicom copies from its source images
+        ds.PatientBirthDate, ds.ReferringPhysicianName, ds.StudyID, ds.AccessionNumber = "", "", "1", ""
+    mask = np.zeros((n, size, size), dtype=bool)
+    mask[1:3, 4:10, 4:10] = True
+    segment = hd.seg.SegmentDescription(
+        segment_number=1, segment_label="lesion",
+        segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+        segmented_property_type=codes.SCT.Neoplasm, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL)
+    seg = hd.seg.Segmentation(
+        source_images=slices, pixel_array=mask, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[segment], series_instance_uid=SEGMENTATION_UID, series_number=2,
+        sop_instance_uid=SEGMENTATION_UID + ".1", instance_number=1, manufacturer="idc-qc tests",
+        manufacturer_model_name="tests", software_versions="0", device_serial_number="1")
+    written = [write_file(ds, folder / f"ct{k}.dcm") for k, ds in enumerate(slices)]
+    folder.mkdir(parents=True, exist_ok=True)
+    seg.save_as(folder / "seg.dcm")
+    return [*written, folder / "seg.dcm"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -167,6 +168,35 @@ def test_multi_frame_objects_get_one_frame_row_each(tmp_path):
     assert all(f["PixelSpacing"] == rows[0]["PixelSpacing"] and f["SliceThickness"] == "2.5" for f in frames)
     instance = pq.ParquetFile(next((tmp_path / "out" / "instances").glob("*.parquet"))).read().to_pylist()[0]
     assert instance["NumberOfFrames"] == "4" and instance["SOPInstanceUID"] == frames[0]["SOPInstanceUID"]
+
+
+def test_a_build_reads_the_frames_of_exactly_the_instance_files_it_reads(tmp_path):
+    """The frames table's parts go to the build with the instance parts they belong to, whether
+    --instances names the ingest folder, its instances/ folder or one part; a part copied away from
+    its ingest folder, or any other parquet, brings no frames."""
+    from highdicom.legacy import LegacyConvertedEnhancedCTImage
+    from pydicom.uid import generate_uid
+
+    from idc_qc.instances.files import frame_files
+
+    rows = series_rows(SeriesSpec(uid="1.2.826.0.1.3680043.8.498.27.2", n=3, rows=16, columns=16))
+    slices = [dataset_for(row, pixels=16 * 16 * 2, private=False) for row in rows]
+    enhanced = LegacyConvertedEnhancedCTImage(slices, series_instance_uid=generate_uid(), series_number=1,
+                                              sop_instance_uid=generate_uid(), instance_number=1)
+    (tmp_path / "in").mkdir()
+    enhanced.save_as(tmp_path / "in" / "enhanced.dcm")
+    out = tmp_path / "out"
+    ingest([str(tmp_path / "in")], out, workers=1)
+    (part,) = sorted((out / "instances").glob("*.parquet"))
+    frames = [str(out / "frames" / part.name)]
+    assert Path(frames[0]).is_file()
+    assert frame_files(resolve_instances(str(out))) == frames
+    assert frame_files(resolve_instances(str(out / "instances"))) == frames
+    assert frame_files([str(part)]) == frames
+    shutil.copy(part, tmp_path / "copied.parquet")
+    assert frame_files(resolve_instances(str(tmp_path / "copied.parquet"))) == []
+    (out / "frames" / part.name).unlink()  # a part without multi-frame objects has no frames part
+    assert frame_files([str(part)]) == []
 
 
 def test_provenance_of_an_ingest_output_names_the_files(tmp_path):

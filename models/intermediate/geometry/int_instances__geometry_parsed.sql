@@ -14,7 +14,7 @@
 -- instance listed twice is still two rows here, int_series__geometry_aggregated counts it once.
 
 with instances as (
-    select * from {{ ref('stg_dicom__instances') }}
+    select * from {{ ref('int_instances__slices') }}
     -- rows without a series or instance UID are listed by unusable_instances instead
     where {{ idc_qc.geometry_usable_instance() }}
 ),

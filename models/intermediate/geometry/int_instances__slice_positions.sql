@@ -14,7 +14,7 @@
 -- are not offending; instance_geometry fetches them for the offending instances only.
 
 with instances as (
-    select * from {{ ref('stg_dicom__instances') }}
+    select * from {{ ref('int_instances__slices') }}
 ),
 
 judged as (
@@ -79,7 +79,7 @@ duplicated_to_review as (
         instances.*,
         series_to_review.series_key,
         series_to_review.series_orientation
-    from {{ ref('stg_dicom__instances') }} as instances
+    from {{ ref('int_instances__slices') }} as instances
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
     where {{ idc_qc.has_text('instances.SOPInstanceUID') }}

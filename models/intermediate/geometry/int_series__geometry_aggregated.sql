@@ -46,7 +46,7 @@ series_with_duplicates as (
 -- parsing of int_instances__geometry_parsed (macro geometry_parse_instances)
 duplicated_source as (
     select instances.*
-    from {{ ref('stg_dicom__instances') }} as instances
+    from {{ ref('int_instances__slices') }} as instances
     inner join series_with_duplicates
         on instances.SeriesInstanceUID = series_with_duplicates.SeriesInstanceUID
     where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
@@ -67,7 +67,7 @@ deduplicated as (
             or (count(*) > 1 and count(ipp_x) not in (0, count(*))) as has_conflicting_copies,
         {%- for column in [
             'Modality', 'is_volumetric', 'is_idc_sop_class', 'is_localizer', 'is_mip', 'is_projection', 'is_mosaic',
-            'ipp_status', 'iop_status', 'pixel_spacing_status', 'number_of_frames', 'has_malformed_dimensions',
+            'ipp_status', 'iop_status', 'pixel_spacing_status', 'number_of_frames', 'frame_number', 'has_malformed_dimensions',
         ] + idc_qc.geometry_volume_columns() %}
         any_value({{ column }}) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}

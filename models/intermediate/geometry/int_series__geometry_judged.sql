@@ -285,6 +285,7 @@ final as (
         projection_instance_count,
         mosaic_instance_count > 0 as is_mosaic,
         max_number_of_frames,
+        frame_count,
 
         -- slice positions and spacing
         distinct_position_count,

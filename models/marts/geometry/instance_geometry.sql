@@ -4,6 +4,8 @@
 -- what a reader filters by (collection, patient, study, description, modality, viewer link),
 -- joined after the unnest from series_geometry, which took them from the instance headers
 -- (a join of a few rows per offender on a table, not a second aggregate of every instance).
+-- A multi-frame object judged frame by frame (int_instances__slices) offends frame by frame:
+-- its rows carry the object's SOPInstanceUID and the frame_number.
 
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
@@ -18,7 +20,7 @@ with slice_positions as (
 ),
 
 instances as (
-    select * from {{ ref('stg_dicom__instances') }}
+    select * from {{ ref('int_instances__slices') }}
 ),
 
 series_context as (
@@ -187,7 +189,10 @@ written as (
         instances.SOPInstanceUID,
         any_value(instances.ImagePositionPatient) as ImagePositionPatient,
         any_value(instances.ImageOrientationPatient) as ImageOrientationPatient,
-        any_value(instances.PixelSpacing) as PixelSpacing
+        any_value(instances.PixelSpacing) as PixelSpacing,
+        -- a frame of a multi-frame object (int_instances__slices): the object's UID and the frame
+        any_value(instances.frame_instance_uid) as frame_instance_uid,
+        any_value(instances.frame_number) as frame_number
     from instances
     inner join offending_keys
         on instances.SeriesInstanceUID = offending_keys.SeriesInstanceUID
@@ -198,7 +203,8 @@ written as (
 final as (
     select
         with_reasons.SeriesInstanceUID,
-        with_reasons.SOPInstanceUID,
+        coalesce(written.frame_instance_uid, with_reasons.SOPInstanceUID) as SOPInstanceUID,
+        written.frame_number,
         with_reasons.InstanceNumber,
         series_context.collection_id,
         series_context.PatientID,

@@ -72,6 +72,7 @@ final as (
         projection_instance_count,
         is_mosaic,
         max_number_of_frames,
+        frame_count,
 
         -- slice positions and spacing
         distinct_position_count,

@@ -177,3 +177,29 @@ def test_analyses_compile_and_parse_as_bigquery(compiled: dict) -> None:
         stripped = strip_comments_and_strings(code)
         for _check, pattern, why in DUCKDB_ONLY_SYNTAX:
             assert not re.search(pattern, stripped, flags=re.I), f"analysis {name}: {why}"
+
+
+def test_frames_come_off_dicom_all_when_the_var_frames_is_given(tmp_path: Path) -> None:
+    """BigQuery has no frames table: with the var `frames` given, stg_dicom__frames unnests
+    dicom_all's PerFrameFunctionalGroupsSequence (a frame's own group, else the shared one) and
+    int_instances__slices joins the frames in; both still parse as BigQuery. Without the var
+    (the compile above) neither reads a frame."""
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    from idc_qc.bigquery import compile_models
+
+    key = write_fake_service_account_key(tmp_path / "fake-key.json", FAKE_PROJECT)
+    env = {"IDC_QC_BQ_KEYFILE": str(key), "IDC_QC_BQ_PROJECT": FAKE_PROJECT, "IDC_QC_BQ_METHOD": "service-account"}
+    project = compile_models(target="bigquery", env=env, work_dir=tmp_path, vars={"frames": "dicom_all"},
+                             select=["stg_dicom__frames", "int_instances__slices"])
+    manifest = json.loads(project.manifest_path.read_text())
+    code = {n["name"]: n["compiled_code"] for n in manifest["nodes"].values()
+            if n["resource_type"] == "model" and n.get("compiled_code")}
+    frames, slices = code["stg_dicom__frames"], code["int_instances__slices"]
+    for sql in (frames, slices):
+        assert [s for s in sqlglot.parse(sql, read="bigquery", error_level=ErrorLevel.RAISE) if s is not None]
+    assert "unnest(instances.PerFrameFunctionalGroupsSequence) as frame with offset" in frames
+    assert "`bigquery-public-data`.`idc_v25`.`dicom_all`" in frames
+    assert "SharedFunctionalGroupsSequence[safe_offset(0)].PlanePositionSequence" in frames
+    assert "inner join frames" in slices and "replace (" in slices
