@@ -9,20 +9,49 @@
 -- dicom2nifti drops them by ImageType first. So the instances are sorted along the normal of
 -- the series' main orientation: all of them, and, in the few series where dicom2nifti drops
 -- some, those it keeps (elsewhere what it keeps is every instance, and its numbers are those
--- of the first sort: one sort of every instance, not two). Each sort is one window over the
--- series' instances; the rest is per-series aggregation.
+-- of the first sort).
 --
--- A table, not a view: series_converters and this model's key tests read it, and as a view
--- each of the three re-ran the sorts over every instance (at 40,000 series, 4.9M instances:
--- 123 s of a 137 s build's converter time; once, as a table: about 28 s). The instances the
--- tools read (`parsed`) and where each stands (`kept`) are computed once for their several readers.
+-- Three reads of the parsed instances, none of them materialised (at IDC's scale a
+-- materialised copy of every instance is gigabytes spilled to disk, and the sort behind a
+-- window carries every column it is given: the first version of this model, which kept two
+-- such copies and sorted them whole, took 477 s of a 494 s build on 49M instances):
+-- 1. one GROUP BY to the few kinds of instance of each series (`kinds`: one row per distinct
+--    orientation, matrix size, ImageType flags, EchoTime and AcquisitionNumber, with their
+--    count): every count, distinct count and dicom2nifti's choice of what it keeps is read off
+--    these kinds, since each is a function of them;
+-- 2. one window over every instance, carrying only the key, the position and the normal, with
+--    one ORDER BY (one sort) for every measure of the stack;
+-- 3. the same over the instances dicom2nifti keeps, of the series where it drops some (a scan
+--    that reads nothing else: the join to those series is empty elsewhere).
+-- A table, not a view: series_converters and this model's key tests read it.
 
+{%- set cosines = ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
 {%- set cosine_differences = [] %}
 {%- set cosine_excesses = [] %}
-{%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
-{%- do cosine_differences.append('abs(parsed.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ')') %}
-{%- do cosine_excesses.append('abs(parsed.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ') - (tolerances.d2n_orientation_atol + tolerances.d2n_orientation_rtol * abs(unit_reference.reference_' ~ c ~ '))') %}
+{%- for c in cosines %}
+{%- do cosine_differences.append('abs(kinds.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ')') %}
+{%- do cosine_excesses.append('abs(kinds.' ~ c ~ ' - unit_reference.reference_' ~ c ~ ') - (tolerances.d2n_orientation_atol + tolerances.d2n_orientation_rtol * abs(unit_reference.reference_' ~ c ~ '))') %}
 {%- endfor %}
+{#- dcm2niix's phase, real and imaginary images (ImageType joined by '_', its own tests) #}
+{%- set complex_part -%}
+case when strpos(replace(image_type_text, '|', '_'), '_P_') > 0
+                or strpos(image_type_text, 'PHASE') > 0 then 'P' else '' end
+            || case when strpos(replace(image_type_text, '|', '_'), '_R_') > 0
+                or strpos(image_type_text, '|REAL|') > 0 then 'R' else '' end
+            || case when strpos(replace(image_type_text, '|', '_'), '_I_') > 0
+                or strpos(image_type_text, '|IMAGINARY|') > 0 then 'I' else '' end
+{%- endset %}
+{%- set unit_normal = {} %}
+{%- for a in ['x', 'y', 'z'] %}
+{%- do unit_normal.update({a: idc_qc.safe_divide('unit_reference.normal_' ~ a, 'unit_reference.normal_length')}) %}
+{%- endfor %}
+{%- set unit_normals -%}
+{{ unit_normal['x'] }} as unit_normal_x,
+        {{ unit_normal['y'] }} as unit_normal_y,
+        {{ unit_normal['z'] }} as unit_normal_z,
+        instances.ipp_x * {{ unit_normal['x'] }} + instances.ipp_y * {{ unit_normal['y'] }} + instances.ipp_z * {{ unit_normal['z'] }} as slice_position
+{%- endset %}
+{%- set whole = 'rows between unbounded preceding and unbounded following' %}
 {#- dicom2nifti's numpy.allclose per coordinate: by how much |a - b| exceeds atol + rtol * |b| #}
 {%- set increment_excesses = [] %}
 {%- set tilt_excesses = {'same': [], 'opposite': []} %}
@@ -51,33 +80,35 @@ tolerances as (
     from rules
 ),
 
-parsed as {{ idc_qc.materialized_cte() }} (
+-- read 1: the kinds of instance of each series, with how many of each (a series has one to a
+-- handful: its main orientation, a localizer's, an echo or a phase image apart)
+kinds as (
     select
         SeriesInstanceUID,
-        SOPInstanceUID,
-        Modality,
+        orientation_text,
         coalesce(cast({{ adapter.quote('Rows') }} as {{ dbt.type_string() }}), '?') || 'x'
             || coalesce(cast({{ adapter.quote('Columns') }} as {{ dbt.type_string() }}), '?') as matrix_size,
-        image_type_text,
         is_localizer,
-        is_projection,
-        ipp_x,
-        ipp_y,
-        ipp_z,
-        row_cosine_x,
-        row_cosine_y,
-        row_cosine_z,
-        column_cosine_x,
-        column_cosine_y,
-        column_cosine_z,
-        orientation_text,
-        pixel_spacing_row_mm,
-        pixel_spacing_column_mm,
-        gantry_detector_tilt,
-        EchoTime,
-        AcquisitionNumber
+        -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
+        coalesce(is_localizer or (Modality = 'CT' and is_projection), false) as is_dropped_by_dicom2nifti_type,
+        coalesce(image_type_text like '%DERIVED%', false) as is_derived,
+        {{ complex_part }} as complex_part,
+        coalesce(trim(EchoTime), '') as echo_time,
+        coalesce(trim(AcquisitionNumber), '') as acquisition_number,
+        min(Modality) as Modality,
+        count(*) as instance_count,
+        {%- for c in cosines %}
+        -- a function of orientation_text (the cosines are parsed from it)
+        min({{ c }}) as {{ c }},
+        {%- endfor %}
+        min(pixel_spacing_row_mm) as min_pixel_spacing_row_mm,
+        max(pixel_spacing_row_mm) as max_pixel_spacing_row_mm,
+        min(pixel_spacing_column_mm) as min_pixel_spacing_column_mm,
+        max(pixel_spacing_column_mm) as max_pixel_spacing_column_mm,
+        max(gantry_detector_tilt) as gantry_detector_tilt
     from {{ ref('int_instances__geometry_parsed') }}
     where ipp_status = 'ok' and iop_status = 'ok'
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
 ),
 
 -- the orientation most instances share (the smallest as written on a tie): the tools sort
@@ -86,11 +117,11 @@ orientation_counts as (
     select
         SeriesInstanceUID,
         orientation_text,
-        count(*) as instance_count,
-        {%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
+        sum(instance_count) as instance_count,
+        {%- for c in cosines %}
         min({{ c }}) as {{ c }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from parsed
+    from kinds
     group by SeriesInstanceUID, orientation_text
 ),
 
@@ -104,7 +135,7 @@ ranked_orientations as (
 reference as (
     select
         SeriesInstanceUID,
-        {%- for c in ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z'] %}
+        {%- for c in cosines %}
         {{ c }} as reference_{{ c }},
         {%- endfor %}
         row_cosine_y * column_cosine_z - row_cosine_z * column_cosine_y as normal_x,
@@ -123,30 +154,17 @@ unit_reference as (
     from reference
 ),
 
--- each instance against the main orientation: how far its cosines are (dcm2niix: largest
+-- each kind against the main orientation: how far its cosines are (dcm2niix: largest
 -- absolute difference; dicom2nifti: numpy.allclose's excess over atol + rtol * |reference|)
-placed as (
+placed_kinds as (
     select
-        {{ idc_qc.star_except(['SeriesInstanceUID'], 'parsed') }},
+        kinds.*,
         unit_reference.series_key,
-        {{ idc_qc.safe_divide('unit_reference.normal_x', 'unit_reference.normal_length') }} as unit_normal_x,
-        {{ idc_qc.safe_divide('unit_reference.normal_y', 'unit_reference.normal_length') }} as unit_normal_y,
-        {{ idc_qc.safe_divide('unit_reference.normal_z', 'unit_reference.normal_length') }} as unit_normal_z,
         {{ idc_qc.greatest_or_null(cosine_differences) }} as orientation_deviation,
-        {{ idc_qc.greatest_or_null(cosine_excesses) }} as d2n_orientation_excess,
-        coalesce(parsed.image_type_text like '%DERIVED%', false) as is_derived,
-        -- dcm2niix's phase, real and imaginary images (ImageType joined by '_', its own tests)
-        case when strpos(replace(parsed.image_type_text, '|', '_'), '_P_') > 0
-                or strpos(parsed.image_type_text, 'PHASE') > 0 then 'P' else '' end
-            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_R_') > 0
-                or strpos(parsed.image_type_text, '|REAL|') > 0 then 'R' else '' end
-            || case when strpos(replace(parsed.image_type_text, '|', '_'), '_I_') > 0
-                or strpos(parsed.image_type_text, '|IMAGINARY|') > 0 then 'I' else '' end as complex_part,
-        -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
-        coalesce(parsed.is_localizer or (parsed.Modality = 'CT' and parsed.is_projection), false) as is_dropped_by_dicom2nifti_type
-    from parsed
+        {{ idc_qc.greatest_or_null(cosine_excesses) }} as d2n_orientation_excess
+    from kinds
     inner join unit_reference
-        on parsed.SeriesInstanceUID = unit_reference.SeriesInstanceUID
+        on kinds.SeriesInstanceUID = unit_reference.SeriesInstanceUID
     cross join tolerances
 ),
 
@@ -156,38 +174,109 @@ d2n_orientation_groups as (
     select
         series_key,
         orientation_text,
-        count(*) as instance_count
-    from placed
+        sum(instance_count) as instance_count
+    from placed_kinds
     where not is_dropped_by_dicom2nifti_type and d2n_orientation_excess > 0
     group by series_key, orientation_text
 ),
 
-kept as {{ idc_qc.materialized_cte() }} (
+kept_kinds as (
     select
-        placed.*,
-        not placed.is_dropped_by_dicom2nifti_type
-            and (placed.d2n_orientation_excess <= 0 or d2n_orientation_groups.instance_count >= 4) as is_kept_by_dicom2nifti,
-        placed.ipp_x * placed.unit_normal_x + placed.ipp_y * placed.unit_normal_y + placed.ipp_z * placed.unit_normal_z as slice_position
-    from placed
+        placed_kinds.*,
+        not placed_kinds.is_dropped_by_dicom2nifti_type
+            and (placed_kinds.d2n_orientation_excess <= 0 or d2n_orientation_groups.instance_count >= 4) as is_kept_by_dicom2nifti
+    from placed_kinds
     left join d2n_orientation_groups
-        on placed.series_key = d2n_orientation_groups.series_key
-        and placed.orientation_text = d2n_orientation_groups.orientation_text
+        on placed_kinds.series_key = d2n_orientation_groups.series_key
+        and placed_kinds.orientation_text = d2n_orientation_groups.orientation_text
 ),
 
 -- the series where dicom2nifti drops an instance (a localizer, an odd orientation): only there
 -- are the instances it keeps sorted apart from the rest
 d2n_partial as (
     select distinct series_key
-    from kept
+    from kept_kinds
     where not is_kept_by_dicom2nifti
 ),
 
-{% for set_name, condition in [('every', 'true'),
-                               ('d2n', 'is_kept_by_dicom2nifti and series_key in (select series_key from d2n_partial)')] %}
--- {{ 'every instance' if set_name == 'every' else 'the instances dicom2nifti keeps' }}, sorted along the normal: the step from the previous one
+-- the kinds dicom2nifti keeps in those series, for the third read
+d2n_kept_kinds as (
+    select
+        unit_reference.SeriesInstanceUID,
+        kept_kinds.orientation_text,
+        kept_kinds.is_dropped_by_dicom2nifti_type
+    from kept_kinds
+    inner join d2n_partial
+        on kept_kinds.series_key = d2n_partial.series_key
+    inner join unit_reference
+        on kept_kinds.series_key = unit_reference.series_key
+    where kept_kinds.is_kept_by_dicom2nifti
+    group by 1, 2, 3
+),
+
+-- every instance placed in space: its series' key and normal, and where it lies along the normal
+every_placed as (
+    select
+        unit_reference.series_key,
+        instances.SOPInstanceUID,
+        instances.ipp_x,
+        instances.ipp_y,
+        instances.ipp_z,
+        {{ unit_normals }}
+    from {{ ref('int_instances__geometry_parsed') }} as instances
+    inner join unit_reference
+        on instances.SeriesInstanceUID = unit_reference.SeriesInstanceUID
+    where instances.ipp_status = 'ok' and instances.iop_status = 'ok'
+),
+
+-- the instances of the series where dicom2nifti drops some, parsed again (only they: the join
+-- comes before the parsing, and is empty where no series has such instances), with the parsing
+-- of int_instances__geometry_parsed (macro geometry_parse_instances)
+d2n_source as (
+    select *
+    from {{ ref('int_instances__slices') }}
+    where {{ idc_qc.geometry_usable_instance() }}
+        and SeriesInstanceUID in (select SeriesInstanceUID from d2n_kept_kinds)
+),
+
+{{ idc_qc.geometry_parse_instances('d2n_source', prefix='d2n_') }},
+
+-- those dicom2nifti keeps
+d2n_placed as (
+    select
+        unit_reference.series_key,
+        instances.SOPInstanceUID,
+        instances.ipp_x,
+        instances.ipp_y,
+        instances.ipp_z,
+        {{ unit_normals }}
+    from d2n_projected as instances
+    inner join d2n_kept_kinds
+        on instances.SeriesInstanceUID = d2n_kept_kinds.SeriesInstanceUID
+        and instances.orientation_text = d2n_kept_kinds.orientation_text
+        and coalesce(instances.is_localizer or (instances.Modality = 'CT' and instances.is_projection), false)
+            = d2n_kept_kinds.is_dropped_by_dicom2nifti_type
+    inner join unit_reference
+        on instances.SeriesInstanceUID = unit_reference.SeriesInstanceUID
+    where instances.ipp_status = 'ok' and instances.iop_status = 'ok'
+),
+
+{% for set_name in ['every', 'd2n'] %}
+-- {{ 'every instance' if set_name == 'every' else 'the instances dicom2nifti keeps' }}: how often each position is repeated (whole
+-- stacks repeat every one), counted before the sort below, which then carries one number more
+{{ set_name }}_counted as (
+    select
+        *,
+        count(*) over (partition by series_key, ipp_x, ipp_y, ipp_z) as position_copies
+    from {{ set_name }}_placed
+),
+
+-- sorted along the normal (one ORDER BY, so one sort): the step from the previous instance, and
+-- the first and last position and the first step of the series on every row
 {{ set_name }}_sorted as (
     select
         series_key,
+        position_copies,
         ipp_x,
         ipp_y,
         ipp_z,
@@ -195,41 +284,33 @@ d2n_partial as (
         unit_normal_x,
         unit_normal_y,
         unit_normal_z,
-        row_number() over slice_order - 1 as slice_index,
-        count(*) over (partition by series_key) as slice_count,
-        slice_position - lag(slice_position) over slice_order as gap_mm,
-        ipp_x - lag(ipp_x) over slice_order as step_x,
-        ipp_y - lag(ipp_y) over slice_order as step_y,
-        ipp_z - lag(ipp_z) over slice_order as step_z
-    from kept
-    where {{ condition }}
-    window slice_order as (partition by series_key order by slice_position, SOPInstanceUID)
-),
-
--- the first and last position and the first step of the series, on every row
-{{ set_name }}_framed as (
-    select
-        *,
-        sqrt(step_x * step_x + step_y * step_y + step_z * step_z) as distance_mm,
+        row_number() over (slice_order) - 1 as slice_index,
+        count(*) over (slice_order {{ whole }}) as slice_count,
+        slice_position - lag(slice_position) over (slice_order) as gap_mm,
+        ipp_x - lag(ipp_x) over (slice_order) as step_x,
+        ipp_y - lag(ipp_y) over (slice_order) as step_y,
+        ipp_z - lag(ipp_z) over (slice_order) as step_z,
         {%- for axis in ['x', 'y', 'z'] %}
-        max(case when slice_index = 0 then ipp_{{ axis }} end) over (partition by series_key) as first_{{ axis }},
-        max(case when slice_index = slice_count - 1 then ipp_{{ axis }} end) over (partition by series_key) as last_{{ axis }},
-        max(case when slice_index = 1 then step_{{ axis }} end) over (partition by series_key) as first_step_{{ axis }},
+        first_value(ipp_{{ axis }}) over (slice_order {{ whole }}) as first_{{ axis }},
+        last_value(ipp_{{ axis }}) over (slice_order {{ whole }}) as last_{{ axis }},
+        nth_value(ipp_{{ axis }}, 2) over (slice_order {{ whole }}) - first_value(ipp_{{ axis }}) over (slice_order {{ whole }}) as first_step_{{ axis }},
         {%- endfor %}
-        max(case when slice_index = 0 then slice_position end) over (partition by series_key) as first_slice_position,
-        max(case when slice_index = slice_count - 1 then slice_position end) over (partition by series_key) as last_slice_position
-    from {{ set_name }}_sorted
+        first_value(slice_position) over (slice_order {{ whole }}) as first_slice_position,
+        last_value(slice_position) over (slice_order {{ whole }}) as last_slice_position
+    from {{ set_name }}_counted
+    window slice_order as (partition by series_key order by slice_position, SOPInstanceUID)
 ),
 
 {{ set_name }}_spans as (
     select
         *,
+        sqrt(step_x * step_x + step_y * step_y + step_z * step_z) as distance_mm,
         sqrt((last_x - first_x) * (last_x - first_x) + (last_y - first_y) * (last_y - first_y)
             + (last_z - first_z) * (last_z - first_z)) as span_mm,
         sqrt((ipp_x - first_x) * (ipp_x - first_x) + (ipp_y - first_y) * (ipp_y - first_y)
             + (ipp_z - first_z) * (ipp_z - first_z)) as span_to_here_mm,
         sqrt(first_step_x * first_step_x + first_step_y * first_step_y + first_step_z * first_step_z) as first_distance_mm
-    from {{ set_name }}_framed
+    from {{ set_name }}_sorted
 ),
 
 {{ set_name }}_spacing as (
@@ -283,7 +364,9 @@ every_series as (
         max(abs(distance_mm - first_distance_mm)) as max_distance_deviation_mm,
         -- dicom2nifti's numbers where it keeps every instance (d2n_series holds the others)
         max(d2n_increment_excess) as d2n_increment_excess,
-        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess
+        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess,
+        min(position_copies) as min_position_copies,
+        max(position_copies) as max_position_copies
     from every_measured
     group by series_key
 ),
@@ -294,46 +377,10 @@ d2n_series as (
         series_key,
         max(slice_count) as d2n_slice_count,
         max(d2n_increment_excess) as d2n_increment_excess,
-        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess
+        max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess,
+        min(position_copies) as d2n_min_position_copies,
+        max(position_copies) as d2n_max_position_copies
     from d2n_measured
-    group by series_key
-),
-
--- how often each position of what dicom2nifti keeps is repeated (where that is not every
--- instance): whole stacks repeat every one
-d2n_positions as (
-    select
-        series_key,
-        count(*) as copies
-    from kept
-    where is_kept_by_dicom2nifti and series_key in (select series_key from d2n_partial)
-    group by series_key, ipp_x, ipp_y, ipp_z
-),
-
-d2n_repeats as (
-    select
-        series_key,
-        min(copies) as d2n_min_position_copies,
-        max(copies) as d2n_max_position_copies
-    from d2n_positions
-    group by series_key
-),
-
--- how often each position of the series is repeated (every instance): whole stacks repeat every one
-every_positions as (
-    select
-        series_key,
-        count(*) as copies
-    from kept
-    group by series_key, ipp_x, ipp_y, ipp_z
-),
-
-every_repeats as (
-    select
-        series_key,
-        min(copies) as min_position_copies,
-        max(copies) as max_position_copies
-    from every_positions
     group by series_key
 ),
 
@@ -342,32 +389,32 @@ attributes as (
     select
         series_key,
         min(Modality) as Modality,
-        count(*) as instance_count,
-        sum(case when is_localizer then 1 else 0 end) as localizer_count,
-        sum(case when is_dropped_by_dicom2nifti_type then 1 else 0 end) as d2n_dropped_by_type_count,
-        sum(case when not is_dropped_by_dicom2nifti_type and not is_kept_by_dicom2nifti then 1 else 0 end) as d2n_dropped_by_orientation_count,
+        sum(instance_count) as instance_count,
+        sum(case when is_localizer then instance_count else 0 end) as localizer_count,
+        sum(case when is_dropped_by_dicom2nifti_type then instance_count else 0 end) as d2n_dropped_by_type_count,
+        sum(case when not is_dropped_by_dicom2nifti_type and not is_kept_by_dicom2nifti then instance_count else 0 end) as d2n_dropped_by_orientation_count,
         count(distinct matrix_size) as matrix_size_count,
-        sum(case when is_kept_by_dicom2nifti then 1 else 0 end) as d2n_kept_count,
+        sum(case when is_kept_by_dicom2nifti then instance_count else 0 end) as d2n_kept_count,
         count(distinct case when is_kept_by_dicom2nifti then matrix_size end) as d2n_matrix_size_count,
         max(case when is_kept_by_dicom2nifti then d2n_orientation_excess end) as d2n_orientation_excess,
         max(orientation_deviation) as orientation_deviation,
-        coalesce(max(pixel_spacing_row_mm) > min(pixel_spacing_row_mm)
-            or max(pixel_spacing_column_mm) > min(pixel_spacing_column_mm), false) as pixel_spacing_varies,
-        {{ idc_qc.greatest_or_null(['max(pixel_spacing_row_mm) - min(pixel_spacing_row_mm)',
-                                    'max(pixel_spacing_column_mm) - min(pixel_spacing_column_mm)']) }} as pixel_spacing_range_mm,
+        coalesce(max(max_pixel_spacing_row_mm) > min(min_pixel_spacing_row_mm)
+            or max(max_pixel_spacing_column_mm) > min(min_pixel_spacing_column_mm), false) as pixel_spacing_varies,
+        {{ idc_qc.greatest_or_null(['max(max_pixel_spacing_row_mm) - min(min_pixel_spacing_row_mm)',
+                                    'max(max_pixel_spacing_column_mm) - min(min_pixel_spacing_column_mm)']) }} as pixel_spacing_range_mm,
         max(gantry_detector_tilt) as gantry_detector_tilt,
         count(distinct case when is_derived then 'derived' else 'original' end) as derived_group_count,
-        count(distinct coalesce(complex_part, '')) as complex_part_count,
-        count(distinct coalesce(trim(EchoTime), '')) as echo_time_count,
-        count(distinct coalesce(trim(AcquisitionNumber), '')) as acquisition_number_count,
+        count(distinct complex_part) as complex_part_count,
+        count(distinct echo_time) as echo_time_count,
+        count(distinct acquisition_number) as acquisition_number_count,
         count(distinct case when orientation_deviation <= tolerances.dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_orientation_count,
         -- dcm2niix stacks only instances equal in all of its split keys the input carries
         count(distinct matrix_size || '|' || case when is_derived then 'derived' else 'original' end
-            || '|' || coalesce(trim(EchoTime), '')
-            || '|' || coalesce(complex_part, '')
+            || '|' || echo_time
+            || '|' || complex_part
             || '|' || case when orientation_deviation <= tolerances.dcm2niix_orientation_atol then '' else orientation_text end) as dcm2niix_volume_count,
         max(tolerances.dcm2niix_tilt_cosine_atol) as dcm2niix_tilt_cosine_atol
-    from kept
+    from kept_kinds
     cross join tolerances
     group by series_key
 ),
@@ -395,8 +442,8 @@ final as (
         every_series.itk_max_step_deviation_mm,
         attributes.derived_group_count,
         attributes.complex_part_count,
-        every_repeats.min_position_copies,
-        every_repeats.max_position_copies,
+        every_series.min_position_copies,
+        every_series.max_position_copies,
         attributes.echo_time_count,
         attributes.acquisition_number_count,
         attributes.dcm2niix_orientation_count,
@@ -423,10 +470,10 @@ final as (
             else d2n_series.d2n_increment_excess end as d2n_increment_excess,
         case when d2n_partial.series_key is null then every_series.d2n_tilt_excess
             else d2n_series.d2n_tilt_excess end as d2n_tilt_excess,
-        case when d2n_partial.series_key is null then every_repeats.min_position_copies
-            else d2n_repeats.d2n_min_position_copies end as d2n_min_position_copies,
-        case when d2n_partial.series_key is null then every_repeats.max_position_copies
-            else d2n_repeats.d2n_max_position_copies end as d2n_max_position_copies
+        case when d2n_partial.series_key is null then every_series.min_position_copies
+            else d2n_series.d2n_min_position_copies end as d2n_min_position_copies,
+        case when d2n_partial.series_key is null then every_series.max_position_copies
+            else d2n_series.d2n_max_position_copies end as d2n_max_position_copies
     from attributes
     inner join unit_reference
         on attributes.series_key = unit_reference.series_key
@@ -434,10 +481,6 @@ final as (
         on attributes.series_key = every_series.series_key
     left join d2n_series
         on attributes.series_key = d2n_series.series_key
-    left join d2n_repeats
-        on attributes.series_key = d2n_repeats.series_key
-    left join every_repeats
-        on attributes.series_key = every_repeats.series_key
     left join d2n_partial
         on attributes.series_key = d2n_partial.series_key
 )
