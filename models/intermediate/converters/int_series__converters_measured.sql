@@ -51,6 +51,17 @@ case when strpos(replace(image_type_text, '|', '_'), '_P_') > 0
         {{ unit_normal['z'] }} as unit_normal_z,
         instances.ipp_x * {{ unit_normal['x'] }} + instances.ipp_y * {{ unit_normal['y'] }} + instances.ipp_z * {{ unit_normal['z'] }} as slice_position
 {%- endset %}
+{#- an instance placed in space, as the two sorts read it: its series' key, position and normal #}
+{%- set placed_columns -%}
+unit_reference.series_key,
+        instances.SOPInstanceUID,
+        instances.ipp_x,
+        instances.ipp_y,
+        instances.ipp_z,
+        {{ unit_normals }}
+{%- endset %}
+{#- is_dropped_by_dicom2nifti_type (see `kinds`), also on the instances parsed again for the third read #}
+{%- set dropped_by_dicom2nifti_type = "coalesce(@is_localizer or (@Modality = 'CT' and @is_projection), false)" %}
 {%- set whole = 'rows between unbounded preceding and unbounded following' %}
 {#- dicom2nifti's numpy.allclose per coordinate: by how much |a - b| exceeds atol + rtol * |b| #}
 {%- set increment_excesses = [] %}
@@ -90,7 +101,7 @@ kinds as (
             || coalesce(cast({{ adapter.quote('Columns') }} as {{ dbt.type_string() }}), '?') as matrix_size,
         is_localizer,
         -- dicom2nifti drops ImageType LOCALIZER, and for CT PROJECTION IMAGE, before anything else
-        coalesce(is_localizer or (Modality = 'CT' and is_projection), false) as is_dropped_by_dicom2nifti_type,
+        {{ dropped_by_dicom2nifti_type | replace('@', '') }} as is_dropped_by_dicom2nifti_type,
         coalesce(image_type_text like '%DERIVED%', false) as is_derived,
         {{ complex_part }} as complex_part,
         coalesce(trim(EchoTime), '') as echo_time,
@@ -217,12 +228,7 @@ d2n_kept_kinds as (
 -- every instance placed in space: its series' key and normal, and where it lies along the normal
 every_placed as (
     select
-        unit_reference.series_key,
-        instances.SOPInstanceUID,
-        instances.ipp_x,
-        instances.ipp_y,
-        instances.ipp_z,
-        {{ unit_normals }}
+        {{ placed_columns }}
     from {{ ref('int_instances__geometry_parsed') }} as instances
     inner join unit_reference
         on instances.SeriesInstanceUID = unit_reference.SeriesInstanceUID
@@ -244,17 +250,12 @@ d2n_source as (
 -- those dicom2nifti keeps
 d2n_placed as (
     select
-        unit_reference.series_key,
-        instances.SOPInstanceUID,
-        instances.ipp_x,
-        instances.ipp_y,
-        instances.ipp_z,
-        {{ unit_normals }}
+        {{ placed_columns }}
     from d2n_projected as instances
     inner join d2n_kept_kinds
         on instances.SeriesInstanceUID = d2n_kept_kinds.SeriesInstanceUID
         and instances.orientation_text = d2n_kept_kinds.orientation_text
-        and coalesce(instances.is_localizer or (instances.Modality = 'CT' and instances.is_projection), false)
+        and {{ dropped_by_dicom2nifti_type | replace('@', 'instances.') }}
             = d2n_kept_kinds.is_dropped_by_dicom2nifti_type
     inner join unit_reference
         on instances.SeriesInstanceUID = unit_reference.SeriesInstanceUID

@@ -9,6 +9,14 @@
 
 {%- set rel_tol = var('relative_slice_tolerance') %}
 {%- set in_plane_tol = var('in_plane_tolerance') %}
+{#- the flags read off an instance's place in its series (all but the odd values'): candidates and
+    offending below filter on them #}
+{%- set placed_flags = [
+    'flag_localizer', 'flag_projection', 'flag_ipp_missing', 'flag_ipp_malformed',
+    'flag_iop_missing', 'flag_iop_malformed', 'flag_pixel_spacing_missing', 'flag_pixel_spacing_malformed',
+    'flag_dimensions_malformed', 'flag_conflicting_copies',
+    'flag_duplicate', 'flag_gap', 'flag_short_gap', 'flag_off_axis', 'flag_other_orientation',
+] %}
 
 -- The words this model writes are those of seeds/geometry_reasons.csv: its data tests read
 -- the seed, so the ref below makes any selection that builds this model build the seed first
@@ -141,10 +149,7 @@ placed_flagged as (
 -- 20 s of this model's 45).
 candidates as (
     select * from placed_flagged
-    where flag_localizer or flag_projection or flag_ipp_missing or flag_ipp_malformed
-        or flag_iop_missing or flag_iop_malformed or flag_pixel_spacing_missing or flag_pixel_spacing_malformed
-        or flag_dimensions_malformed or flag_conflicting_copies
-        or flag_duplicate or flag_gap or flag_short_gap or flag_off_axis or flag_other_orientation
+    where {{ placed_flags | join(' or ') }}
         or SeriesInstanceUID in (select SeriesInstanceUID from odd_value_series)
 ),
 
@@ -161,10 +166,7 @@ flagged as (
 
 offending as (
     select * from flagged
-    where flag_localizer or flag_projection or flag_ipp_missing or flag_ipp_malformed
-        or flag_iop_missing or flag_iop_malformed or flag_pixel_spacing_missing or flag_pixel_spacing_malformed
-        or flag_dimensions_malformed or flag_conflicting_copies
-        or flag_duplicate or flag_gap or flag_short_gap or flag_off_axis or flag_other_orientation
+    where {{ placed_flags | join(' or ') }}
         or flag_odd_pixel_spacing or flag_odd_dimensions
 ),
 
