@@ -6,8 +6,9 @@
 Runs every SQL file idc-index-data ships that reads dicom_all (one per index IDC publishes:
 ct_index.sql, mr_index.sql, volume_geometry_index.sql, ...) through ``idc-qc query --dialect
 bigquery`` on the database and prints a table: runs, rows, and the one-line reason for each
-that does not. On a build of ``idc-qc ingest`` output the wider dicom_all columns are there;
-on a synthetic build most queries name a column the input lacks. ``--test-files DIR`` writes the
+that does not. On a build of ``idc-qc ingest`` or ``idc-qc synth`` output an attribute no
+instance carries reads as NULL (synth writes what IDC's index knows per series); on a
+hand-made parquet a query naming a column it lacks says so. ``--test-files DIR`` writes the
 DICOM files tests/cli/test_ingest.py reads (a CT series per geometry fault, the same faults as
 enhanced CT objects, a CT series and a highdicom SEG of it) into DIR, runs ``idc-qc ingest`` and
 ``idc-qc build`` on them and uses that database.

@@ -56,7 +56,7 @@ the configured ones (full run, default rates: 66.8 % none, 7.6 % single_instance
 Outputs
 -------
 ``out_dir/instances/part-NNNNN.parquet``
-    One row per instance, the columns of :data:`INSTANCE_COLUMNS`; rows ordered by
+    One row per instance, the columns of :data:`INSTANCE_COLUMNS` then :data:`WIDER_COLUMNS`; rows ordered by
     collection, patient, study, series and InstanceNumber, whole series per part.
     SOPInstanceUID is ``2.25.<64-bit hash of the series UID><InstanceNumber, 5 digits>``
     (30 characters, unique); InstanceNumber keeps the original slice numbering (so
@@ -106,11 +106,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .database.atomic import sha256_file
+from .instances.dicom_columns import arrow_type as dicom_arrow_type
+from .instances.dicom_columns import column_for_keyword
 from .instances.schema import COLUMNS as INSTANCE_SCHEMA
 from .instances.schema import arrow_type
 from .synth_output import GENERATOR, MANIFEST, SynthOutputError, claim_out_dir, prepare_out_dir
 
-__all__ = ["FaultRates", "SynthResult", "SynthOutputError", "MANIFEST", "synthesize", "FAULTS", "SOP_CLASSES", "INSTANCE_COLUMNS", "TRUTH_COLUMNS"]
+__all__ = ["FaultRates", "SynthResult", "SynthOutputError", "MANIFEST", "synthesize", "FAULTS", "SOP_CLASSES", "INSTANCE_COLUMNS",
+           "WIDER_COLUMNS", "TRUTH_COLUMNS"]
 
 #: Single-frame SOP classes IDC's volume geometry checks cover, by the modality they hold.
 SOP_CLASSES: dict[str, str] = {
@@ -201,6 +204,11 @@ _IDC_CHECK = (None, "uniform_slice_spacing", "unique_slice_positions", "uniform_
 _MALFORMED_KINDS = ("non_numeric", "two_values", "null")
 _PLANES = ("axial", "coronal", "sagittal", "oblique")
 
+def _dicom_type(keyword: str) -> pa.DataType:
+    column = column_for_keyword(keyword)
+    return dicom_arrow_type(column.kind, column.multi)
+
+
 #: The instance columns synth does not write (absent in its files, typed NULLs in staging).
 NOT_WRITTEN = ("NumberOfFrames", "SpacingBetweenSlices", "DiffusionBValue")
 #: Instance columns, in file order, with their parquet types: the declared schema
@@ -225,6 +233,18 @@ TRUTH_COLUMNS: dict[str, pa.DataType] = {
     "expected_idc_in_scope": pa.bool_(),
     "expected_regularly_spaced_3d_volume": pa.bool_(),
     "idc_check": pa.string(),
+}
+
+#: What IDC's index knows per series beyond the columns above, written after INSTANCE_COLUMNS so
+#: that IDC's documented dicom_all queries find them on a demo build too (issue 25: the wider
+#: shape), each typed as ``idc-qc ingest`` types it (idc_qc/instances/dicom_columns.py); a value
+#: the index holds that is not of that type (a PixelRepresentation of two values, say) is NULL.
+#: ``instance_size`` is the series' size in the index over its instance count, in bytes.
+WIDER_COLUMNS: dict[str, pa.DataType] = {
+    **{keyword: _dicom_type(keyword) for keyword in (
+        "StudyDate", "StudyDescription", "SeriesDate", "SeriesNumber", "TransferSyntaxUID",
+        "PhotometricInterpretation", "PixelRepresentation")},
+    "instance_size": pa.int64(),
 }
 
 _INDEX_COLUMNS = ("collection_id", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "Modality", "SOPClassUID",
@@ -380,6 +400,23 @@ def _weighted(u: np.ndarray, choices: list, weights: list) -> np.ndarray:
 # selection
 
 
+_DUCKDB_TYPES = {pa.string(): "varchar", pa.date32(): "date", pa.int64(): "bigint"}
+
+
+def _wider_select(present: set[str]) -> list[str]:
+    """The select list of WIDER_COLUMNS over IDC's index (typed NULL where an older index lacks one)."""
+    out = []
+    for name, arrow in WIDER_COLUMNS.items():
+        sql_type = _DUCKDB_TYPES[arrow]
+        if name == "instance_size":
+            value = ("round(series_size_MB * 1e6 / nullif(instanceCount, 0))"
+                     if {"series_size_MB", "instanceCount"} <= present else "null")
+        else:
+            value = name if name in present else "null"
+        out.append(f"try_cast({value} as {sql_type}) as {name}")
+    return out
+
+
 def _load_series(index_path: Path, modalities: tuple[str, ...], collections: tuple[str, ...] | None) -> pa.Table:
     import duckdb
 
@@ -387,7 +424,8 @@ def _load_series(index_path: Path, modalities: tuple[str, ...], collections: tup
     con = duckdb.connect()
     try:
         con.execute("set threads to 2")
-        cols = ", ".join(_INDEX_COLUMNS)
+        present = {name for (name,) in con.execute("select name from parquet_schema(?)", [str(index_path)]).fetchall()}
+        cols = ", ".join((*_INDEX_COLUMNS, *_wider_select(present)))
         sql = f"select {cols} from read_parquet(?) where SOPClassUID in (select unnest(?::varchar[]))"
         params: list = [str(index_path), classes]
         if collections is not None:
@@ -732,8 +770,9 @@ def _instances(plan: _Plan, lo: int, hi: int) -> pa.Table:
         "TemporalPositionIdentifier": temporal_str,
         "EchoTime": per_series(plan.echo),
         "GantryDetectorTilt": per_series(plan.gantry),
+        **{name: col(name) for name in WIDER_COLUMNS},
     }
-    return pa.table({name: data[name] for name in INSTANCE_COLUMNS})
+    return pa.table({name: data[name] for name in (*INSTANCE_COLUMNS, *WIDER_COLUMNS)})
 
 
 def _truth(plan: _Plan) -> pa.Table:

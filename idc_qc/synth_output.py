@@ -15,10 +15,11 @@ from pathlib import Path
 
 from .database.atomic import sha256_file
 from .errors import IdcQcError
+from .instances.files import SYNTH_MANIFEST
 
 
 #: The file in ``out_dir`` that lists what synth wrote there (names, sizes, SHA-256, arguments).
-MANIFEST = "synth_manifest.json"
+MANIFEST = SYNTH_MANIFEST
 _LEGACY_MANIFEST = "manifest.json"  # written by idc-qc before synth_manifest.json (no checksums)
 GENERATOR = "idc_qc.synth"
 #: The only names synth writes; a manifest entry naming anything else is ignored, so that an

@@ -6,7 +6,8 @@ The rule (docs/instance_contract.md, "Which files are read"):
   ``in st'ances [1].parquet``, ``*.parquet`` when a file has that name);
 * a folder is every ``*.parquet`` file below it (recursively), sorted; an ``idc-qc ingest``
   output folder (it holds ``ingest_manifest.json``) is the files of its ``instances/`` folder,
-  not its errors and file lists;
+  not its errors and file lists; an ``idc-qc synth`` output folder (``synth_manifest.json``)
+  likewise, not its ``truth.parquet``;
 * anything else is a glob (``*``, ``?``, ``[...]``, ``**``), expanded only because no file
   or folder of that literal name exists;
 * a remote URL (``s3://``, ``gs://``, ``https://`` ...) is passed to DuckDB as given.
@@ -30,6 +31,8 @@ REMOTE_PREFIXES = ("s3://", "s3a://", "s3n://", "gs://", "gcs://", "http://", "h
 INGEST_MANIFEST = "ingest_manifest.json"
 #: The folders of an ``idc-qc ingest`` output (idc_qc/ingest/manifest.py INSTANCES_DIR, FRAMES_DIR).
 INGEST_INSTANCES, INGEST_FRAMES = "instances", "frames"
+#: What marks an ``idc-qc synth`` output folder (idc_qc/synth_output.py); its parts are in ``instances/`` too.
+SYNTH_MANIFEST = "synth_manifest.json"
 #: Characters DuckDB's file globbing gives a meaning to.
 _DUCKDB_GLOB_CHARS = "*?["
 
@@ -55,8 +58,8 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
     if path.is_file():
         return [os.path.abspath(path)]
     if path.is_dir():
-        if (path / INGEST_MANIFEST).is_file() and (path / INGEST_INSTANCES).is_dir():
-            path = path / INGEST_INSTANCES  # an idc-qc ingest output: its instances, not errors.parquet
+        if ((path / INGEST_MANIFEST).is_file() or (path / SYNTH_MANIFEST).is_file()) and (path / INGEST_INSTANCES).is_dir():
+            path = path / INGEST_INSTANCES  # an idc-qc ingest or synth output: its instances, not errors/truth.parquet
         files = sorted(os.path.abspath(p) for p in path.rglob("*.parquet") if p.is_file())
         if not files:
             raise ContractError(f"--instances folder {text!r} holds no .parquet file")
@@ -78,6 +81,20 @@ def ingest_output_of(instance_file: str) -> Path | None:
     if folder.name != INGEST_INSTANCES or not (folder.parent / INGEST_MANIFEST).is_file():
         return None
     return folder.parent
+
+
+def carries_every_attribute(instance_file: str) -> bool:
+    """Whether an instance part holds every attribute its instances have, so that a standard
+    attribute absent from it is one none of them has (NULL in dicom_all's terms): the parts
+    ``idc-qc ingest`` writes (every attribute of the files read) and those ``idc-qc synth``
+    writes (every attribute of its synthetic instances, ``DIR/instances/part-N.parquet`` beside
+    ``DIR/synth_manifest.json``). A hand-made parquet's missing column says nothing of the kind."""
+    if ingest_output_of(instance_file) is not None:
+        return True
+    if is_remote(instance_file):
+        return False
+    folder = Path(instance_file).parent
+    return folder.name == INGEST_INSTANCES and (folder.parent / SYNTH_MANIFEST).is_file()
 
 
 def frame_files(instance_files: list[str]) -> list[str]:

@@ -79,9 +79,10 @@ class Catalog:
     files: list[str]
     instance_files: list[str]
     index_release: int | None = None
-    #: the instance input holds every attribute its DICOM files carry (an ``idc-qc ingest``
-    #: output): a standard attribute it lacks is one no file has, NULL in dicom_all's terms
-    instance_input_is_dicom_files: bool = False
+    #: the instance input holds every attribute its instances carry (an ``idc-qc ingest`` or
+    #: ``idc-qc synth`` output): a standard attribute it lacks is one no instance has, NULL in
+    #: dicom_all's terms (idc_qc/instances/files.py carries_every_attribute)
+    instance_input_carries_every_attribute: bool = False
     #: how dicom_all is defined (None without an instance input)
     instance_view: InstanceView | None = None
 
@@ -274,18 +275,19 @@ def read_catalog(con, *, describe: bool = False) -> Catalog:
             relations[name] = parquet_relation(
                 name, "IDC published index", grain.group(0).strip() if grain else "",
                 f"IDC's {name} as idc-index downloads it ({parquet}): {description}", parquet)
-    from ..instances.files import ingest_output_of
+    from ..instances.files import carries_every_attribute
 
     catalog = Catalog(relations=relations, files=sorted(set(files)),
                       instance_files=instance_files, instance_view=instance_view if instance_files else None,
-                      instance_input_is_dicom_files=bool(instance_files) and all(
-                          ingest_output_of(p) is not None for p in instance_files))
+                      instance_input_carries_every_attribute=bool(instance_files) and all(
+                          carries_every_attribute(p) for p in instance_files))
     return catalog
 
 
-def adapt_to_dicom_files(con, catalog: Catalog, unresolved: list[str], named: list[str],
+def adapt_dicom_all(con, catalog: Catalog, unresolved: list[str], named: list[str],
                          sql: str = "") -> tuple[list[str], list[str]]:
-    """On DICOM files read by ``idc-qc ingest``, make dicom_all read as IDC's does for what a
+    """On an input that carries every attribute of its instances (DICOM files read by ``idc-qc
+    ingest``, or ``idc-qc synth``'s output), make dicom_all read as IDC's does for what a
     query reads: ``unresolved`` (columns no table in their scope has) and ``named`` (every name
     the query writes); returns (attributes added as NULL, sequences read as nested records).
 
@@ -302,7 +304,7 @@ def adapt_to_dicom_files(con, catalog: Catalog, unresolved: list[str], named: li
     the files it came from."""
     relation = catalog.relations.get(INSTANCE_RELATION)
     view = catalog.instance_view
-    if not catalog.instance_input_is_dicom_files or relation is None or view is None:
+    if not catalog.instance_input_carries_every_attribute or relation is None or view is None:
         return [], []
     from ..instances.dicom_columns import JSON, column_for_keyword
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import IdcQcError
-from .catalog import INSTANCE_RELATION, Catalog, adapt_to_dicom_files, install, read_catalog
+from .catalog import INSTANCE_RELATION, Catalog, adapt_dicom_all, install, read_catalog
 from .safety import check_read_only
 from .transpile import Transpiled, transpile
 
@@ -284,12 +284,12 @@ def explain_missing_column(exc: Exception, transpiled: Transpiled, catalog: Cata
 
 
 def explain_sequence_access(exc: Exception, transpiled: Transpiled, catalog: Catalog) -> IdcQcError | None:
-    """A query on an ``idc-qc ingest`` input that reads into a sequence it cannot read: one line
+    """A query on an ``idc-qc ingest`` (or ``synth``) input that reads into a sequence it cannot read: one line
     saying why, instead of DuckDB's binder error about a list or a struct. Sequences the files
-    carry are read as records (:func:`idc_qc.query.catalog.adapt_to_dicom_files`); one that no
+    carry are read as records (:func:`idc_qc.query.catalog.adapt_dicom_all`); one that no
     file carries is NULL and has no items to type its fields by."""
     view = catalog.instance_view
-    if not catalog.instance_input_is_dicom_files or view is None:
+    if not catalog.instance_input_carries_every_attribute or view is None:
         return None
     from ..instances.dicom_columns import JSON, column_for_keyword
 
@@ -298,7 +298,7 @@ def explain_sequence_access(exc: Exception, transpiled: Transpiled, catalog: Cat
     said = str(exc).splitlines()[0]
     if absent:
         return IdcQcError(
-            f"the query reads into {', '.join(absent)}, which no DICOM file of this input carries: a sequence that is "
+            f"the query reads into {', '.join(absent)}, which no instance of this input carries: a sequence that is "
             "absent has no items to read fields of (in IDC's dicom_all they come from other kinds of objects); run it "
             f"on files that carry {'them' if len(absent) > 1 else 'it'} (DuckDB said: {said})")
     nested = [c for c in view.nested if c in used]
@@ -309,18 +309,18 @@ def explain_sequence_access(exc: Exception, transpiled: Transpiled, catalog: Cat
     return None
 
 
-def dicom_files_warnings(con, transpiled: Transpiled, catalog: Catalog) -> list[str]:
-    """On an ``idc-qc ingest`` input, dicom_all read as IDC's for the attributes the query reads
-    (:func:`idc_qc.query.catalog.adapt_to_dicom_files`); what was read as NULL is said."""
-    if not catalog.instance_input_is_dicom_files:
+def absent_attribute_warnings(con, transpiled: Transpiled, catalog: Catalog) -> list[str]:
+    """On an ``idc-qc ingest`` or ``synth`` input, dicom_all read as IDC's for the attributes the query reads
+    (:func:`idc_qc.query.catalog.adapt_dicom_all`); what was read as NULL is said."""
+    if not catalog.instance_input_carries_every_attribute:
         return []
     unresolved = [name for name, table in unresolved_columns(transpiled.sql, catalog) if table in (INSTANCE_RELATION, None)]
     named = sorted(set(re.findall(r"[A-Za-z][A-Za-z0-9]*", transpiled.sql)))  # sequences are read by name
-    added, _ = adapt_to_dicom_files(con, catalog, unresolved, named, transpiled.sql)
+    added, _ = adapt_dicom_all(con, catalog, unresolved, named, transpiled.sql)
     if not added:
         return []
     listed = ", ".join(added[:15]) + (f" and {len(added) - 15} more" if len(added) > 15 else "")
-    return [f"read as NULL: no DICOM file of this input carries {listed} (an attribute an instance lacks is NULL in "
+    return [f"read as NULL: no instance of this input carries {listed} (an attribute an instance lacks is NULL in "
             "IDC's dicom_all too)"]
 
 
@@ -336,7 +336,7 @@ def run_query(db: Path, sql: str, *, dialect: str = "duckdb", index: Path | None
     with contained(db, index=index, progress=progress) as (con, catalog, warnings):
         transpiled = prepare(sql, dialect, catalog)  # again: qualified names checked against the warehouse
         warnings += release_warnings(transpiled, catalog)
-        warnings += dicom_files_warnings(con, transpiled, catalog)
+        warnings += absent_attribute_warnings(con, transpiled, catalog)
         started = time.perf_counter()
         try:
             table = interruptible(con, lambda: con.sql(transpiled.sql).to_arrow_table())

@@ -252,6 +252,24 @@ def test_a_folder_is_its_parquet_files_recursively_and_only_those(tmp_path):
     assert resolve_instances(str(tmp_path / "d")) == sorted([str(a), str(b)])
 
 
+def test_a_synth_output_folder_is_its_instances_not_its_truth(tmp_path):
+    """`idc-qc build --instances build/synth` (the folder synth wrote) reads its instances; its
+    truth.parquet is no instance file. The parts count as carrying every attribute of their
+    instances (an absent one reads as NULL in `idc-qc query`); a folder without the manifest does not."""
+    from idc_qc.instances.files import SYNTH_MANIFEST, carries_every_attribute
+    from idc_qc.synth import MANIFEST
+
+    assert MANIFEST == SYNTH_MANIFEST
+    out = tmp_path / "synth"
+    part = _write(out / "instances" / "part-00000.parquet", _minimal())
+    truth = _write(out / "truth.parquet", _minimal())
+    assert resolve_instances(str(out)) == sorted([str(part), str(truth)])  # no manifest: any folder
+    assert not carries_every_attribute(str(part))
+    (out / SYNTH_MANIFEST).write_text("{}")
+    assert resolve_instances(str(out)) == [str(part)]
+    assert carries_every_attribute(str(part)) and not carries_every_attribute(str(truth))
+
+
 def test_relative_paths_become_absolute(tmp_path, monkeypatch):
     path = _write(tmp_path / "rel.parquet", _minimal())
     monkeypatch.chdir(tmp_path)

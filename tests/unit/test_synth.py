@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from idc_qc import synth
-from idc_qc.synth import FAULTS, INSTANCE_COLUMNS, SOP_CLASSES, FaultRates, synthesize
+from idc_qc.synth import FAULTS, INSTANCE_COLUMNS, SOP_CLASSES, WIDER_COLUMNS, FaultRates, synthesize
 
 DS = re.compile(r"^-?\d+\.\d{6}$")
 
@@ -125,9 +125,43 @@ def test_truth_verdicts_match_idc_rules_on_the_written_rows(run, request):
 def test_instance_columns_and_types(default_run):
     described = _q("select column_name, column_type from (describe select * from read_parquet(?))",
                    [default_run.instances_glob])
-    expected = {name: ("VARCHAR[]" if str(t).startswith("list") else "BIGINT" if str(t) == "int64" else "VARCHAR")
-                for name, t in INSTANCE_COLUMNS.items()}
+    duckdb_type = {"int64": "BIGINT", "date32[day]": "DATE", "string": "VARCHAR"}
+    expected = {name: ("VARCHAR[]" if str(t).startswith("list") else duckdb_type[str(t)])
+                for name, t in {**INSTANCE_COLUMNS, **WIDER_COLUMNS}.items()}
     assert described == list(expected.items())
+    # typed as idc-qc ingest types the same attributes (one mapping: idc_qc/instances/dicom_columns.py)
+    assert {name: duckdb_type[str(t)] for name, t in WIDER_COLUMNS.items()} == {
+        "StudyDate": "DATE", "StudyDescription": "VARCHAR", "SeriesDate": "DATE", "SeriesNumber": "VARCHAR",
+        "TransferSyntaxUID": "VARCHAR", "PhotometricInterpretation": "VARCHAR", "PixelRepresentation": "BIGINT",
+        "instance_size": "BIGINT"}
+
+
+def test_wider_columns_are_the_index_values_of_each_series(default_run):
+    """What IDC's index knows per series is on every instance of it, as the index has it (issue 25)."""
+    import idc_index_data
+
+    (series, differ, sizes_off, dated), = _q("""
+        with per_series as (
+            select SeriesInstanceUID, count(*) as n, count(distinct StudyDate) as dates, any_value(StudyDate) as StudyDate,
+                   any_value(SeriesNumber) as SeriesNumber, any_value(TransferSyntaxUID) as TransferSyntaxUID,
+                   any_value(PhotometricInterpretation) as PhotometricInterpretation,
+                   any_value(PixelRepresentation) as PixelRepresentation, any_value(StudyDescription) as StudyDescription,
+                   any_value(instance_size) as instance_size
+            from read_parquet(?) group by all)
+        select count(*),
+               count(*) filter (where p.dates > 1
+                   or p.StudyDate is distinct from try_cast(i.StudyDate as date)
+                   or p.SeriesNumber is distinct from i.SeriesNumber
+                   or p.TransferSyntaxUID is distinct from i.TransferSyntaxUID
+                   or p.PhotometricInterpretation is distinct from i.PhotometricInterpretation
+                   or p.PixelRepresentation is distinct from try_cast(i.PixelRepresentation as bigint)
+                   or p.StudyDescription is distinct from i.StudyDescription),
+               count(*) filter (where abs(p.instance_size - i.series_size_MB * 1e6 / i.instanceCount) > 0.5),
+               count(p.StudyDate)
+        from per_series p join read_parquet(?) i using (SeriesInstanceUID)""",
+        [default_run.instances_glob, str(idc_index_data.IDC_INDEX_PARQUET_FILEPATH)])
+    assert series == default_run.series and differ == 0 and sizes_off == 0
+    assert dated > series * 0.9
 
 
 def test_row_counts_equal_truth(default_run, faulty_run):
