@@ -380,7 +380,9 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
                 # verdicts: the series-level verdicts alone, the same answer the floors compute;
                 # dbt: both marts, including the instance-level list a curator works from.
                 select=["+series_geometry"] if engine == "verdicts" else ["+series_geometry", "+instance_geometry"],
-                vars=dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional),
+                vars=dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional,
+                              # as idc-qc build sets it: series-ordered input is parsed as it comes
+                              instances_series_ordered=report.series_ordered),
             )
         seconds = time.perf_counter() - start
         extra["slowest"] = _slowest_nodes(folder / "dbt" / "target")

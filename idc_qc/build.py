@@ -196,6 +196,9 @@ def build(
     vars = dbt_vars(instances=source, absent_columns=absent,
                     **{"series_scope": scope, **provenance.dbt_vars(), **inputs.dbt_vars, **clinical, **published.dbt_vars,
                        "instance_columns_extra": [] if contract is None else contract.extra_columns,
+                       # instances in arbitrary order are written series by series before the
+                       # per-series passes (int_instances__geometry_parsed); series-ordered ones are not
+                       "instances_series_ordered": bool(contract and contract.series_ordered),
                        # an ingest output's frames table: its multi-frame objects judged frame by frame
                        # (int_instances__slices); left unset without one (the project default, none)
                        **({"frames": dbt_instances_var(contract.frame_files)} if contract and contract.frame_files else {}),

@@ -270,6 +270,30 @@ def test_a_synth_output_folder_is_its_instances_not_its_truth(tmp_path):
     assert carries_every_attribute(str(part)) and not carries_every_attribute(str(truth))
 
 
+def test_the_check_tells_series_ordered_input_from_input_in_arbitrary_order(tmp_path):
+    """Series by series (as synth writes), the build parses the instances as they come; in
+    arbitrary order (an export, a parallel ingest) it writes them series by series first."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idc_qc.instances.contract import SERIES_RUN_LENGTH, SMALL_INPUT_ROWS, is_series_ordered
+
+    uids = [f"1.2.{s}" for s in range(40) for _ in range(SMALL_INPUT_ROWS // 40 + SERIES_RUN_LENGTH)]
+    pq.write_table(pa.table({"SeriesInstanceUID": uids}), tmp_path / "ordered.parquet")
+    interleaved = [f"1.2.{i % 40}" for i in range(len(uids))]
+    pq.write_table(pa.table({"SeriesInstanceUID": interleaved}), tmp_path / "interleaved.parquet")
+    assert is_series_ordered([str(tmp_path / "ordered.parquet")])
+    assert not is_series_ordered([str(tmp_path / "interleaved.parquet")])
+    assert not is_series_ordered([str(tmp_path / "ordered.parquet"), str(tmp_path / "interleaved.parquet")])
+    assert not is_series_ordered(["s3://bucket/x.parquet"]) and not is_series_ordered([])
+    # each file's rows are looked at on their own: two ordered files are ordered
+    pq.write_table(pa.table({"SeriesInstanceUID": uids[::-1]}), tmp_path / "also.parquet")
+    assert is_series_ordered([str(tmp_path / "ordered.parquet"), str(tmp_path / "also.parquet")])
+    # too small for the order to matter: taken as it comes
+    pq.write_table(pa.table({"SeriesInstanceUID": interleaved[:SMALL_INPUT_ROWS - 1]}), tmp_path / "small.parquet")
+    assert is_series_ordered([str(tmp_path / "small.parquet")])
+
+
 def test_relative_paths_become_absolute(tmp_path, monkeypatch):
     path = _write(tmp_path / "rel.parquet", _minimal())
     monkeypatch.chdir(tmp_path)

@@ -11,7 +11,9 @@
 -- some, those it keeps (elsewhere what it keeps is every instance, and its numbers are those
 -- of the first sort).
 --
--- Three reads of the parsed instances, none of them materialised (at IDC's scale a
+-- Three reads of the parsed instances (int_instances__geometry_parsed: a table written series
+-- by series, so that each read finds a series' rows together whatever the input order), none
+-- of them materialised again (at IDC's scale a
 -- materialised copy of every instance is gigabytes spilled to disk, and the sort behind a
 -- window carries every column it is given: the first version of this model, which kept two
 -- such copies and sorted them whole, took 477 s of a 494 s build on 49M instances):
@@ -235,9 +237,10 @@ every_placed as (
     where instances.ipp_status = 'ok' and instances.iop_status = 'ok'
 ),
 
--- the instances of the series where dicom2nifti drops some, parsed again (only they: the join
--- comes before the parsing, and is empty where no series has such instances), with the parsing
--- of int_instances__geometry_parsed (macro geometry_parse_instances)
+-- the instances of the series where dicom2nifti drops some (only they): the parsed table's rows
+-- of those series, or, where int_instances__geometry_parsed is a view (macro
+-- instances_parsed_as_view), their raw rows parsed here after the join, with its parsing
+{%- if idc_qc.instances_parsed_as_view() %}
 d2n_source as (
     select *
     from {{ ref('int_instances__slices') }}
@@ -246,6 +249,13 @@ d2n_source as (
 ),
 
 {{ idc_qc.geometry_parse_instances('d2n_source', prefix='d2n_') }},
+{%- else %}
+d2n_projected as (
+    select *
+    from {{ ref('int_instances__geometry_parsed') }}
+    where SeriesInstanceUID in (select SeriesInstanceUID from d2n_kept_kinds)
+),
+{%- endif %}
 
 -- those dicom2nifti keeps
 d2n_placed as (

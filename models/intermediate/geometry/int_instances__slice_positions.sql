@@ -6,18 +6,19 @@
 --
 -- Clean regular volumes are left out before anything is parsed or sorted, which keeps this
 -- pass small: the series-level verdicts come from int_series__geometry_aggregated, without a
--- window. The parsing is int_instances__geometry_parsed's own (macro geometry_parse_instances).
+-- window. The instances come parsed from int_instances__geometry_parsed where it is a table
+-- (input in arbitrary order: each series' rows together); where it is a view (series-ordered
+-- input, macro instances_parsed_as_view) the rows of the series to review are parsed here, with
+-- its parsing (macro geometry_parse_instances), after the join: only they are parsed.
 -- Localizers, projections and MIPs are kept (a curator looks for them) but have no position.
 --
 -- Narrow on purpose: the values as written (ImagePositionPatient, ...) are not carried. Lists
 -- of strings make the sort behind the window several times slower and most reviewed instances
 -- are not offending; instance_geometry fetches them for the offending instances only.
 
-with instances as (
-    select * from {{ ref('int_instances__slices') }}
-),
+{%- set parse_here = idc_qc.instances_parsed_as_view() %}
 
-judged as (
+with judged as (
     select * from {{ ref('int_series__geometry_judged') }}
 ),
 
@@ -54,39 +55,26 @@ series_to_review as (
         or localizer_instance_count + projection_instance_count > 0
 ),
 
--- the raw rows of those series only, so that only they are parsed: those of the series
--- that list every instance once, and apart (almost always none) those that list one twice
-instances_to_review as (
+{%- for part in ['', 'duplicated_'] %}
+{%- set relation = part ~ ('instances_to_review' if parse_here else 'projected') %}
+-- the {{ 'raw' if parse_here else 'parsed' }} rows of the series to review: {{ 'those of the series that list every instance once' if not part else 'apart (almost always none) those that list one twice, grouped one row per instance below' }}
+{{ relation }} as (
     select
         instances.*,
         series_to_review.series_key,
         series_to_review.series_orientation
-    from instances
+    -- read in each of the two (a CTE read twice would be materialised: every instance copied)
+    from {{ ref('int_instances__slices') if parse_here else ref('int_instances__geometry_parsed') }} as instances
     inner join series_to_review
         on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
     -- the series UID is usable (joined to a judged series); the instance UID must be too
     where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
-        and not series_to_review.lists_an_instance_twice
+        and {{ 'not' if not part }} series_to_review.lists_an_instance_twice
 ),
-
-{{ idc_qc.geometry_parse_instances('instances_to_review', carry=['series_key', 'series_orientation']) }},
-
--- read from staging again rather than from `instances`: a CTE read twice is materialised
--- (every column of every instance); this second scan stops at once when the join finds no
--- such series, as is usual
-duplicated_to_review as (
-    select
-        instances.*,
-        series_to_review.series_key,
-        series_to_review.series_orientation
-    from {{ ref('int_instances__slices') }} as instances
-    inner join series_to_review
-        on instances.SeriesInstanceUID = series_to_review.SeriesInstanceUID
-    where {{ idc_qc.has_text('instances.SOPInstanceUID') }}
-        and series_to_review.lists_an_instance_twice
-),
-
-{{ idc_qc.geometry_parse_instances('duplicated_to_review', carry=['series_key', 'series_orientation'], prefix='duplicated_') }},
+{% if parse_here %}
+{{ idc_qc.geometry_parse_instances(relation, carry=['series_key', 'series_orientation'], prefix=part) }},
+{% endif %}
+{%- endfor %}
 
 -- narrow: the sort behind the window carries every column it is given, so the UIDs of the
 -- series and everything per series are joined after it, on the integer key. Computed once
