@@ -508,11 +508,13 @@ def compare_tables(
     rel_tol: float = 1e-9,
     abs_tol: float = 1e-9,
     max_report: int = 5,
+    loose: dict[str, float] | None = None,
 ) -> list[str]:
     """Differences between two result sets (as messages); empty when they match.
 
     Columns are matched by name (case-insensitively); rows are compared as multisets
-    after sorting on all columns; floats within a tolerance, arrays as lists.
+    after sorting on all columns; floats within a tolerance, arrays as lists. ``loose``: columns
+    (lower case) compared within their own absolute tolerance instead.
     """
     (lcols, lrows), (rcols, rrows) = left, right
     problems: list[str] = []
@@ -529,7 +531,8 @@ def compare_tables(
     reported = 0
     for lrow, rrow in zip(lrows2, rrows2):
         for name, a, b in zip(common, lrow, rrow):
-            if not values_equal(a, b, rel_tol, abs_tol):
+            column_abs = (loose or {}).get(name)
+            if not (values_equal(a, b, 0.0, column_abs) if column_abs is not None else values_equal(a, b, rel_tol, abs_tol)):
                 problems.append(f"row {lrow[0]!r}: column {name}: {a!r} != {b!r}")
                 reported += 1
                 break

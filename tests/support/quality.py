@@ -31,7 +31,7 @@ def malformed_instances(synth_dir: Path, out_file: Path) -> dict[str, int]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from idc_qc.instances.schema import arrow_schema
+    from idc_qc.instances.schema import BY_NAME, arrow_schema
 
     con = duckdb.connect()
     uid = con.execute(
@@ -56,7 +56,9 @@ def malformed_instances(synth_dir: Path, out_file: Path) -> dict[str, int]:
     for k, r in enumerate(second):
         r["SeriesInstanceUID"] = "1.2.826.0.1.3680043.9.7777..2"             # an empty component
         r["SOPInstanceUID"] = f"1.2.826.0.1.3680043.9.7777.2.{k + 1}"
-    schema = arrow_schema([name for name in table.column_names])
+    # the declared columns typed as declared; synth's wider columns (StudyDate, ...) as synth wrote them
+    schema = pa.schema([arrow_schema([name]).field(0) if name in BY_NAME else table.schema.field(name)
+                        for name in table.column_names])
     pq.write_table(pa.Table.from_pylist(first + second, schema=schema), out_file)
     return {
         "PatientAge: invalid value": n,

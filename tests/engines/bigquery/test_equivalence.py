@@ -29,6 +29,13 @@ pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 #: Float tolerance between engines: both use IEEE doubles, but aggregation order and
 #: decimal-string parsing may differ in the last bits.
 REL_TOL, ABS_TOL = 1e-9, 1e-7
+#: Columns an engine sums in the order it reads the rows: DuckDB's corr() accumulates as the rows
+#: come, and the parsed instances reach it in another order on each engine (a view on DuckDB for
+#: series-ordered input, a table on BigQuery: int_instances__geometry_parsed). Near-collinear
+#: offsets make the last digits move (seen: -0.99906607 against -0.99906640). Compared within
+#: 1e-4, as tests/dbt/test_input_order.py does; the verdict that reads them (|trend| >= 0.99) and
+#: every other column of every model are compared within REL_TOL and ABS_TOL.
+SUMMED_IN_INPUT_ORDER = {"int_series__geometry_aggregated": {"in_plane_row_trend": 1e-4, "in_plane_column_trend": 1e-4}}
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +115,7 @@ def test_every_model_matches_between_engines(builds: dict[str, Any], emulator: h
     for model in sorted(duck.relations):
         left = h.fetch_duckdb(duck, model)
         right = h.fetch_bigquery(client, bq.relations[model])
-        problems = h.compare_tables(left, right, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+        problems = h.compare_tables(left, right, rel_tol=REL_TOL, abs_tol=ABS_TOL, loose=SUMMED_IN_INPUT_ORDER.get(model))
         report.append(f"  {model:<40} duckdb={len(left[1]):>6} bqemulator={len(right[1]):>6} {'OK' if not problems else 'DIFF'}")
         if problems:
             failures[model] = problems
