@@ -72,15 +72,21 @@ def resolve_instances(instances: str | os.PathLike) -> list[str]:
     return files
 
 
-def ingest_output_of(instance_file: str) -> Path | None:
-    """The ``idc-qc ingest`` output folder an instance part belongs to (``DIR/instances/part-N.parquet``,
-    DIR holding the ingest manifest); None for any other file."""
+def _output_of(instance_file: str, manifest: str) -> Path | None:
+    """The output folder of an idc-qc command (DIR holding ``manifest``) an instance part
+    ``DIR/instances/part-N.parquet`` belongs to; None for any other file."""
     if is_remote(instance_file):
         return None
     folder = Path(instance_file).parent
-    if folder.name != INGEST_INSTANCES or not (folder.parent / INGEST_MANIFEST).is_file():
+    if folder.name != INGEST_INSTANCES or not (folder.parent / manifest).is_file():
         return None
     return folder.parent
+
+
+def ingest_output_of(instance_file: str) -> Path | None:
+    """The ``idc-qc ingest`` output folder an instance part belongs to (``DIR/instances/part-N.parquet``,
+    DIR holding the ingest manifest); None for any other file."""
+    return _output_of(instance_file, INGEST_MANIFEST)
 
 
 def carries_every_attribute(instance_file: str) -> bool:
@@ -89,12 +95,7 @@ def carries_every_attribute(instance_file: str) -> bool:
     ``idc-qc ingest`` writes (every attribute of the files read) and those ``idc-qc synth``
     writes (every attribute of its synthetic instances, ``DIR/instances/part-N.parquet`` beside
     ``DIR/synth_manifest.json``). A hand-made parquet's missing column says nothing of the kind."""
-    if ingest_output_of(instance_file) is not None:
-        return True
-    if is_remote(instance_file):
-        return False
-    folder = Path(instance_file).parent
-    return folder.name == INGEST_INSTANCES and (folder.parent / SYNTH_MANIFEST).is_file()
+    return any(_output_of(instance_file, manifest) is not None for manifest in (INGEST_MANIFEST, SYNTH_MANIFEST))
 
 
 def frame_files(instance_files: list[str]) -> list[str]:
