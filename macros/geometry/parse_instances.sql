@@ -83,6 +83,10 @@
 
         {{ idc_qc.geometry_decimal('GantryDetectorTilt') }} as gantry_detector_tilt,
         {{ dbt.safe_cast('NumberOfFrames', dbt.type_bigint()) }} as number_of_frames,
+        -- United Imaging's grid, its mosaic: NumberOfImagesInGrid, private (0065,1050), which
+        -- dcm2niix reads (and unpacks) only when Manufacturer begins with 'UI' (nii_dicom.cpp)
+        case when upper(Manufacturer) like 'UI%'
+            then {{ idc_qc.safe_double(idc_qc.other_element_value('00651050')) }} end as uih_images_in_grid,
         -- a frame of a multi-frame object judged frame by frame (int_instances__slices); NULL otherwise
         frame_number,
 
@@ -101,7 +105,9 @@
         -- IDC's own test: any ImageType value containing MIP
         image_type_text like '%MIP%' as is_mip,
         image_type_text like '%|PROJECTION IMAGE|%' as is_projection,
-        image_type_text like '%|MOSAIC|%' as is_mosaic,
+        -- a mosaic tiles many slices into one image: Siemens' (ImageType MOSAIC) or United Imaging's grid
+        image_type_text like '%|MOSAIC|%' or coalesce(uih_images_in_grid > 1, false) as is_mosaic,
+        coalesce(uih_images_in_grid > 1, false) and image_type_text not like '%|MOSAIC|%' as is_uih_mosaic,
         {{ idc_qc.geometry_parse_status('ImagePositionPatient', ['ipp_x', 'ipp_y', 'ipp_z']) }} as ipp_status,
         {{ idc_qc.geometry_parse_status('ImageOrientationPatient', ['row_cosine_x', 'row_cosine_y', 'row_cosine_z', 'column_cosine_x', 'column_cosine_y', 'column_cosine_z']) }} as iop_status,
         {{ idc_qc.geometry_parse_status('PixelSpacing', ['pixel_spacing_row_mm', 'pixel_spacing_column_mm'], positive=true) }} as pixel_spacing_status,

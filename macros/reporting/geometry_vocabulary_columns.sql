@@ -19,6 +19,7 @@
         ('single_instance', 'single instance'),
         ('multi_frame_instances', 'multi-frame instances'),
         ('siemens_mosaic', 'siemens mosaic'),
+        ('uih_mosaic', 'uih mosaic'),
         ('several_stacks', 'several stacks in one series'),
         ('incomplete_stack', 'incomplete stack'),
         ('duplicate_slice_positions', 'duplicate slice positions'),

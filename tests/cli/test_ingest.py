@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -22,12 +23,16 @@ from support.dicom_files import (
     FAULT_SERIES,
     SEGMENTATION_UID,
     SEGMENTED_UID,
+    UIH_IMAGES_IN_GRID,
+    UIH_SERIES,
+    UIH_TILE,
     enhanced_uid,
     series_uid,
     write_broken_files,
     write_enhanced_fault_objects,
     write_fault_series,
     write_segmentation,
+    write_uih_grids,
 )
 from support.geometry import SeriesSpec, series_rows
 
@@ -52,13 +57,14 @@ def ingested(tmp_path_factory) -> dict:
     # the same faults as enhanced CT objects, one multi-frame file each (highdicom's legacy converter)
     enhanced = write_enhanced_fault_objects(root / "in" / "enhanced")
     segmentation = write_segmentation(root / "in" / "segmentation")  # a CT series and a SEG of it
+    uih = write_uih_grids(root / "in" / "uih")  # United Imaging grids (its mosaics) and two controls
     broken = write_broken_files(root / "in" / "broken", series_rows(SeriesSpec(uid=BROKEN_UID, n=1))[0])
     out = root / "out"
     run = _cli("ingest", str(root / "in"), "-o", str(out), "--collection", "site_a", "--workers", "2",
                unprivileged=True)
     assert run.returncode == 0, run.stderr
     return {"root": root, "out": out, "run": run, "broken": broken, "enhanced": enhanced,
-            "segmentation": segmentation}
+            "segmentation": segmentation, "uih": uih}
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +83,8 @@ def test_summary_counts_found_as_read_plus_skipped_plus_failed(ingested):
     # broken/: valid, its copy, x.dcm/inside.dcm read; random, text skipped; DICOMDIR skipped;
     # truncated, zero bytes, broken link and the unreadable file failed
     unreadable_fails = os.geteuid() != 0 or shutil.which("setpriv") is not None
-    others = len(FAULT_SERIES) + len(ingested["segmentation"])  # one enhanced object per fault; CT + SEG
+    # one enhanced object per fault; CT + SEG; the UIH files
+    others = len(FAULT_SERIES) + len(ingested["segmentation"]) + sum(map(len, ingested["uih"].values()))
     assert (read, skipped) == (series_files + others + 3 + (0 if unreadable_fails else 1), 3)
     assert failed == 3 + (1 if unreadable_fails else 0)
     assert found == read + skipped + failed
@@ -147,6 +154,28 @@ def test_multi_frame_objects_are_judged_frame_by_frame_with_the_reasons_they_wer
         by_series[series] = by_series.get(series, 0) + 1
     twins = {enhanced_uid(name): n for uid, n in single for name in FAULT_SERIES if series_uid(name) == uid}
     assert by_series == twins
+
+
+def test_uih_grids_are_mosaics_as_dcm2niix_unpacks_them(built, ingested, tmp_path):
+    """A United Imaging grid (NumberOfImagesInGrid in the private (0065,1050), read from
+    OtherElements) is a mosaic with a reason of its own, never missing geometry; UIH slices without
+    it, and the element from another maker, are plain slices. dcm2niix, run on the same files,
+    reads them the same way: it unpacks the grids into 16 slices and leaves the others as written."""
+    with duckdb.connect(str(built), read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute(
+            "select SeriesInstanceUID, geometry_category, failure_reasons, is_mosaic from series_geometry "
+            "where SeriesInstanceUID like '1.2.826.0.1.3680043.8.498.31.%'").fetchall()}
+    category, reasons, is_mosaic = rows[UIH_SERIES["uih_grid"][0]]
+    assert (category, is_mosaic) == ("mosaic", True) and "uih mosaic" in reasons and "siemens mosaic" not in reasons
+    for name in ("uih_plain", "grid_tag_not_uih"):
+        assert rows[UIH_SERIES[name][0]] == ("regular_volume", [], False), name
+
+    run = subprocess.run([str(Path(sys.executable).parent / "dcm2niix"), "-f", "%d", "-o", str(tmp_path),
+                          str(ingested["root"] / "in" / "uih")], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    dims = {p.stem: struct.unpack("<8h", p.read_bytes()[40:56])[1:5] for p in tmp_path.glob("*.nii")}
+    assert dims["uih_grid"] == (UIH_TILE, UIH_TILE, UIH_IMAGES_IN_GRID, UIH_SERIES["uih_grid"][1])
+    assert dims["uih_plain"][2] == UIH_SERIES["uih_plain"][1] and dims["grid_tag_not_uih"][2] == UIH_SERIES["grid_tag_not_uih"][1]
 
 
 def test_build_context_says_dicom_files_and_where_from(built, ingested):

@@ -220,3 +220,42 @@ def write_segmentation(folder: Path, *, n: int = 4, size: int = 16) -> list[Path
     folder.mkdir(parents=True, exist_ok=True)
     seg.save_as(folder / "seg.dcm")
     return [*written, folder / "seg.dcm"]
+
+
+#: United Imaging grids (UIH's mosaic) and their controls: name -> (SeriesInstanceUID, files).
+UIH_SERIES = {
+    # four time points of one 16-slice volume, each file a 4 x 4 grid of 8 x 8 tiles: a mosaic
+    "uih_grid": ("1.2.826.0.1.3680043.8.498.31.1", 4),
+    # UIH slices without a grid element: a plain regular volume
+    "uih_plain": ("1.2.826.0.1.3680043.8.498.31.2", 6),
+    # the grid element from another maker: dcm2niix reads it for UIH only, so neither do we
+    "grid_tag_not_uih": ("1.2.826.0.1.3680043.8.498.31.3", 6),
+}
+UIH_IMAGES_IN_GRID = 16
+UIH_TILE = 8
+
+
+def write_uih_grids(folder: Path) -> dict[str, list[Path]]:
+    """The series of :data:`UIH_SERIES` as MR files: a UIH grid carries NumberOfImagesInGrid in
+    the private element (0065,1050) (private creator "Image Private Header"), its Rows and
+    Columns the whole grid, as dcm2niix reads it (nii_dicom.cpp, kNumberOfImagesInGridUIH)."""
+    mr = "1.2.840.10008.5.1.4.1.1.4"
+    written: dict[str, list[Path]] = {}
+    for name, (uid, n) in UIH_SERIES.items():
+        grid = name != "uih_plain"
+        size = UIH_TILE * 4 if name == "uih_grid" else 16
+        rows = series_rows(SeriesSpec(uid=uid, n=n, rows=size, columns=size, sop_class=mr, modality="MR"))
+        files = []
+        for k, row in enumerate(rows):
+            if name == "uih_grid":  # time points: every grid at the volume's position
+                row = {**row, "ImagePositionPatient": rows[0]["ImagePositionPatient"]}
+            ds = dataset_for(row, pixels=size * size * 2, private=False)
+            ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NORM"]
+            ds.Manufacturer = "idc-qc tests" if name == "grid_tag_not_uih" else "UIH"
+            ds.SeriesDescription = name
+            if grid:
+                block = ds.private_block(0x0065, "Image Private Header", create=True)
+                block.add_new(0x50, "DS", str(UIH_IMAGES_IN_GRID))
+            files.append(write_file(ds, folder / name / f"{k:04d}.dcm"))
+        written[name] = files
+    return written

@@ -66,7 +66,7 @@ deduplicated as (
             or min(orientation_text) < max(orientation_text), false)
             or (count(*) > 1 and count(ipp_x) not in (0, count(*))) as has_conflicting_copies,
         {%- for column in [
-            'Modality', 'is_volumetric', 'is_idc_sop_class', 'is_localizer', 'is_mip', 'is_projection', 'is_mosaic',
+            'Modality', 'is_volumetric', 'is_idc_sop_class', 'is_localizer', 'is_mip', 'is_projection', 'is_mosaic', 'is_uih_mosaic',
             'ipp_status', 'iop_status', 'pixel_spacing_status', 'number_of_frames', 'frame_number', 'has_malformed_dimensions',
         ] + idc_qc.geometry_volume_columns() %}
         any_value({{ column }}) as {{ column }}{{ ',' if not loop.last }}
