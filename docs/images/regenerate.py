@@ -3,9 +3,10 @@
     ./dev demo                                   # writes build/demo/
     .venv/bin/python docs/images/regenerate.py   # reads build/demo/, writes docs/images/
 
-Copies the demo's geometry summary and UpSet plot (PNG as written by idc-qc), and takes
-screenshots of the dashboard (whole build, and filtered to a small collection) and the QC
-report in headless chromium at 1,400 px (tests/support/browser.py: Debian's chromium through
+Copies the demo's geometry summary and UpSet plots (PNG as written by idc-qc: IDC's checks, and
+`--sets converters`), and takes
+screenshots of the dashboard (whole build, and filtered to a small collection), the QC
+report and its converter section in headless chromium at 1,400 px (tests/support/browser.py: Debian's chromium through
 Playwright, network off). Run it from the folder the demo ran in: the pages carry no path of
 the machine then. Every picture comes from a synthetic
 build and says so. Each file stays under 500 KB (checked here).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,8 +67,21 @@ def main(demo: Path = REPO / "build" / "demo") -> None:
         assert view.console_errors == [], view.console_errors
         view.page.screenshot(path=str(IMAGES / "qc_report.png"), type="png")
 
+    # the QC report's converter section, "Will my pipeline load it?" (issue 22)
+    with open_page(demo / "idc_qc.qc_report.html", width=WIDTH, height=900) as view:
+        assert view.console_errors == [], view.console_errors
+        view.page.locator("#converters").screenshot(path=str(IMAGES / "qc_report_converters.png"), type="png")
+
+    # which converters fail to simply assemble the same series: `idc-qc upset --sets converters`
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([sys.executable, "-m", "idc_qc.cli", "upset", "--db", str(demo / "idc_qc.duckdb"),
+                        "--sets", "converters", "-o", out], check=True, capture_output=True)
+        shutil.copyfile(Path(out) / "upset_converters.png", IMAGES / "demo_upset_converters.png")
+
     for name in ("geometry_summary.png", "demo_upset.png", "dashboard.png", "dashboard_small_collection.png",
-                 "qc_report.png"):
+                 "qc_report.png", "qc_report_converters.png", "demo_upset_converters.png"):
         size = (IMAGES / name).stat().st_size
         print(f"{IMAGES / name}: {size / 1000:.0f} KB")
         if size > MAX_BYTES:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.converters import KNOWN_MISSES, agreement_table, build_and_compare
+from support.converters import KNOWN_MISSES, cases, agreement_table, build_and_compare, build_and_compare_objects
 
 # dicom2nifti divides by a zero step on a duplicate position (its own RuntimeWarning)
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::RuntimeWarning")]
@@ -44,9 +44,31 @@ def _seed() -> dict[str, dict]:
         return {row["rule_id"]: row for row in csv.DictReader(f)}
 
 
+#: The same, for the cases written as one multi-frame object (the object rules of the seed).
+OBJECT_BOUNDARIES = {
+    "dicom2nifti": [("jitter_0.0125mm", "jitter_0.0375mm"), ("tilt_2deg", "tilt_2.8deg")],
+    "dcm2niix": [("orientation_5e-05rad", "orientation_0.0005rad"), ("tilt_0.7deg", "tilt_1deg")],
+    "SimpleITK": [("jitter_0.0001mm", "jitter_0.001mm")],
+}
+
+
 @pytest.fixture(scope="module")
-def comparisons(tmp_path_factory):
-    return build_and_compare(tmp_path_factory.mktemp("converters"))[1]
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("converters")
+    return folder, build_and_compare(folder)[1]
+
+
+@pytest.fixture(scope="module")
+def comparisons(written):
+    return written[1]
+
+
+@pytest.fixture(scope="module")
+def object_comparisons(written):
+    """Every case as one enhanced object (highdicom's legacy converter), the tools run on the
+    file, the prediction from the file ingest's frames table: (comparisons, cases not convertible)."""
+    folder = written[0]
+    return build_and_compare_objects(folder / "as_objects", series_folder=folder / "dicom")
 
 
 def test_the_installed_tools_are_the_versions_the_seed_was_read_from():
@@ -85,16 +107,38 @@ def test_every_known_miss_still_misses_and_is_explained_in_the_seed(comparisons)
         assert "known miss" in seed[rule_id]["notes"], rule_id
 
 
-def test_every_rule_decides_some_written_series(comparisons):
-    """Each rule of the seed is exercised by a written case (except those the written files
-    cannot reach: series with no parsed position are not DICOM the tools would read)."""
-    decided = {c.rule_id for c in comparisons}
+def test_one_multi_frame_object_is_predicted_as_each_tool_reads_it(object_comparisons):
+    """The cases as enhanced objects: each tool reads one multi-frame file by rules of its own
+    (dcm2niix neither splits it nor checks its spacing but refuses a varying orientation; GDCM
+    gives SimpleITK a spacing of 1.0 when the steps are uneven; dicom2nifti checks the frames in
+    frame order and needs InStackPositionNumber). The mart predicts each from the frames table."""
+    found, not_objects = object_comparisons
+    print("\n" + agreement_table(found))
+    assert set(not_objects) == {"localizer", "matrix_size_mixed"}  # instances highdicom will not join
+    misses = {(c.case.name, c.tool): (c.observed.outcome, c.predicted, c.rule_id, c.observed.detail[:120])
+              for c in found if not c.agrees}
+    assert not misses
+    assert len(found) == 4 * (len(cases()) - len(not_objects))
+    observed = {(c.case.name, c.tool): c.observed.outcome for c in found}
+    for tool, pairs in OBJECT_BOUNDARIES.items():
+        for inside, outside in pairs:
+            assert observed[(inside, tool)] != observed[(outside, tool)], (tool, inside, outside)
+    # the object rules decided them, not the rules of a series of files
+    assert {c.rule_id for c in found if c.tool == "dcm2niix"} <= {
+        r for r in _seed() if r.startswith("dcm2niix_object_")}
+
+
+def test_every_rule_decides_some_written_series(comparisons, object_comparisons):
+    """Each rule of the seed is exercised by a written case, as files or as one object (except
+    those the written files cannot reach: series with no parsed position are not DICOM the tools
+    would read)."""
+    decided = {c.rule_id for c in comparisons} | {c.rule_id for c in object_comparisons[0]}
     untested = {r for r in _seed() if not r.endswith("_no_geometry")} - decided
     assert not untested
 
 
-def test_refusals_and_warnings_carry_the_number_behind_them(comparisons):
-    for c in comparisons:
+def test_refusals_and_warnings_carry_the_number_behind_them(comparisons, object_comparisons):
+    for c in comparisons + object_comparisons[0]:
         if c.predicted != "assembles" and not c.rule_id.endswith("_no_geometry"):
             assert c.measured_value is not None, (c.case.name, c.tool, c.rule_id)
 

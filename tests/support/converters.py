@@ -197,7 +197,7 @@ def write_case(case: Case, folder: Path) -> Path:
         ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop
         ds.StudyInstanceUID, ds.SeriesInstanceUID = f"{case.uid}.0", case.uid
         ds.FrameOfReferenceUID = f"{case.uid}.9"
-        ds.PatientID, ds.PatientName = "converters", "converters"
+        ds.PatientID, ds.PatientName = "converters", "Converters^Test"
         ds.StudyDate, ds.StudyTime, ds.SeriesDate, ds.SeriesTime = "20260101", "120000", "20260101", "120000"
         ds.AcquisitionTime = ds.ContentTime = "120000"
         ds.Modality, ds.Manufacturer, ds.PatientPosition = case.modality, "IDCQC", "HFS"
@@ -466,6 +466,134 @@ def build_and_compare(folder: Path) -> tuple[Path, list[Comparison]]:
             outcome, rule, value = predicted.get((case.uid, tool), (None, None, None))
             comparisons.append(Comparison(case, tool, observed[case.uid][tool], outcome, rule, value))
     return db, comparisons
+
+
+# ------------------------------------------------------------------------------------------
+# the same cases as one multi-frame object each
+
+
+def write_object(case: Case, series_folder: Path, folder: Path) -> Path | None:
+    """``case``'s files (as :func:`write_case` wrote them under ``series_folder``) made one
+    enhanced object by highdicom's legacy converter (LegacyConvertedEnhancedCT/MRImage: each
+    slice a frame, its position and orientation in the per-frame functional groups), written as
+    ``folder/case.name/object.dcm``; None when highdicom will not convert them (instances of
+    different matrix sizes or ImageType values are not one object)."""
+    import logging
+
+    import pydicom
+    from highdicom.legacy import LegacyConvertedEnhancedCTImage, LegacyConvertedEnhancedMRImage
+
+    logging.getLogger("highdicom").setLevel(logging.ERROR)
+    datasets = [pydicom.dcmread(p) for p in _files(series_folder / case.name)]
+    converter = LegacyConvertedEnhancedMRImage if case.modality == "MR" else LegacyConvertedEnhancedCTImage
+    try:
+        enhanced = converter(datasets, series_instance_uid=case.uid, series_number=1,
+                             sop_instance_uid=f"{case.uid}.100", instance_number=1)
+    except ValueError:
+        return None
+    out = folder / case.name
+    out.mkdir(parents=True, exist_ok=True)
+    enhanced.save_as(out / "object.dcm")
+    return out
+
+
+def run_highdicom_object(folder: Path) -> Observed:
+    """highdicom's own reader of one multi-frame image: ``imread(path).get_volume()``."""
+    import highdicom as hd
+
+    try:
+        volume = hd.imread(str(_files(folder)[0])).get_volume()
+    except Exception as error:  # noqa: BLE001 - what it raised is the observation
+        return Observed("highdicom", "refuses", 0, f"{type(error).__name__}: {error}")
+    return Observed("highdicom", "assembles", 1, f"shape {tuple(volume.shape)}")
+
+
+_ITK_OBJECT_SCRIPT = r"""
+import json, sys
+import numpy as np
+import pydicom
+import SimpleITK as sitk
+for path in sys.argv[1:]:
+    try:
+        image = sitk.ReadImage(path)
+    except Exception as error:
+        print(json.dumps({"path": path, "error": str(error).strip().splitlines()[-1][:300]})); continue
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    errors = []
+    for k, frame in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        group = frame if "PlanePositionSequence" in frame else shared
+        ipp = np.array([float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient])
+        errors.append(float(np.linalg.norm(np.array(image.TransformIndexToPhysicalPoint((0, 0, k))) - ipp)))
+    print(json.dumps({"path": path, "size": list(image.GetSize()), "spacing": list(image.GetSpacing()),
+                      "max_error": max(errors)}), flush=True)
+"""
+
+
+def run_simpleitk_objects(folders: list[Path]) -> dict[Path, Observed]:
+    """``sitk.ReadImage`` of each folder's one multi-frame file (GDCM reads the frames), in one
+    child process: how far the volume puts a frame from its position, as run_simpleitk judges it
+    (no 'non uniform sampling' warning exists for one file)."""
+    import json
+
+    run = subprocess.run([sys.executable, "-c", _ITK_OBJECT_SCRIPT, *(str(_files(f)[0]) for f in folders)],
+                         check=False, capture_output=True, text=True, timeout=600)
+    observed = {}
+    for line in run.stdout.splitlines():
+        result = json.loads(line)
+        folder = Path(result["path"]).parent
+        if "error" in result:
+            observed[folder] = Observed("SimpleITK", "refuses", 0, result["error"])
+            continue
+        spacing = result["spacing"][2]
+        detail = f"size {result['size']}, spacing {spacing:.6g}, largest frame displacement {result['max_error']:.4g} mm"
+        outcome = "assembles with wrong geometry" if result["max_error"] > 0.01 * spacing else "assembles"
+        observed[folder] = Observed("SimpleITK", outcome, 1, detail)
+    missing = [f for f in folders if f not in observed]
+    assert not missing, f"SimpleITK gave no answer for {missing}: {run.stderr[-500:]}"
+    return observed
+
+
+def build_and_compare_objects(folder: Path, series_folder: Path | None = None) -> tuple[list[Comparison], dict[str, str]]:
+    """Every case written as files (or taken from ``series_folder``, where :func:`build_and_compare`
+    wrote them), then as one enhanced object, the four tools run on each object, the objects read
+    by ``idc-qc ingest`` (their frames table) and built once; each (object, tool) observation paired
+    with its prediction. Also returns the cases highdicom would not make one object of, with why."""
+    import duckdb
+
+    from idc_qc.build import build
+    from idc_qc.ingest.run import ingest
+
+    all_cases = cases()
+    objects_folder = folder / "objects"
+    written = series_folder is not None
+    series_folder = series_folder or folder / "dicom"
+    made, not_objects = {}, {}
+    for case in all_cases:
+        if not written:
+            write_case(case, series_folder)
+        out = write_object(case, series_folder, objects_folder)
+        if out is None:
+            not_objects[case.name] = "highdicom's legacy converter refuses these instances as one object"
+        else:
+            made[case.uid] = (case, out)
+    itk = run_simpleitk_objects([out for _, out in made.values()])
+    observed = {uid: {"highdicom": run_highdicom_object(out),
+                      "dicom2nifti": run_dicom2nifti(out, folder / "out" / "dicom2nifti" / case.name),
+                      "dcm2niix": run_dcm2niix(out, folder / "out" / "dcm2niix" / case.name),
+                      "SimpleITK": itk[out]} for uid, (case, out) in made.items()}
+    ingest([str(objects_folder)], folder / "ingested", workers=1)
+    db = folder / "objects.duckdb"
+    build(db, str(folder / "ingested"), select=["+series_converters"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        predicted = {(uid, tool): (outcome, rule, value) for uid, tool, outcome, rule, value in con.execute(
+            "select SeriesInstanceUID, converter, outcome, rule_id, measured_value from series_converters").fetchall()}
+    comparisons = []
+    for uid, (case, _) in made.items():
+        for tool in TOOLS:
+            outcome, rule, value = predicted.get((uid, tool), (None, None, None))
+            comparisons.append(Comparison(case, tool, observed[uid][tool], outcome, rule, value))
+    return comparisons, not_objects
 
 
 def agreement_table(comparisons: list[Comparison]) -> str:

@@ -93,6 +93,17 @@ tolerances as (
     from rules
 ),
 
+-- the multi-frame objects of each series whose frames the input resolves (stg_dicom__frames:
+-- empty without a frames table), and how many of their frames lack InStackPositionNumber
+frame_objects as (
+    select
+        SeriesInstanceUID,
+        count(distinct SOPInstanceUID) as object_count,
+        count(*) - count(InStackPositionNumber) as frames_without_in_stack_position
+    from {{ ref('stg_dicom__frames') }}
+    group by SeriesInstanceUID
+),
+
 -- read 1: the kinds of instance of each series, with how many of each (a series has one to a
 -- handful: its main orientation, a localizer's, an echo or a phase image apart)
 kinds as (
@@ -110,6 +121,8 @@ kinds as (
         coalesce(trim(AcquisitionNumber), '') as acquisition_number,
         min(Modality) as Modality,
         count(*) as instance_count,
+        -- rows that are frames of a multi-frame object (int_instances__slices)
+        count(frame_number) as frame_row_count,
         {%- for c in cosines %}
         -- a function of orientation_text (the cosines are parsed from it)
         min({{ c }}) as {{ c }},
@@ -377,7 +390,12 @@ every_series as (
         max(d2n_increment_excess) as d2n_increment_excess,
         max({{ idc_qc.least_or_null(['d2n_tilt_excess_same', 'd2n_tilt_excess_opposite']) }}) as d2n_tilt_excess,
         min(position_copies) as min_position_copies,
-        max(position_copies) as max_position_copies
+        max(position_copies) as max_position_copies,
+        -- GDCM (SimpleITK's reader of one multi-frame file) steps along the normal between the
+        -- distinct positions: their mean, and the largest and smallest step
+        {{ idc_qc.safe_divide('max(last_slice_position - first_slice_position)', 'count(case when gap_mm > 0 then 1 end)') }} as distinct_mean_gap_mm,
+        max(case when gap_mm > 0 then gap_mm end) as max_distinct_gap_mm,
+        min(case when gap_mm > 0 then gap_mm end) as min_distinct_gap_mm
     from every_measured
     group by series_key
 ),
@@ -408,6 +426,9 @@ attributes as (
         sum(case when is_kept_by_dicom2nifti then instance_count else 0 end) as d2n_kept_count,
         count(distinct case when is_kept_by_dicom2nifti then matrix_size end) as d2n_matrix_size_count,
         max(case when is_kept_by_dicom2nifti then d2n_orientation_excess end) as d2n_orientation_excess,
+        -- one multi-frame object: dicom2nifti drops nothing from it, so every kind counts
+        max(d2n_orientation_excess) as d2n_every_orientation_excess,
+        sum(frame_row_count) as frame_row_count,
         max(orientation_deviation) as orientation_deviation,
         coalesce(max(max_pixel_spacing_row_mm) > min(min_pixel_spacing_row_mm)
             or max(max_pixel_spacing_column_mm) > min(min_pixel_spacing_column_mm), false) as pixel_spacing_varies,
@@ -428,6 +449,21 @@ attributes as (
     from kept_kinds
     cross join tolerances
     group by series_key
+),
+
+-- series that are one multi-frame object (every placed row a frame of it): the tools read such a
+-- file by its own rules (series_converters' *_object_* rules); dicom2nifti keeps all of it
+object_series as (
+    select
+        attributes.series_key,
+        coalesce(frame_objects.object_count = 1 and attributes.frame_row_count = attributes.instance_count, false)
+            as is_multi_frame_object,
+        frame_objects.frames_without_in_stack_position
+    from attributes
+    inner join unit_reference
+        on attributes.series_key = unit_reference.series_key
+    left join frame_objects
+        on unit_reference.SeriesInstanceUID = frame_objects.SeriesInstanceUID
 ),
 
 final as (
@@ -471,20 +507,28 @@ final as (
                 and coalesce(attributes.gantry_detector_tilt, 0) <> 0 then cos(attributes.gantry_detector_tilt * acos(-1) / 180)
             else 1
         end as dcm2niix_distance_deviation_mm,
-        attributes.d2n_dropped_by_type_count,
-        attributes.d2n_dropped_by_orientation_count,
-        attributes.d2n_kept_count,
-        attributes.d2n_matrix_size_count,
-        attributes.d2n_orientation_excess,
+        -- one multi-frame object: dicom2nifti's multi-frame path drops nothing (no localizer, no
+        -- orientation group), so it keeps every frame and its numbers are those of every frame
+        case when is_multi_frame_object then 0 else attributes.d2n_dropped_by_type_count end as d2n_dropped_by_type_count,
+        case when is_multi_frame_object then 0 else attributes.d2n_dropped_by_orientation_count end as d2n_dropped_by_orientation_count,
+        case when is_multi_frame_object then attributes.instance_count else attributes.d2n_kept_count end as d2n_kept_count,
+        case when is_multi_frame_object then attributes.matrix_size_count else attributes.d2n_matrix_size_count end as d2n_matrix_size_count,
+        case when is_multi_frame_object then attributes.d2n_every_orientation_excess else attributes.d2n_orientation_excess end as d2n_orientation_excess,
         -- where dicom2nifti keeps every instance, its numbers are those of every instance
-        case when d2n_partial.series_key is null then every_series.d2n_increment_excess
+        case when d2n_partial.series_key is null or is_multi_frame_object then every_series.d2n_increment_excess
             else d2n_series.d2n_increment_excess end as d2n_increment_excess,
-        case when d2n_partial.series_key is null then every_series.d2n_tilt_excess
+        case when d2n_partial.series_key is null or is_multi_frame_object then every_series.d2n_tilt_excess
             else d2n_series.d2n_tilt_excess end as d2n_tilt_excess,
-        case when d2n_partial.series_key is null then every_series.min_position_copies
+        case when d2n_partial.series_key is null or is_multi_frame_object then every_series.min_position_copies
             else d2n_series.d2n_min_position_copies end as d2n_min_position_copies,
-        case when d2n_partial.series_key is null then every_series.max_position_copies
-            else d2n_series.d2n_max_position_copies end as d2n_max_position_copies
+        case when d2n_partial.series_key is null or is_multi_frame_object then every_series.max_position_copies
+            else d2n_series.d2n_max_position_copies end as d2n_max_position_copies,
+        object_series.is_multi_frame_object,
+        object_series.frames_without_in_stack_position,
+        -- GDCM gives up on a multi-frame object (spacing 1.0) when a step between distinct
+        -- positions is off their mean by more than its ZTolerance: by how much the worst one is
+        {{ idc_qc.greatest_or_null(['every_series.max_distinct_gap_mm - every_series.distinct_mean_gap_mm',
+                                    'every_series.distinct_mean_gap_mm - every_series.min_distinct_gap_mm']) }} as object_step_deviation_mm
     from attributes
     inner join unit_reference
         on attributes.series_key = unit_reference.series_key
@@ -494,6 +538,8 @@ final as (
         on attributes.series_key = d2n_series.series_key
     left join d2n_partial
         on attributes.series_key = d2n_partial.series_key
+    inner join object_series
+        on attributes.series_key = object_series.series_key
 )
 
 select * from final

@@ -63,7 +63,10 @@ series as (
         measured.d2n_increment_excess,
         measured.d2n_tilt_excess,
         measured.d2n_min_position_copies,
-        measured.d2n_max_position_copies
+        measured.d2n_max_position_copies,
+        coalesce(measured.is_multi_frame_object, false) as is_multi_frame_object,
+        measured.frames_without_in_stack_position,
+        measured.object_step_deviation_mm
     from judged
     left join series_context
         on judged.SeriesInstanceUID = series_context.SeriesInstanceUID
@@ -104,6 +107,10 @@ decided as (
                 then 'dicom2nifti_too_few_slices'
             when d2n_orientation_excess > 0 then 'dicom2nifti_orientation'
             when d2n_tilt_excess > 0 then 'dicom2nifti_gantry_tilt'
+            -- one multi-frame object: its frames are checked in frame order, stacks included
+            when is_multi_frame_object and (d2n_max_position_copies > 1 or d2n_increment_excess > 0)
+                then 'dicom2nifti_object_slice_increment'
+            when is_multi_frame_object and frames_without_in_stack_position > 0 then 'dicom2nifti_object_in_stack_position'
             when d2n_max_position_copies > 1 and d2n_min_position_copies = d2n_max_position_copies then 'dicom2nifti_stacks'
             when d2n_max_position_copies > 1 then 'dicom2nifti_duplicate_positions'
             when d2n_increment_excess > 0 then 'dicom2nifti_slice_increment'
@@ -121,6 +128,13 @@ decided as (
         'dcm2niix' as converter,
         case
             when not is_placed then 'dcm2niix_no_geometry'
+            -- one multi-frame object: one NIfTI or none; no split, no interslice distance check
+            when is_multi_frame_object
+                and orientation_deviation > {{ idc_qc.converter_tolerance('dcm2niix_split_orientation', 'absolute') }}
+                then 'dcm2niix_object_orientation'
+            when is_multi_frame_object and pixel_spacing_varies then 'dcm2niix_object_pixel_spacing'
+            when is_multi_frame_object and dcm2niix_tilt_estimated then 'dcm2niix_object_gantry_tilt'
+            when is_multi_frame_object then 'dcm2niix_object_regular'
             when dcm2niix_volume_count > 1 and matrix_size_count > 1 then 'dcm2niix_split_matrix_size'
             when dcm2niix_volume_count > 1 and derived_group_count > 1 then 'dcm2niix_split_derived'
             when dcm2niix_volume_count > 1 and complex_part_count > 1 then 'dcm2niix_split_phase'
@@ -134,6 +148,7 @@ decided as (
             else 'dcm2niix_regular'
         end as rule_id,
         case
+            when is_multi_frame_object then 1
             when dcm2niix_volume_count > 1 then dcm2niix_volume_count
             when max_position_copies > 1 and min_position_copies = max_position_copies then max_position_copies
             else 1
@@ -147,11 +162,16 @@ decided as (
         'SimpleITK' as converter,
         case
             when not is_placed then 'SimpleITK_no_geometry'
+            -- one multi-frame object (GDCM): spacing 1.0 unless the steps are even, and every frame placed
+            when is_multi_frame_object and slice_count > 1
+                and (object_step_deviation_mm > {{ idc_qc.converter_tolerance('SimpleITK_object_spacing', 'absolute') }}
+                     or duplicate_position_count > 0)
+                then 'SimpleITK_object_spacing'
             when matrix_size_count > 1 then 'SimpleITK_matrix_size'
             when slice_count > 1
                 and itk_max_displacement_mm > {{ idc_qc.converter_tolerance('SimpleITK_wrong_geometry', 'relative') }} * itk_spacing_mm
                 then 'SimpleITK_wrong_geometry'
-            when slice_count > 1
+            when slice_count > 1 and not is_multi_frame_object
                 and itk_max_step_deviation_mm > {{ idc_qc.converter_tolerance('SimpleITK_non_uniform_sampling', 'relative') }} * itk_spacing_mm
                 then 'SimpleITK_non_uniform_sampling'
             else 'SimpleITK_regular'
@@ -187,10 +207,16 @@ valued as (
             when 'dcm2niix_split_orientation' then orientation_deviation
             when 'dcm2niix_interslice_distance' then dcm2niix_distance_deviation_mm
             when 'dcm2niix_gantry_tilt' then stack_tilt_degrees
+            when 'dcm2niix_object_gantry_tilt' then stack_tilt_degrees
             when 'dcm2niix_acquisition_number' then cast(acquisition_number_count as {{ dbt.type_float() }})
             when 'SimpleITK_matrix_size' then cast(matrix_size_count as {{ dbt.type_float() }})
             when 'SimpleITK_wrong_geometry' then itk_max_displacement_mm
             when 'SimpleITK_non_uniform_sampling' then itk_max_step_deviation_mm
+            when 'SimpleITK_object_spacing' then object_step_deviation_mm
+            when 'dicom2nifti_object_slice_increment' then d2n_increment_excess
+            when 'dicom2nifti_object_in_stack_position' then cast(frames_without_in_stack_position as {{ dbt.type_float() }})
+            when 'dcm2niix_object_orientation' then orientation_deviation
+            when 'dcm2niix_object_pixel_spacing' then pixel_spacing_range_mm
         end as measured_value
     from decided
 ),
