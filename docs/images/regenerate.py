@@ -70,6 +70,8 @@ def main(demo: Path = REPO / "build" / "demo") -> None:
     # the QC report's converter section, "Will my pipeline load it?" (issue 22)
     with open_page(demo / "idc_qc.qc_report.html", width=WIDTH, height=900) as view:
         assert view.console_errors == [], view.console_errors
+        # sticky table headers would follow the scroll of an element screenshot over the rows
+        view.page.add_style_tag(content="thead, thead th { position: static !important; }")
         view.page.locator("#converters").screenshot(path=str(IMAGES / "qc_report_converters.png"), type="png")
 
     # which converters fail to simply assemble the same series: `idc-qc upset --sets converters`
