@@ -95,6 +95,9 @@ def ingest(
         raise IdcQcError("--study, --series, --cohort, --all, --token-file and --password-file read from a DICOMweb "
                          "server: give its URL (http(s)://host/dicom-web) instead of files")
     check_paths(paths)  # before the progress bar: a bad path is one line
+    from ..ingest.writer import arrow_without_pandas
+
+    arrow_without_pandas()  # this command hands Arrow no pandas objects: 0.3 s less start-up
     with Progress(TextColumn("reading DICOM headers"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("ingest", total=None, rate="")

@@ -138,9 +138,6 @@ def read_file(path: str, fast: bool = True) -> Outcome:
     Little-endian files with a preamble are read by :mod:`.fastread` (``fast``), the rest,
     and whatever it leaves, by ``pydicom.dcmread(stop_before_pixels=True)``; both give the
     same row."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     from .fastread import FIRST_READ, read_fast_open
 
     try:
@@ -174,6 +171,9 @@ def read_file(path: str, fast: bool = True) -> Outcome:
     if quick is not None:
         ds, meta = quick
     else:
+        import pydicom
+        from pydicom.errors import InvalidDicomError
+
         try:
             # force only without the preamble: such a file is DICOM if it parses to an instance
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=not has_preamble)

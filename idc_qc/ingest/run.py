@@ -360,22 +360,22 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from .writer import arrow_without_pandas, column_types
+
     context = multiprocessing.get_context("fork") if os.name == "posix" else None
     if context is not None:  # import and build the column types once: forked workers inherit them
-        import pydicom.filereader  # noqa: F401 - imported once before forking so workers inherit it
+        import pyarrow  # noqa: F401 - imported once before forking so workers inherit it
 
-        from .writer import rows_table
+        from .fastread import read_fast  # noqa: F401 - the same (pydicom itself is imported only where needed)
 
-        # the dictionary's column types, and pyarrow's first conversion of a list (which imports
-        # pandas, about a second of CPU): once here rather than once in every worker
-        rows_table([{"SOPInstanceUID": "1"}])
+        column_types()  # the dictionary's column types
         import gc
 
         gc.freeze()  # the parent's objects out of the workers' garbage collections: no copy-on-write of them
     done = 0
     in_flight = {}
     queue = iter(chunks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=arrow_without_pandas) as pool:
         def submit() -> bool:
             chunk = next(queue, None)
             if chunk is None:

@@ -28,13 +28,38 @@ class Column:
 
 
 @cache
+def standard_dictionary() -> dict[int, tuple[str, str, str, str, str]]:
+    """pydicom's dictionary of the standard: tag -> (VR, VM, name, retired, keyword).
+
+    Taken from pydicom when it is imported; otherwise its data module (``pydicom/_dicom_dict.py``,
+    a dict literal) is loaded alone, without the package: ``import pydicom`` costs 0.3 s (its
+    pixel decoders import numpy and requests), as much as reading 600 CT headers, and the
+    ingest's own header reader needs nothing of pydicom but this table."""
+    import sys
+
+    if "pydicom" not in sys.modules:
+        import importlib.util
+        import os
+
+        package = importlib.util.find_spec("pydicom")  # finds, does not import
+        folders = list(package.submodule_search_locations or []) if package else []
+        source = os.path.join(folders[0], "_dicom_dict.py") if folders else ""
+        spec = importlib.util.spec_from_file_location("_idc_qc_pydicom_dictionary", source) if source else None
+        if spec is not None and spec.loader is not None and os.path.isfile(source):
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.DicomDictionary
+    from pydicom.datadict import DicomDictionary
+
+    return DicomDictionary
+
+
+@cache
 def column_for(tag: int) -> Column | None:
     """The column of a standard tag; None for private, unknown, group-length and binary ones."""
     if tag & 0xFFFF == 0 or (tag >> 16) % 2 == 1:
         return None
-    from pydicom.datadict import DicomDictionary
-
-    entry = DicomDictionary.get(tag)
+    entry = standard_dictionary().get(tag)
     if entry is None or not entry[4]:
         return None
     vr, vm, keyword = entry[0], entry[1], entry[4]

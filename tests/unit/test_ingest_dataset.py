@@ -111,6 +111,54 @@ def test_an_unreadable_value_is_a_problem_and_null_not_a_failure():
     assert row["SOPInstanceUID"] == ds.SOPInstanceUID  # the rest of the row is intact
 
 
+def test_dates_read_by_the_fast_reader_as_by_pydicom(tmp_path):
+    """The fast reader converts a YYYYMMDD date in one step; what is not one (a month 13, ACR-NEMA's
+    dots, two values, padding) takes the general path: the same row and problems as pydicom's."""
+    ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    written = {"StudyDate": "20240131", "SeriesDate": "20241332", "AcquisitionDate": "2024.01.31",
+               "ContentDate": "20240131\\20240201", "PatientBirthDate": " 19600101", "InstanceCreationDate": ""}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns of the invalid dates it is told to write
+        for keyword, value in written.items():
+            ds.add_new(pydicom.datadict.tag_for_keyword(keyword), "DA", value)
+        ds.save_as(tmp_path / "dates.dcm")
+        fast, general = read_file(str(tmp_path / "dates.dcm")), read_file(str(tmp_path / "dates.dcm"), fast=False)
+    assert (fast.row, fast.problems) == (general.row, general.problems)
+    row = fast.row
+    assert row["StudyDate"] == row["AcquisitionDate"] == datetime.date(2024, 1, 31)
+    assert row["PatientBirthDate"] == datetime.date(1960, 1, 1)
+    assert row["SeriesDate"] is None and row["ContentDate"] is None and row.get("InstanceCreationDate") is None
+    assert {p.attribute for p in fast.problems} == {"SeriesDate", "ContentDate"}
+
+
+def test_reading_a_header_imports_neither_pydicom_nor_pandas(tmp_path):
+    """The start-up of every ingest process: the fast reader needs only pydicom's dictionary (read
+    alone, the same table as pydicom.datadict's), and Arrow converts the rows without pandas
+    (0.3 s each); pandas still comes when asked for."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+from idc_qc.ingest.writer import arrow_without_pandas, rows_table
+from idc_qc.ingest.files import read_file
+from idc_qc.instances.dicom_columns import standard_dictionary
+arrow_without_pandas()
+outcome = read_file({get_testdata_file("CT_small.dcm")!r})
+table = rows_table([outcome.row])
+assert outcome.status == "read" and table.num_rows == 1 and len(outcome.row) > 80, outcome
+assert "pydicom" not in sys.modules and "pandas" not in sys.modules, sorted(
+    m for m in sys.modules if m.split(".")[0] in ("pydicom", "pandas"))
+alone = standard_dictionary()
+import pydicom.datadict
+assert alone == pydicom.datadict.DicomDictionary and alone is not pydicom.datadict.DicomDictionary
+assert table.to_pandas().shape == (1, table.num_columns)  # pandas imported when needed
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
 def test_text_in_other_character_sets(tmp_path):
     ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
     ds.SpecificCharacterSet = "ISO_IR 192"
