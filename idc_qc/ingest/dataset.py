@@ -408,6 +408,11 @@ _PLANS: dict[int, tuple] = {}  # tag -> (*plan, VR): the plan of the VR that tag
 def _plan(tag: int, vr: str | None) -> tuple:
     if tag == 0x7FE00010 or tag & 0xFFFF == 0:
         return (_SKIP, None, None)
+    if vr is None and not (tag >> 16) & 1:  # implicit VR: the dictionary's, as _element_values takes it
+        from ..instances.dicom_columns import standard_dictionary
+
+        entry = standard_dictionary().get(tag)
+        vr = entry[0] if entry else None
     if vr is None or vr == "UN":
         return (_GENERAL, None, None)
     column = column_for(tag)
