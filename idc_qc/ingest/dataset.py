@@ -399,85 +399,91 @@ def _general_element(source, tag: int, column: Column | None, codec, row: dict, 
 
 
 # How the fast reader's elements are converted, decided once per (tag, VR): a plan is
-# (mode, name, flags). The loop below is _fast_value / _fast_private unrolled over a
-# FastDataset's raw elements; tests/unit/test_ingest_dataset.py compares it with the general path.
+# (mode, name, a, b, c) with the mode's flags in a, b, c. The loop below is _fast_value /
+# _fast_private unrolled over a FastDataset's raw elements; tests/unit/test_ingest_dataset.py
+# compares it with the general path.
 _SKIP, _GENERAL, _STR, _NUM, _PRIVATE, _DATE = range(6)
-_PLANS: dict[int, tuple] = {}  # tag -> (*plan, VR): the plan of the VR that tag was last written with
+_PLANS: dict[int, tuple] = {}  # tag -> (VR, *plan): the plan of the VR that tag was last written with
+_NO_PLAN = (None, None, None, None)
 
 
 def _plan(tag: int, vr: str | None) -> tuple:
     if tag == 0x7FE00010 or tag & 0xFFFF == 0:
-        return (_SKIP, None, None)
+        return (_SKIP, *_NO_PLAN)
     if vr is None and not (tag >> 16) & 1:  # implicit VR: the dictionary's, as _element_values takes it
         from ..instances.dicom_columns import standard_dictionary
 
         entry = standard_dictionary().get(tag)
         vr = entry[0] if entry else None
     if vr is None or vr == "UN":
-        return (_GENERAL, None, None)
+        return (_GENERAL, *_NO_PLAN)
     column = column_for(tag)
     if column is None:
         if (tag >> 16) & 1 and vr in _FAST_STRING_VRS:
-            return (_PRIVATE, f"Tag_{tag:08X}", (vr in _TEXT_VRS, vr in _KEEP_LEADING))
-        return (_GENERAL, None, None)
+            return (_PRIVATE, f"Tag_{tag:08X}", vr in _TEXT_VRS, vr in _KEEP_LEADING, True)
+        return (_GENERAL, *_NO_PLAN)
     if column.kind == STRING and vr in _FAST_STRING_VRS:
-        return (_STR, column.keyword, (vr in _TEXT_VRS, vr in _KEEP_LEADING, column.multi))
+        return (_STR, column.keyword, vr in _TEXT_VRS, vr in _KEEP_LEADING, column.multi)
     if column.kind == DATE and vr == "DA" and not column.multi:
-        return (_DATE, column.keyword, None)
+        return (_DATE, column.keyword, None, None, None)
     if column.kind in (INT, FLOAT) and vr in _STRUCT and vr != "UV":
-        return (_NUM, column.keyword, (_STRUCT[vr], _SIZES[vr], column.kind == FLOAT, column.multi))
-    return (_GENERAL, None, None)
+        return (_NUM, column.keyword, (_STRUCT[vr], _SIZES[vr]), column.kind == FLOAT, column.multi)
+    return (_GENERAL, *_NO_PLAN)
 
 
 def _fast_elements(source, codec, row: dict, problems: list, others: list) -> None:
     """Every element of a FastDataset into ``row`` / ``others``; the same values as the loop of
-    :func:`dataset_row` over any data set, in fewer steps."""
+    :func:`dataset_row` over any data set, in fewer steps. An element is RawElement's fields by
+    position (fastread): [1] VR, [3] the value's bytes (a list of items for a sequence, whose
+    plan is always the general path)."""
     text_codec = codec if isinstance(codec, str) else None
     plans = _PLANS
-    for tag, elem in source._elements.items():  # elem: RawElement's fields (fastread), by position
+    for tag, elem in source._elements.items():
         vr = elem[1]
         plan = plans.get(tag)
-        if plan is None or plan[3] != vr:
-            plan = plans[tag] = (*_plan(tag, vr), vr)
-        mode = plan[0]
+        if plan is None or plan[0] != vr:
+            plan = plans[tag] = (vr, *_plan(tag, vr))
+        _, mode, name, a, b, multi = plan
         if mode == _SKIP:
             continue
         raw = elem[3]
-        if mode != _GENERAL and raw and type(raw) is bytes and elem[6]:
-            if mode == _DATE:  # one YYYYMMDD; anything else (ACR-NEMA's dots, two values) the general path
-                text = raw.decode("latin-1").rstrip(" \x00").lstrip(" ")
-                if len(text) == 8 and text.isdigit():
-                    try:
-                        row[plan[1]] = datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-                        continue
-                    except ValueError:
-                        pass  # not a date: the general path says so
-            elif mode == _NUM:
-                code, size, as_float, multi = plan[2]
-                count = len(raw) // size
-                if count * size == len(raw) and (multi or count == 1):
-                    numbers = struct.unpack("<" + code * count, raw)
-                    if as_float:
-                        numbers = [float(v) for v in numbers]
-                    row[plan[1]] = list(numbers) if multi else numbers[0]
-                    continue
-            else:
-                is_text, keep_leading = plan[2][0], plan[2][1]
-                if not is_text or text_codec is not None:
-                    text = raw.decode(text_codec if is_text else "latin-1", "replace")
-                    if keep_leading:
+        if mode != _GENERAL and raw:
+            if mode == _STR or mode == _PRIVATE:  # a: decoded with the character set; b: leading spaces kept
+                if not a or text_codec is not None:
+                    text = raw.decode(text_codec if a else "latin-1", "replace")
+                    if b:
                         values = [text.rstrip(" \x00")]
                     elif "\\" in text:
                         values = [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
                     else:
+                        if not multi:
+                            row[name] = text.rstrip(" \x00").lstrip(" ") or None
+                            continue
                         values = [text.rstrip(" \x00").lstrip(" ")]
                     if mode == _PRIVATE:
-                        others.append({"Tag": plan[1], "Data": values})
-                    elif plan[2][2]:
-                        row[plan[1]] = values
+                        others.append({"Tag": name, "Data": values})
+                    elif multi:
+                        row[name] = values
                     elif len(values) == 1:
-                        row[plan[1]] = values[0] or None
+                        row[name] = values[0] or None
                     else:
-                        row[plan[1]] = "\\".join(values)
+                        row[name] = "\\".join(values)
+                    continue
+            elif mode == _DATE:  # one YYYYMMDD; anything else (ACR-NEMA's dots, two values) the general path
+                text = raw.decode("latin-1").rstrip(" \x00").lstrip(" ")
+                if len(text) == 8 and text.isdigit():
+                    try:
+                        row[name] = datetime.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+                        continue
+                    except ValueError:
+                        pass  # not a date: the general path says so
+            else:  # _NUM; a: (struct code, size), b: as float
+                code, size = a
+                count = len(raw) // size
+                if count * size == len(raw) and (multi or count == 1):
+                    numbers = struct.unpack("<" + code * count, raw)
+                    if b:
+                        numbers = [float(v) for v in numbers]
+                    row[name] = list(numbers) if multi else numbers[0]
                     continue
         _general_element(source, tag, column_for(tag), codec, row, problems, others)

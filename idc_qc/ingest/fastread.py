@@ -37,6 +37,8 @@ FIRST_READ = 1 << 16
 _unpack_tag = struct.Struct("<HH").unpack_from
 _unpack_u16 = struct.Struct("<H").unpack_from
 _unpack_u32 = struct.Struct("<I").unpack_from
+#: VR bytes -> (VR, whether its length takes 4 bytes after 2 reserved ones)
+_EXPLICIT = {raw: (name, raw in _LONG) for raw, name in _VR_NAMES.items()}
 _unpack_explicit = struct.Struct("<HH2sH").unpack_from  # group, element, VR, 2-byte length
 _unpack_implicit = struct.Struct("<HHI").unpack_from     # group, element, 4-byte length
 
@@ -114,24 +116,25 @@ def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool, raw_cls
             raise NeedMore
         if implicit:
             group, number, length = _unpack_implicit(buf, offset)
-            vr = None
-            vr_bytes = b""
         else:
             group, number, vr_bytes, length = _unpack_explicit(buf, offset)
         tag = group << 16 | number
-        if tag == _ITEM_END:
-            return elements, offset + 8
-        if top and tag >= _PIXEL_DATA:
-            return elements, offset
-        if group == 0xFFFE:
-            raise Unsupported("item tag where an element was expected")
+        if tag >= _PIXEL_DATA:  # one test on the common path: the pixel data, an item delimiter, an item
+            if tag == _ITEM_END:
+                return elements, offset + 8
+            if top:
+                return elements, offset
+            if group == 0xFFFE:
+                raise Unsupported("item tag where an element was expected")
         if implicit:
+            vr = None
             offset += 8
         else:
-            vr = _VR_NAMES.get(vr_bytes)
-            if vr is None:
+            known = _EXPLICIT.get(vr_bytes)
+            if known is None:
                 raise Unsupported("not an explicit VR")
-            if vr_bytes in _LONG:
+            vr, long = known
+            if long:
                 if offset + 12 > size:
                     raise NeedMore
                 length = _unpack_u32(buf, offset + 8)[0]
