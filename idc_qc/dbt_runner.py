@@ -115,7 +115,10 @@ def dbt_vars(instances: str | None = None, absent_columns: list[str] | None = No
 #: ``idc_qc.run_var`` and the sources name them in their meta (``run_var``, read by
 #: ``idc_qc.source_files``): both read the environment only when a model runs, so a new value
 #: re-parses nothing (macros/run_var.sql). A direct ``dbt run --vars`` still gives them as vars.
-RUN_VARS = ("instances", "frames", "input_detail", "clinical_dir", "idc_index_dir", "idc_volume_geometry_index")
+RUN_VARS = ("instances", "frames", "input_detail", "clinical_dir", "idc_index_dir", "idc_volume_geometry_index",
+            # what the input has (its optional columns absent, its other columns, its kind) and the
+            # clinical tables registered: data, read when the models run
+            "instance_columns_absent", "instance_columns_extra", "input_kind", "clinical_tables")
 RUN_VAR_PREFIX = "IDC_QC_VAR_"
 
 

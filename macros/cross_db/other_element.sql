@@ -4,7 +4,7 @@
    instances, hand-made parquet, a BigQuery build whose var instance_columns_extra does not name
    it (so a BigQuery build over dicom_all reads OtherElements only when asked to). #}
 {% macro other_element_value(tag) -%}
-{%- if 'OtherElements' in var('instance_columns_extra', []) -%}
+{%- if 'OtherElements' in idc_qc.run_var('instance_columns_extra', []) -%}
 {{ return(adapter.dispatch('other_element_value', 'idc_qc')(tag)) }}
 {%- else -%}
 cast(null as {{ dbt.type_string() }})

@@ -3,7 +3,7 @@
    Columns"). FALSE for a column the input lacks, and always on engines whose column is an
    integer already (IDC's dicom_all on BigQuery). #}
 {% macro dimensions_not_integers() -%}
-  {%- set absent = var('instance_columns_absent', []) -%}
+  {%- set absent = idc_qc.run_var('instance_columns_absent', []) -%}
   {%- set tests = [] -%}
   {%- for name in ['Rows', 'Columns'] if name not in absent -%}
     {%- set quoted = adapter.quote(name) -%}

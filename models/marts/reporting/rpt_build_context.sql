@@ -6,7 +6,7 @@
 -- row exists even when a partial build selects only this model.
 
 {%- set kinds = ['synthetic', 'dicom', 'index_only', 'unknown'] %}
-{%- set input_kind = var('input_kind', 'unknown') | string %}
+{%- set input_kind = idc_qc.run_var('input_kind', 'unknown') | string %}
 {%- if input_kind not in kinds %}
     {{ exceptions.raise_compiler_error("dbt var input_kind must be one of " ~ kinds | join(', ') ~ ", found " ~ input_kind | tojson) }}
 {%- endif %}

@@ -8,7 +8,7 @@
 -- Age: the table's age column in years when it has one, else -days_to_birth / 365.25 (TCGA's
 -- days_to_birth counts back from diagnosis).
 
-{%- set tables = var('clinical_tables') %}
+{%- set tables = idc_qc.run_var('clinical_tables') %}
 {#- Lineage: table_metadata describes the tables read below; it is read only when there are some. #}
 {%- set table_metadata = source('idc_clinical', 'table_metadata') %}
 

@@ -49,7 +49,7 @@ renamed as (
         {#- every other column the input has (idc-qc ingest writes all of dicom_all's), as it is:
             `idc-qc build` lists them in the var instance_columns_extra after checking the files;
             empty by default, so a BigQuery build over dicom_all reads the columns above only #}
-        {%- for column in var('instance_columns_extra', []) %},
+        {%- for column in idc_qc.run_var('instance_columns_extra', []) %},
         {{ adapter.quote(column) }}
         {%- endfor %}
     from source
