@@ -274,10 +274,13 @@ def compile_models(
     first, which needs a reachable BigQuery. ``env`` is applied during the run (e.g.
     ``IDC_QC_BQ_KEYFILE``, ``IDC_QC_BQ_PROJECT``).
     """
-    from .dbt_runner import run_dbt
+    from .dbt_runner import parse_project, run_dbt
 
     db_path = (Path(work_dir) if work_dir else Path("build") / "bigquery") / "compile.placeholder"
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    # the parse through the parse cache (parse_project): a compile into a new folder with the
+    # same target, vars and environment as an earlier one parses warm
+    manifest = parse_project(db_path=db_path, target=target, vars=dict(vars or {}), env=dict(env or {}))
     run_dbt(
         "compile",
         db_path=db_path,
@@ -286,6 +289,7 @@ def compile_models(
         select=select,
         extra_args=["--no-populate-cache"],
         env=dict(env or {}),
+        manifest=manifest,
     )
     from .database.files import dbt_work_dir
 
