@@ -145,6 +145,36 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedBuildScheduling(config, log)
 
 
+def built_once(tmp_path_factory, name: str, make) -> Path:
+    """``make(folder)`` (a build into ``folder``, returning the database's path), made once per run.
+
+    Without xdist: into a new temporary folder. Under xdist the first worker to need it builds
+    it, under a lock, into a folder of the run that both workers see (their base folders'
+    parent), and every worker, that one included, works on its own copy of that folder (the
+    database, the input beside it, dbt's target): as if it had built it itself, the build made
+    once instead of once per worker. The pristine folder is never read by a test."""
+    import fcntl
+    import json
+    import shutil
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / f"built_once_{name}"
+    with open(shared.with_name(shared.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = shared.with_name(shared.name + ".done")
+        if not done.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            shared.mkdir()
+            db = make(shared)
+            done.write_text(json.dumps(str(db.relative_to(shared))))
+        relative = json.loads(done.read_text())
+    mine = tmp_path_factory.mktemp(name)
+    shutil.copytree(shared, mine, symlinks=True, dirs_exist_ok=True)
+    return mine / relative
+
+
 @pytest.fixture(scope="session")
 def real_headers() -> Path:
     return require_shared(REAL_HEADERS)
@@ -160,9 +190,12 @@ def real_headers_db(tmp_path_factory, real_headers) -> Path:
     """The whole project built once over the real DICOM headers."""
     from idc_qc.build import build
 
-    db = tmp_path_factory.mktemp("real_headers") / "idc_qc.duckdb"
-    build(db, str(real_headers))
-    return db
+    def make(root: Path) -> Path:
+        db = root / "idc_qc.duckdb"
+        build(db, str(real_headers))
+        return db
+
+    return built_once(tmp_path_factory, "real_headers", make)
 
 
 @pytest.fixture(scope="session")
@@ -181,11 +214,13 @@ def synthetic_db(tmp_path_factory) -> Path:
     from idc_qc.build import build
     from idc_qc.synth import synthesize
 
-    root = tmp_path_factory.mktemp("synthetic_build")
-    synth = synthesize(root / "synth", series_limit=300, seed=0)
-    db = root / "idc_qc.duckdb"
-    build(db, str(Path(synth.instances_glob).parent))
-    return db
+    def make(root: Path) -> Path:
+        synth = synthesize(root / "synth", series_limit=300, seed=0)
+        db = root / "idc_qc.duckdb"
+        build(db, str(Path(synth.instances_glob).parent))
+        return db
+
+    return built_once(tmp_path_factory, "synthetic_build", make)
 
 
 @pytest.fixture(scope="session")
