@@ -47,8 +47,9 @@ _FOLDER_MARKERS = {
 
 #: Shared builds too costly to make on each worker (fixtures, and the support builders behind
 #: them): the test files naming one are one xdist group. The cheap ones (real_headers_db,
-#: synthetic_db: well under a minute) are left out on purpose: building one twice, once per
-#: worker, costs less than the idle worker a group of every file using them would leave.
+#: synthetic_db: well under a minute) are left out on purpose: a group of every file using them
+#: would leave a worker idle; they are built once per run instead (``built_once``: the first
+#: worker to need one builds it, the other copies it).
 SHARED_BUILDS = ("index_only_db", "quality_faults_build", "quality_clean_build", "cached_quality_build",
                  "tcga_db", "tcga_clinical_db", "query_warehouse", "release_runs")
 
