@@ -378,7 +378,8 @@ def test_select_matching_nothing_is_an_error(previous, synth):
 
 
 def test_select_with_parents_into_a_new_database_builds_and_tests_exactly_that(synth, tmp_path):
-    db = tmp_path / "new.duckdb"
+    db = tmp_path / "new" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+    db.parent.mkdir()
     result = run("build", "-i", str(synth), "--db", str(db), "-s", "+series_geometry")
     assert result.returncode == 0, result.stderr
     counts = table_counts(db)

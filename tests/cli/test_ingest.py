@@ -69,7 +69,8 @@ def ingested(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def built(ingested) -> Path:
-    db = ingested["root"] / "ingested.duckdb"
+    db = ingested["root"] / "ingested" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+    db.parent.mkdir()
     run = _cli("build", "--instances", str(ingested["out"]), "--db", str(db))
     assert run.returncode == 0, run.stderr + run.stdout
     return db

@@ -189,7 +189,8 @@ def test_rerun_reads_nothing_new(web_ingest, server):
 def test_build_gives_the_verdicts_the_files_were_written_with(web_ingest, tmp_path):
     import duckdb
 
-    db = tmp_path / "web.duckdb"
+    db = tmp_path / "web" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+    db.parent.mkdir()
     run = invoke("build", "--instances", str(web_ingest["out"]), "--db", str(db))
     assert run.returncode == 0, run.stderr
     with duckdb.connect(str(db), read_only=True) as con:

@@ -455,7 +455,8 @@ def build_and_compare(folder: Path) -> tuple[Path, list[Comparison]]:
     all_cases, observed, rows = write_and_observe(folder)
     instances = folder / "instances.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema()), instances)
-    db = folder / "converters.duckdb"
+    db = folder / "converters_db" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+    db.parent.mkdir(parents=True, exist_ok=True)
     build(db, str(instances), select=["+series_converters"])
     with duckdb.connect(str(db), read_only=True) as con:
         predicted = {(uid, tool): (outcome, rule, value) for uid, tool, outcome, rule, value in con.execute(
@@ -583,7 +584,8 @@ def build_and_compare_objects(folder: Path, series_folder: Path | None = None) -
                       "dcm2niix": run_dcm2niix(out, folder / "out" / "dcm2niix" / case.name),
                       "SimpleITK": itk[out]} for uid, (case, out) in made.items()}
     ingest([str(objects_folder)], folder / "ingested", workers=1)
-    db = folder / "objects.duckdb"
+    db = folder / "objects_db" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+    db.parent.mkdir(parents=True, exist_ok=True)
     build(db, str(folder / "ingested"), select=["+series_converters"])
     with duckdb.connect(str(db), read_only=True) as con:
         predicted = {(uid, tool): (outcome, rule, value) for uid, tool, outcome, rule, value in con.execute(

@@ -309,7 +309,9 @@ _BUILT: dict[str, Path] = {}
 def built_once(instances: str, folder: Path) -> Path:
     """Build the geometry models over ``instances`` once per test session (cached by input)."""
     if instances not in _BUILT:
-        _BUILT[instances] = build_geometry(folder / "geometry.duckdb", instances)
+        db = folder / "geometry" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+        db.parent.mkdir(parents=True, exist_ok=True)
+        _BUILT[instances] = build_geometry(db, instances)
     return _BUILT[instances]
 
 

@@ -106,7 +106,8 @@ def query_warehouse(instances: Path, folder: Path) -> Path:
 
     key = str(instances)
     if key not in _BUILT:
-        db = folder / "query.duckdb"
+        db = folder / "query" / "idc_qc.duckdb"  # named idc_qc.duckdb (its own folder): builds share dbt's cached parse by database name
+        db.parent.mkdir(parents=True, exist_ok=True)
         build(db, key)
         _BUILT[key] = db
     return _BUILT[key]
