@@ -378,13 +378,14 @@ def _model_relations(manifest_path: Path) -> dict[str, str]:
 
 
 def build_duckdb(work_dir: Path, instances: Path, index_dir: Path, absent: list[str]) -> Build:
-    from idc_qc.dbt_runner import dbt_vars, run_dbt
+    from idc_qc.dbt_runner import dbt_vars, parse_project, run_dbt
     from idc_qc.instances import dbt_instances_var
 
     db_path = work_dir / "idc_qc.duckdb"
     vars = dbt_vars(instances=dbt_instances_var([str(instances)]), absent_columns=absent, idc_index_dir=str(index_dir))
+    manifest = parse_project(db_path=db_path, vars=vars)  # parsed once (cached), for both commands
     for command in ("seed", "run"):
-        run_dbt(command, db_path=db_path, vars=vars)
+        run_dbt(command, db_path=db_path, vars=vars, manifest=manifest)
     return Build("duckdb", _model_relations(db_path.parent / "dbt" / "target" / "manifest.json"), work_dir)
 
 
@@ -407,13 +408,15 @@ def emulator_vars(emulator: Emulator, absent: list[str]) -> dict[str, Any]:
 
 def build_emulator(emulator: Emulator, work_dir: Path, dataset: str, absent: list[str]) -> Build:
     """dbt seed + run with target bqemulator (dbt-bigquery through ``api_endpoint``)."""
-    from idc_qc.dbt_runner import run_dbt
+    from idc_qc.dbt_runner import parse_project, run_dbt
 
     placeholder = work_dir / "bqemulator.placeholder"
     env = emulator_env(emulator, dataset)
     vars = emulator_vars(emulator, absent)
+    manifest = parse_project(db_path=placeholder, target="bqemulator", vars=vars, env=env)  # once, for both commands
     for command in ("seed", "run"):
-        run_dbt(command, db_path=placeholder, target="bqemulator", vars=vars, env=env, extra_args=["--threads", "4"])
+        run_dbt(command, db_path=placeholder, target="bqemulator", vars=vars, env=env, extra_args=["--threads", "4"],
+                manifest=manifest)
     return Build("bqemulator", _model_relations(work_dir / "dbt" / "target" / "manifest.json"), work_dir)
 
 
