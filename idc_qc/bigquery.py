@@ -274,6 +274,12 @@ def compile_models(
     first, which needs a reachable BigQuery. ``env`` is applied during the run (e.g.
     ``IDC_QC_BQ_KEYFILE``, ``IDC_QC_BQ_PROJECT``).
     """
+    return _compile_models(target=target, vars=vars, env=env, select=select, work_dir=work_dir)[0]
+
+
+def _compile_models(*, target: str, vars: Mapping[str, Any] | None, env: Mapping[str, str] | None,
+                    select: list[str] | None, work_dir: Path | None) -> tuple[CompiledProject, Any]:
+    """:func:`compile_models`, and the parsed manifest it compiled (for a selection on it)."""
     from .dbt_runner import parse_project, run_dbt
 
     db_path = (Path(work_dir) if work_dir else Path("build") / "bigquery") / "compile.placeholder"
@@ -294,7 +300,7 @@ def compile_models(
     from .database.files import dbt_work_dir
 
     manifest_path = dbt_work_dir(db_path) / "target" / "manifest.json"
-    return read_compiled_manifest(manifest_path, only=None)
+    return read_compiled_manifest(manifest_path, only=None), manifest
 
 
 def read_compiled_manifest(manifest_path: Path, only: Iterable[str] | None = None) -> CompiledProject:
@@ -567,12 +573,13 @@ def dry_run(
     """
     # Every model is compiled, not only the selection: a selected model's statement inlines its
     # upstream models, whose SQL dbt writes only for the models it compiled.
-    compiled = compile_models(target=target, vars=vars, env=env, work_dir=work_dir)
+    compiled, manifest = _compile_models(target=target, vars=vars, env=env, select=None, work_dir=work_dir)
     only = None
     if select:
         from .dbt_runner import list_selected
 
-        only = list_selected(None, select=select, resource_types=("model",), target=target, vars=dict(vars or {}),
+        # selected on the manifest just compiled: no second parse
+        only = list_selected(manifest, select=select, resource_types=("model",), target=target, vars=dict(vars or {}),
                              env=dict(env or {}), work_dir=compiled.manifest_path.parent.parent)
     return dry_run_models(client, compiled, inline=inline, maximum_bytes_billed=maximum_bytes_billed, only=only)
 
