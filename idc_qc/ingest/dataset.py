@@ -276,65 +276,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 #: Convert the common raw elements (strings in a directly decoded character set, binary
-#: numbers) in one step; off, every element takes the general path (the tests compare both).
+#: numbers, dates) in one step; off, every element takes the general path (the tests compare both).
 FAST_VALUES = True
-_NO_FAST = object()
 _FAST_STRING_VRS = {"AE", "AS", "CS", "DS", "IS", "LO", "SH", "UC", "UI", "UR", "TM", "DT", "PN", "LT", "ST", "UT"}
-
-
-def _fast_value(column: Column, elem, codec):
-    """The typed value of a raw element in one step, or _NO_FAST for the general path (which
-    also reports what cannot be read). The same result as _element_values + _typed."""
-    vr = elem.VR
-    raw = elem.value
-    if not raw or vr is None or vr == "UN":
-        return _NO_FAST
-    kind = column.kind
-    if kind == STRING:
-        if vr not in _FAST_STRING_VRS or (vr in _TEXT_VRS and not isinstance(codec, str)):
-            return _NO_FAST
-        text = raw.decode(codec if vr in _TEXT_VRS else "latin-1", "replace")
-        if vr in _KEEP_LEADING:
-            values = [text.rstrip(" \x00")]
-        else:
-            values = [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
-        if column.multi:
-            return values
-        if len(values) == 1:
-            return values[0] or None
-        return "\\".join(values)
-    if kind in (INT, FLOAT) and vr in _STRUCT and elem.is_little_endian:
-        size = _SIZES[vr]
-        if len(raw) % size:
-            return _NO_FAST
-        numbers = struct.unpack("<" + _STRUCT[vr] * (len(raw) // size), raw)
-        if kind == FLOAT:
-            numbers = [float(v) for v in numbers]
-        elif vr == "UV" and any(v > _INT64_MAX for v in numbers):
-            return _NO_FAST
-        if column.multi:
-            return list(numbers)
-        if len(numbers) != 1:
-            return _NO_FAST
-        return numbers[0]
-    return _NO_FAST
-
-
 _SIZES = {vr: struct.calcsize(code) for vr, code in _STRUCT.items()}
-
-
-def _fast_private(elem, codec):
-    """OtherElements' Data of a raw private string element in one step (as _other), or _NO_FAST."""
-    vr = elem.VR
-    if vr not in _FAST_STRING_VRS or (vr in _TEXT_VRS and not isinstance(codec, str)):
-        return _NO_FAST
-    raw = elem.value
-    if not raw:
-        return None
-    text = raw.decode(codec if vr in _TEXT_VRS else "latin-1", "replace")
-    if vr in _KEEP_LEADING:
-        return [text.rstrip(" \x00")]
-    return [part.rstrip(" \x00").lstrip(" ") for part in text.split("\\")]
 
 
 def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]:
@@ -348,31 +293,25 @@ def dataset_row(ds, file_meta=None) -> tuple[dict[str, Any], list[ValueProblem]]
     sources = [(file_meta, "latin-1")] if file_meta is not None else []
     sources.append((ds, _encoding(ds)))
     for source, codec in sources:
-        if FAST_VALUES and type(source) is FastDataset:
-            _fast_elements(source, codec, row, problems, others)
+        if not FAST_VALUES:
+            for tag in source.keys():
+                tag = int(tag)
+                if tag != 0x7FE00010 and tag & 0xFFFF:
+                    _general_element(source, tag, column_for(tag), codec, row, problems, others)
             continue
-        for tag in source.keys():
-            tag = int(tag)
-            if tag == 0x7FE00010 or tag & 0xFFFF == 0:
-                continue
-            column = column_for(tag)
-            if FAST_VALUES:
-                elem = source.get_item(tag)
-                if type(elem.value) is bytes and getattr(elem, "is_raw", False):
-                    if column is not None:
-                        value = _fast_value(column, elem, codec)
-                        if value is not _NO_FAST:
-                            row[column.keyword] = value
-                            continue
-                    elif (tag >> 16) & 1:
-                        data = _fast_private(elem, codec)
-                        if data is not _NO_FAST:
-                            others.append({"Tag": f"Tag_{tag:08X}", "Data": data})
-                            continue
-            _general_element(source, tag, column, codec, row, problems, others)
+        elements = source._elements.items() if type(source) is FastDataset else _raw_elements(source)
+        _fast_elements(elements, source, codec, row, problems, others)
     if others:
         row[OTHER_ELEMENTS] = others
     return row, problems
+
+
+def _raw_elements(ds):
+    """(tag, element) of a pydicom data set: its raw elements (RawDataElement, a tuple of the
+    fields fastread's elements have, in the same order), None for one pydicom converted."""
+    for tag in ds.keys():
+        elem = ds.get_item(tag)
+        yield int(tag), (elem if getattr(elem, "is_raw", False) else None)
 
 
 def _general_element(source, tag: int, column: Column | None, codec, row: dict, problems: list, others: list) -> None:
@@ -398,10 +337,9 @@ def _general_element(source, tag: int, column: Column | None, codec, row: dict, 
             row[column.keyword] = None
 
 
-# How the fast reader's elements are converted, decided once per (tag, VR): a plan is
-# (mode, name, a, b, c) with the mode's flags in a, b, c. The loop below is _fast_value /
-# _fast_private unrolled over a FastDataset's raw elements; tests/unit/test_ingest_dataset.py
-# compares it with the general path.
+# How a raw element is converted, decided once per (tag, VR): a plan is (mode, name, a, b, c)
+# with the mode's flags in a, b, c. tests/unit/test_ingest_dataset.py compares the one-step
+# conversion with the general path on every file pydicom ships.
 _SKIP, _GENERAL, _STR, _NUM, _PRIVATE, _DATE = range(6)
 _PLANS: dict[int, tuple] = {}  # tag -> (VR, *plan): the plan of the VR that tag was last written with
 _NO_PLAN = (None, None, None, None)
@@ -431,23 +369,25 @@ def _plan(tag: int, vr: str | None) -> tuple:
     return (_GENERAL, *_NO_PLAN)
 
 
-def _fast_elements(source, codec, row: dict, problems: list, others: list) -> None:
-    """Every element of a FastDataset into ``row`` / ``others``; the same values as the loop of
-    :func:`dataset_row` over any data set, in fewer steps. An element is RawElement's fields by
-    position (fastread): [1] VR, [3] the value's bytes (a list of items for a sequence, whose
-    plan is always the general path)."""
+def _fast_elements(elements, source, codec, row: dict, problems: list, others: list) -> None:
+    """``elements`` ((tag, element) of ``source``) into ``row`` / ``others``: the common raw
+    elements in one step, the rest (sequences, other character sets, big-endian numbers, what
+    cannot be read, elements pydicom converted: None) by the general path. An element is
+    RawDataElement's fields by position: [1] VR, [3] the value's bytes, [6] little endian."""
     text_codec = codec if isinstance(codec, str) else None
     plans = _PLANS
-    for tag, elem in source._elements.items():
-        vr = elem[1]
-        plan = plans.get(tag)
-        if plan is None or plan[0] != vr:
-            plan = plans[tag] = (vr, *_plan(tag, vr))
-        _, mode, name, a, b, multi = plan
+    for tag, elem in elements:
+        if elem is None:
+            mode = _SKIP if tag == 0x7FE00010 or tag & 0xFFFF == 0 else _GENERAL
+        else:
+            vr = elem[1]
+            plan = plans.get(tag)
+            if plan is None or plan[0] != vr:
+                plan = plans[tag] = (vr, *_plan(tag, vr))
+            _, mode, name, a, b, multi = plan
         if mode == _SKIP:
             continue
-        raw = elem[3]
-        if mode != _GENERAL and raw:
+        if mode != _GENERAL and (raw := elem[3]) and type(raw) is bytes:
             if mode == _STR or mode == _PRIVATE:  # a: decoded with the character set; b: leading spaces kept
                 if not a or text_codec is not None:
                     text = raw.decode(text_codec if a else "latin-1", "replace")
@@ -480,7 +420,7 @@ def _fast_elements(source, codec, row: dict, problems: list, others: list) -> No
             else:  # _NUM; a: (struct code, size), b: as float
                 code, size = a
                 count = len(raw) // size
-                if count * size == len(raw) and (multi or count == 1):
+                if elem[6] and count * size == len(raw) and (multi or count == 1):
                     numbers = struct.unpack("<" + code * count, raw)
                     if b:
                         numbers = [float(v) for v in numbers]

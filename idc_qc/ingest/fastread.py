@@ -106,7 +106,7 @@ def _is_sequence_tag(tag: int) -> bool:
     return entry is not None and entry[0] == "SQ"
 
 
-def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool, raw_cls) -> tuple[dict[int, Any], int]:
+def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool) -> tuple[dict[int, Any], int]:
     """Elements from ``offset`` to ``end`` (an item's end, or the buffer's); stops at an item
     delimiter, or at the pixel data at the top level. Returns (elements, offset after)."""
     elements: dict[int, Any] = {}
@@ -143,7 +143,7 @@ def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool, raw_cls
                 offset += 8
         if vr == "SQ" or ((vr is None or vr == "UN") and (length == _UNDEFINED or _is_sequence_tag(tag))):
             # a sequence; a standard one written as UN has implicit items
-            items, offset = _parse_items(buf, offset, length, implicit or vr == "UN", raw_cls)
+            items, offset = _parse_items(buf, offset, length, implicit or vr == "UN")
             elements[tag] = (tag, "SQ", 0, items, 0, implicit, True, True, False)
             continue
         if length == _UNDEFINED:
@@ -156,7 +156,7 @@ def _parse(buf: bytes, offset: int, end: int, implicit: bool, top: bool, raw_cls
     return elements, offset
 
 
-def _parse_items(buf: bytes, offset: int, length: int, implicit: bool, raw_cls) -> tuple[list, int]:
+def _parse_items(buf: bytes, offset: int, length: int, implicit: bool) -> tuple[list, int]:
     size = len(buf)
     end = size if length == _UNDEFINED else offset + length
     if length != _UNDEFINED and end > size:
@@ -174,7 +174,7 @@ def _parse_items(buf: bytes, offset: int, length: int, implicit: bool, raw_cls) 
         if tag != _ITEM:
             raise Unsupported("not an item in a sequence")
         item_end = end if item_length == _UNDEFINED else offset + item_length
-        elements, offset = _parse(buf, offset, item_end, implicit, False, raw_cls)
+        elements, offset = _parse(buf, offset, item_end, implicit, False)
         items.append(FastDataset(elements))
     if length == _UNDEFINED:
         raise NeedMore
@@ -192,7 +192,7 @@ def read_fast_open(handle, buf: bytes) -> tuple[FastDataset, FastDataset] | None
     eof = len(buf) < FIRST_READ
     while True:
         try:
-            return _read(buf, RawElement, eof)
+            return _read(buf, eof)
         except NeedMore:
             if eof:
                 return None  # the file ends inside the header: pydicom says how
@@ -204,7 +204,7 @@ def read_fast_open(handle, buf: bytes) -> tuple[FastDataset, FastDataset] | None
             return None
 
 
-def _read(buf: bytes, raw_cls, eof: bool) -> tuple[FastDataset, FastDataset] | None:
+def _read(buf: bytes, eof: bool) -> tuple[FastDataset, FastDataset] | None:
     if len(buf) < 144 or buf[128:132] != b"DICM":
         return None
     # file meta: explicit VR little endian, group 0002 only
@@ -216,21 +216,21 @@ def _read(buf: bytes, raw_cls, eof: bool) -> tuple[FastDataset, FastDataset] | N
         group = _unpack_u16(buf, offset)[0]
         if group != 0x0002:
             break
-        elements, offset = _parse_meta_element(buf, offset, raw_cls)
+        elements, offset = _parse_meta_element(buf, offset)
         meta.update(elements)
     syntax_elem = meta.get(0x00020010)
     if syntax_elem is None:
         return None
-    syntax = syntax_elem.value.decode("ascii", "replace").rstrip("\x00 ")
+    syntax = syntax_elem[3].decode("ascii", "replace").rstrip("\x00 ")  # its value (RawElement fields)
     if syntax == _BIG_ENDIAN or syntax in _DEFLATED:
         return None
     implicit = syntax == _IMPLICIT_LE
     # at the end of the file, a data set without pixel data ends where the file does
-    elements, _ = _parse(buf, offset, len(buf) if eof else 1 << 62, implicit, True, raw_cls)
+    elements, _ = _parse(buf, offset, len(buf) if eof else 1 << 62, implicit, True)
     return FastDataset(elements), FastDataset(meta)
 
 
-def _parse_meta_element(buf: bytes, offset: int, raw_cls):
+def _parse_meta_element(buf: bytes, offset: int):
     group, number = _unpack_tag(buf, offset)
     tag = group << 16 | number
     vr_bytes = buf[offset + 4:offset + 6]
@@ -242,5 +242,5 @@ def _parse_meta_element(buf: bytes, offset: int, raw_cls):
         offset += 8
     if length == _UNDEFINED or offset + length > len(buf):
         raise NeedMore if length != _UNDEFINED else Unsupported("undefined length in file meta")
-    return {tag: raw_cls(tag, vr_bytes.decode("ascii"), length, buf[offset:offset + length], 0, False, True)}, \
+    return {tag: (tag, vr_bytes.decode("ascii"), length, buf[offset:offset + length], 0, False, True, True, False)}, \
         offset + length
