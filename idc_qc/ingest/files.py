@@ -22,6 +22,9 @@ NOT_DICOM, DICOMDIR, FILE_FAILED, VALUE, DUPLICATE, WALK = (
     "not_dicom", "dicomdir", "failed", "unreadable_value", "duplicate_sop_instance", "walk")
 
 DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
+#: os.DirEntry.stat() gives the device and inode (which find a file reached twice) on POSIX only
+_ENTRY_STAT_HAS_INODE = os.name == "posix"
+
 @dataclass(frozen=True)
 class FoundFile:
     path: str          # absolute, as reached (links not resolved)
@@ -89,8 +92,21 @@ def walk(paths: list[str]) -> Iterator[FoundFile | WalkNote]:
             return
         inner = (*ancestors, key)
         for entry in entries:
-            child = os.path.join(path, entry.name)
-            yield from walk_one(child, inner)
+            try:  # a plain file (not a link) is the common case: its type is known without a stat
+                plain_file = _ENTRY_STAT_HAS_INODE and entry.is_file(follow_symlinks=False)
+            except OSError:
+                plain_file = False
+            if plain_file:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    yield from walk_one(entry.path, inner)  # says what is wrong with it
+                    continue
+                found = file_entry(entry.path, st)
+                if found is not None:
+                    yield found
+            else:
+                yield from walk_one(entry.path, inner)
 
     def walk_one(path: str, ancestors: tuple) -> Iterator:
         try:

@@ -1,13 +1,15 @@
 """`idc-qc ingest` as a function: DICOM files -> an ingest output folder (docs/ingest.md).
 
 :func:`ingest` walks the paths, reads the files that are new or changed since the last run in
-parallel processes (chunks of paths; each worker returns one Arrow table per chunk), streams
-the rows to parquet parts of bounded size, and writes the errors table and the manifest. It
-never prints; the CLI shows its progress through the ``progress`` callback.
+parallel processes (chunks of paths handed out as workers ask; each worker writes the rows it
+read to parquet parts of bounded size and reports their names and files back), and writes the
+errors table and the manifest. It never prints; the CLI shows its progress through the
+``progress`` callback.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import defaultdict
@@ -66,8 +68,8 @@ class IngestResult:
 
 
 def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
-    """Worker: read a chunk of files; returns (instances table or None, frames table or None,
-    [(path, status)], [error rows])."""
+    """Read a chunk of files: ([(path, status)], [error rows], (instances table or None, frames
+    table or None, [paths of the table's rows]))."""
     import warnings
 
     warnings.simplefilter("ignore")  # pydicom's warnings about what it read leniently: the rows say it
@@ -98,11 +100,12 @@ def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
                            "reason": f"frames not resolved: {type(exc).__name__}: {exc}",
                            "SOPInstanceUID": row.get("SOPInstanceUID")})
     if not rows:
-        return None, None, statuses, errors
+        return statuses, errors, (None, None, [])
     from .frames import frames_table
     from .writer import rows_table
 
-    return rows_table(rows), frames_table(frames) if frames else None, statuses, errors
+    read = [row["source_path"] for row in rows]
+    return statuses, errors, (rows_table(rows), frames_table(frames) if frames else None, read)
 
 
 def check_paths(paths: list[str]) -> None:
@@ -116,13 +119,26 @@ def check_paths(paths: list[str]) -> None:
 def _prepare_out(out: Path, dicomweb: bool = False) -> None:
     if out.exists() and not out.is_dir():
         raise IdcQcError(f"--out {str(out)!r} is a file; give a folder (created when missing)")
-    if out.is_dir() and any(out.iterdir()) and not mf.is_ingest_output(out):
+    if out.is_dir() and not mf.is_ingest_output(out) and not _only_parts(out):
         raise IdcQcError(f"--out {str(out)!r} holds files but no {mf.MANIFEST_NAME}: it is not an idc-qc ingest "
                          "output; give an empty or new folder")
     if (mf.read_manifest(out) or {}).get("source") == "dicomweb" and not dicomweb:
         raise IdcQcError(f"--out {str(out)!r} holds an ingest from a DICOMweb server; write the files' ingest to "
                          "another folder")
     (out / mf.INSTANCES_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def _only_parts(out: Path) -> bool:
+    """Whether ``out`` holds nothing but parts: empty, or what a first run stopped before its
+    manifest left (its parts are removed as any stopped run's are)."""
+    from .writer import PART_PREFIX
+
+    for entry in out.iterdir():
+        if entry.name not in (mf.INSTANCES_DIR, mf.FRAMES_DIR) or not entry.is_dir():
+            return False
+        if any(not f.name.startswith(PART_PREFIX) or not f.is_file() for f in entry.iterdir()):
+            return False
+    return True
 
 
 def ingest(
@@ -184,58 +200,37 @@ def ingest(
     result.removed = len(removed)
     result.removed_paths = removed
 
-    # --- read, streamed to new parts
+    # --- read, streamed to new parts (written by whichever process read the rows)
     errors: list[dict] = []
-    next_part = 1 + max((mf_part for mf_part in (_number(p) for p in known_parts) if mf_part is not None), default=0)
-    pending = []
-    pending_frames = []
-    pending_rows = 0
+    first_part = 1 + max((n for n in (_number(p) for p in known_parts) if n is not None), default=0)
     new_parts: list[str] = []
-    pending_paths: list[str] = []
 
-    def flush() -> None:
-        nonlocal pending, pending_frames, pending_rows, next_part, pending_paths
-        if not pending:
-            return
-        from .writer import write_instances_part
-
-        name = write_instances_part(pending, pending_frames, out, next_part)
-        next_part += 1
-        new_parts.append(name)
-        for path in pending_paths:
-            records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, READ, name)
-        pending, pending_frames, pending_rows, pending_paths = [], [], 0, []
-
-    def take(chunk_result) -> None:
-        nonlocal pending_rows
-        table, frames, statuses, chunk_errors = chunk_result
-        if frames is not None:
-            pending_frames.append(frames)
+    def take(statuses, chunk_errors, written) -> None:
         errors.extend(chunk_errors)
         for path, status in statuses:
-            if status == READ:
-                pending_paths.append(path)
-            else:
+            if status != READ:
                 records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, status, None)
-        if table is not None:
-            pending.append(table)
-            pending_rows += table.num_rows
-        if pending_rows >= rows_per_part:
-            flush()
+        for name, paths_in_part in written:
+            new_parts.append(name)
+            for path in paths_in_part:
+                records[path] = mf.FileRecord(found[path].size, found[path].mtime_ns, READ, name)
 
     chunks = [[(f.path, f.size) for f in to_read[i:i + chunk_files]] for i in range(0, len(to_read), chunk_files)]
-    done = 0
     if progress:
         progress(0, len(to_read))
+    advance = (lambda n: progress(n, len(to_read))) if progress else (lambda n: None)
     if workers == 1 or len(chunks) <= 1:
+        parts = _Parts(out, rows_per_part, itertools.count(first_part).__next__)
+        done = 0
         for chunk in chunks:
-            take(_read_chunk(chunk, collection))
+            statuses, chunk_errors, read = _read_chunk(chunk, collection)
+            take(statuses, chunk_errors, parts.add(*read))
             done += len(chunk)
-            if progress:
-                progress(done, len(to_read))
+            advance(done)
+        take([], [], parts.flush())
     else:
-        _read_in_processes(chunks, collection, workers, take, lambda n: progress(n, len(to_read)) if progress else None)
-    flush()
+        _read_in_processes(chunks, collection, min(workers, len(chunks)), out, rows_per_part, first_part, take,
+                           advance)
     result.files_read_this_run = len(to_read)
 
     # --- old parts: drop rows of changed and removed files
@@ -258,21 +253,29 @@ def ingest(
     if new_parts or stale:  # nothing read or dropped: the parts are as the last run left them
         unify_parts(part_paths)
 
-    # --- duplicates over every instance row
+    # --- duplicates over every instance row (the last run's, when its parts are all there unchanged)
     import pyarrow.parquet as pq
 
-    duplicates, rows = _duplicates(part_paths)
-    result.rows = rows
-    result.duplicate_instances = len(duplicates)
-    for uid, holders in duplicates.items():
-        for path in holders:
-            others = [h for h in holders if h != path]
-            errors.append({"path": path, "kind": DUPLICATE, "SOPInstanceUID": uid,
-                           "reason": f"SOPInstanceUID also in {len(others)} other file(s): " + ", ".join(others[:3])})
-
-    # --- errors of unchanged files carry over; walk notes and duplicates are found anew
-    reread = {f.path for f in to_read}
     previous_errors = mf.read_errors(out)
+    counts_before = previous_manifest.get("counts", {})
+    parts_as_before = (not new_parts and not stale and parts_after == known_parts
+                       and {"instance_rows", "duplicate_sop_instances"} <= set(counts_before)
+                       and isinstance(previous_manifest.get("columns"), int))
+    if parts_as_before:
+        result.rows = counts_before["instance_rows"]
+        result.duplicate_instances = counts_before["duplicate_sop_instances"]
+        errors.extend(row for row in previous_errors if row["kind"] == DUPLICATE)
+    else:
+        duplicates, result.rows = _duplicates(part_paths)
+        result.duplicate_instances = len(duplicates)
+        for uid, holders in duplicates.items():
+            for path in holders:
+                others = [h for h in holders if h != path]
+                errors.append({"path": path, "kind": DUPLICATE, "SOPInstanceUID": uid, "reason":
+                               f"SOPInstanceUID also in {len(others)} other file(s): " + ", ".join(others[:3])})
+
+    # --- errors of unchanged files carry over; walk notes and duplicates (unless carried above) are found anew
+    reread = {f.path for f in to_read}
     broken_paths = {n.path for n in broken}
     for row in previous_errors:
         carried = row["path"] in records and row["path"] not in reread and row["kind"] not in (DUPLICATE, "walk")
@@ -296,7 +299,10 @@ def ingest(
     result.walk_notes = sum(1 for n in notes if not n.counts_as_file)
     result.parts = len(part_paths)
     # every part has every column (unify_parts): the first part's schema is the table's
-    result.columns = len(pq.read_schema(part_paths[0]).names) if part_paths else 0
+    if parts_as_before:
+        result.columns = previous_manifest["columns"]
+    else:
+        result.columns = len(pq.read_schema(part_paths[0]).names) if part_paths else 0
 
     # unchanged tables are not written again (a rerun with nothing changed costs a walk and a stat)
     if records != previous:
@@ -356,14 +362,69 @@ def _duplicates(part_paths: list[Path]) -> tuple[dict[str, list[str]], int]:
     return {uid: sorted(paths) for uid, paths in holders.items() if len(paths) > 1}, rows
 
 
-def _read_in_processes(chunks, collection, workers, take, advance) -> None:
+class _Parts:
+    """Instance tables buffered into parts of about ``rows_per_part`` rows, each written by the
+    process that read its rows; ``next_number`` gives each part its number."""
+
+    def __init__(self, out: Path, rows_per_part: int, next_number: Callable[[], int]):
+        self.out, self.rows_per_part, self.next_number = out, rows_per_part, next_number
+        self.tables, self.frames, self.paths, self.rows = [], [], [], 0
+
+    def add(self, table, frames, paths: list[str]) -> list[tuple[str, list[str]]]:
+        """Buffer one chunk's tables; returns the part written when the buffer is full: [(name, paths)]."""
+        if table is not None:
+            self.tables.append(table)
+            self.rows += table.num_rows
+            self.paths += paths
+        if frames is not None:
+            self.frames.append(frames)
+        return self.flush() if self.rows >= self.rows_per_part else []
+
+    def flush(self) -> list[tuple[str, list[str]]]:
+        if not self.tables:
+            return []
+        from .writer import write_instances_part
+
+        name = write_instances_part(self.tables, self.frames, self.out, self.next_number())
+        written = [(name, self.paths)]
+        self.tables, self.frames, self.paths, self.rows = [], [], [], 0
+        return written
+
+
+def _worker(tasks, results, out: Path, collection: str | None, rows_per_part: int, counter) -> None:
+    """A reading process: chunks from ``tasks`` until None; after each chunk it sends
+    ("chunk", files, statuses, errors, parts written), and ("done", parts written) at the end, or
+    ("error", traceback) if something in it broke (the parent stops the run with it)."""
+    import traceback
+
+    from .writer import arrow_without_pandas
+
+    def next_number() -> int:
+        with counter.get_lock():
+            counter.value += 1
+            return counter.value - 1
+
+    try:
+        arrow_without_pandas()
+        parts = _Parts(out, rows_per_part, next_number)
+        while (chunk := tasks.get()) is not None:
+            statuses, errors, read = _read_chunk(chunk, collection)
+            results.put(("chunk", len(chunk), statuses, errors, parts.add(*read)))
+        results.put(("done", parts.flush()))
+    except BaseException:  # noqa: BLE001 - reported to the parent, which stops the run with it
+        results.put(("error", traceback.format_exc()))
+
+
+def _read_in_processes(chunks, collection, workers, out, rows_per_part, first_part, take, advance) -> None:
+    """Read ``chunks`` in ``workers`` processes, each writing the parts of the rows it read (the
+    parent never holds or writes rows: no rows through pipes, no serial write at the end)."""
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    import queue
 
-    from .writer import arrow_without_pandas, column_types
+    from .writer import column_types
 
-    context = multiprocessing.get_context("fork") if os.name == "posix" else None
-    if context is not None:  # import and build the column types once: forked workers inherit them
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    if context.get_start_method() == "fork":  # import and build the column types once: forked workers inherit them
         import pyarrow  # noqa: F401 - imported once before forking so workers inherit it
 
         from .fastread import read_fast  # noqa: F401 - the same (pydicom itself is imported only where needed)
@@ -372,29 +433,58 @@ def _read_in_processes(chunks, collection, workers, take, advance) -> None:
         import gc
 
         gc.freeze()  # the parent's objects out of the workers' garbage collections: no copy-on-write of them
-    done = 0
-    in_flight = {}
-    queue = iter(chunks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=arrow_without_pandas) as pool:
-        def submit() -> bool:
-            chunk = next(queue, None)
-            if chunk is None:
-                return False
-            in_flight[pool.submit(_read_chunk, chunk, collection)] = len(chunk)
-            return True
+    tasks, results = context.Queue(), context.Queue()
+    counter = context.Value("q", first_part)
+    processes = [context.Process(target=_worker, args=(tasks, results, out, collection, rows_per_part, counter),
+                                 daemon=True) for _ in range(workers)]
+    pending = iter(chunks)
+    stopped = False
 
-        for _ in range(workers * 3):  # bounded: a few chunks per worker in flight
-            if not submit():
-                break
-        while in_flight:
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                size = in_flight.pop(future)
-                take(future.result())
-                done += size
-                advance(done)
-                submit()
-    if context is not None:
-        import gc
+    def feed() -> None:  # the next chunk, or once every chunk is queued, one stop per worker after them
+        nonlocal stopped
+        chunk = next(pending, None)
+        if chunk is not None:
+            tasks.put(chunk)
+        elif not stopped:
+            stopped = True
+            for _ in processes:
+                tasks.put(None)
 
-        gc.unfreeze()
+    try:
+        for process in processes:
+            process.start()
+        for _ in range(workers * 3):  # bounded: a few chunks per worker queued
+            feed()
+        done = 0
+        finished = 0
+        while finished < len(processes):
+            try:
+                message = results.get(timeout=0.5)
+            except queue.Empty:
+                dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise IdcQcError(f"a reading process stopped (exit code {dead[0]}; out of memory?): the output "
+                                     "is as the last complete run left it; run the same command again") from None
+                continue
+            kind = message[0]
+            if kind == "error":
+                raise RuntimeError(f"a reading process failed:\n{message[1]}")
+            if kind == "done":
+                finished += 1
+                take([], [], message[1])
+                continue
+            _, files, statuses, chunk_errors, written = message
+            take(statuses, chunk_errors, written)
+            done += files
+            advance(done)
+            feed()
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        if context.get_start_method() == "fork":
+            import gc
+
+            gc.unfreeze()

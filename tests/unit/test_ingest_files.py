@@ -207,3 +207,66 @@ def test_provenance_of_an_ingest_output_names_the_files(tmp_path):
     provenance = detect_input(resolve_instances(str(tmp_path / "out")))
     assert provenance.kind == "dicom" and not provenance.is_synthetic
     assert provenance.detail.startswith(f"DICOM files read by idc-qc ingest from {tmp_path / 'in'} (1 files read")
+
+
+def test_reading_processes_write_the_parts_of_the_rows_they_read(tmp_path):
+    folder = tmp_path / "in"
+    rows = _rows(11)
+    for k, row in enumerate(rows):
+        ds = dataset_for(row)
+        if k == 7:
+            ds.ContrastBolusAgent = "IOPAMIDOL"  # a column only one process's part has until the parts are unified
+        write_file(ds, folder / f"{k:02d}.dcm")
+    shutil.copy(folder / "03.dcm", folder / "copy_of_03.dcm")  # a SOPInstanceUID in two files
+    out = tmp_path / "out"
+    result = ingest([str(folder)], out, workers=2, rows_per_part=3, chunk_files=2)
+    assert (result.found, result.read, result.rows, result.duplicate_instances) == (12, 12, 12, 1)
+    parts = sorted((out / "instances").glob("*.parquet"))
+    assert len(parts) >= 3 and len({tuple(pq.read_schema(p).names) for p in parts}) == 1
+    holder = {path: part.name for part in parts for path in pq.read_table(part, columns=["source_path"]).column(0)
+              .to_pylist()}
+    files = pq.read_table(out / "files.parquet").to_pylist()
+    assert {f["path"]: f["part"] for f in files} == holder  # every file's record names the part holding its row
+    assert sorted(holder) == sorted(str(p) for p in folder.iterdir())
+    errors = pq.read_table(result.errors_path).to_pylist()
+
+    again = ingest([str(folder)], out, workers=2, rows_per_part=3, chunk_files=2)  # nothing changed
+    assert (again.files_read_this_run, again.rows, again.duplicate_instances, again.columns) == (
+        0, 12, 1, result.columns)
+    assert pq.read_table(again.errors_path).to_pylist() == errors
+    assert sorted((out / "instances").glob("*.parquet")) == parts
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the reading processes are forked, and inherit the broken reader")
+def test_a_reading_process_that_dies_or_fails_stops_the_run_and_the_next_run_reads_again(tmp_path, monkeypatch):
+    import idc_qc.ingest.run as run
+
+    folder = tmp_path / "in"
+    for k, row in enumerate(_rows(8)):
+        write_file(dataset_for(row), folder / f"{k}.dcm")
+    out = tmp_path / "out"
+    read_chunk = run._read_chunk
+
+    def dies_on_file_5(chunk, collection):
+        if any(path.endswith("5.dcm") for path, _ in chunk):
+            os._exit(3)  # as a process the kernel kills for memory
+        return read_chunk(chunk, collection)
+
+    monkeypatch.setattr(run, "_read_chunk", dies_on_file_5)
+    with pytest.raises(IdcQcError, match=r"a reading process stopped \(exit code 3"):
+        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+
+    def fails_on_file_5(chunk, collection):
+        if any(path.endswith("5.dcm") for path, _ in chunk):
+            raise KeyError("a bug in the reader")
+        return read_chunk(chunk, collection)
+
+    monkeypatch.setattr(run, "_read_chunk", fails_on_file_5)
+    with pytest.raises(RuntimeError, match="(?s)a reading process failed.*KeyError: 'a bug in the reader'"):
+        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+
+    monkeypatch.setattr(run, "_read_chunk", read_chunk)
+    result = ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+    assert (result.new, result.read, result.rows) == (8, 8, 8)  # the parts the stopped runs wrote are gone
+    assert sorted(pq.read_table(out / "instances", columns=["source_path"]).column(0).to_pylist()) == sorted(
+        str(p) for p in folder.iterdir())
