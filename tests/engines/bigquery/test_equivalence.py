@@ -265,9 +265,11 @@ def test_dry_run_without_inlining_reports_missing_upstream(builds: dict[str, Any
         target="bqemulator",
         vars=h.emulator_vars(emulator, h.absent_instance_columns(builds["instances"])),
         env=h.emulator_env(emulator, "idc_qc_dry_run_never_created"),
+        select=["stg_dicom__instances", "series"],  # one of each kind: each dry run is a job on the emulator
         work_dir=tmp_path,
         inline=False,
     )
     by_name = {r.name: r for r in report.results}
+    assert sorted(by_name) == ["series", "stg_dicom__instances"]
     assert by_name["stg_dicom__instances"].ok, "a model reading only sources dry-runs as compiled"
     assert not by_name["series"].ok and by_name["series"].bytes_processed is None
