@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Outcome of one file.
 READ, SKIPPED, FAILED = "read", "skipped", "failed"
@@ -25,8 +25,7 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 #: os.DirEntry.stat() gives the device and inode (which find a file reached twice) on POSIX only
 _ENTRY_STAT_HAS_INODE = os.name == "posix"
 
-@dataclass(frozen=True)
-class FoundFile:
+class FoundFile(NamedTuple):  # a tuple: made once per file found, a rerun makes nothing else
     path: str          # absolute, as reached (links not resolved)
     size: int
     mtime_ns: int

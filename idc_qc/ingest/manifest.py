@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 #: The manifest's name, declared by idc_qc/instances/files.py (a folder holding it is an ingest
@@ -34,8 +34,7 @@ GENERATOR = "idc_qc.ingest"
 ERROR_COLUMNS = ("path", "kind", "reason", "attribute", "SOPInstanceUID")
 
 
-@dataclass(frozen=True)
-class FileRecord:
+class FileRecord(NamedTuple):  # a tuple: one per file, read and compared on every rerun
     size: int
     mtime_ns: int
     status: str
