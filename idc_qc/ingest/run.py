@@ -32,9 +32,12 @@ from .files import (
     walk,
 )
 
-#: Files per task sent to a worker process, and rows per parquet part.
+#: Files per task sent to a worker process, and rows per parquet part; a part is written sooner
+#: when its rows hold more than BYTES_PER_PART in memory (headers with large private blobs), so
+#: that each reading process holds a bounded amount whatever its files.
 CHUNK_FILES = 64
 ROWS_PER_PART = 10_000
+BYTES_PER_PART = 48_000_000
 
 
 @dataclass
@@ -363,22 +366,26 @@ def _duplicates(part_paths: list[Path]) -> tuple[dict[str, list[str]], int]:
 
 
 class _Parts:
-    """Instance tables buffered into parts of about ``rows_per_part`` rows, each written by the
-    process that read its rows; ``next_number`` gives each part its number."""
+    """Instance tables buffered into parts of about ``rows_per_part`` rows (fewer when they hold
+    more than BYTES_PER_PART), each written by the process that read its rows; ``next_number``
+    gives each part its number."""
 
     def __init__(self, out: Path, rows_per_part: int, next_number: Callable[[], int]):
         self.out, self.rows_per_part, self.next_number = out, rows_per_part, next_number
-        self.tables, self.frames, self.paths, self.rows = [], [], [], 0
+        self.tables, self.frames, self.paths, self.rows, self.bytes = [], [], [], 0, 0
 
     def add(self, table, frames, paths: list[str]) -> list[tuple[str, list[str]]]:
         """Buffer one chunk's tables; returns the part written when the buffer is full: [(name, paths)]."""
         if table is not None:
             self.tables.append(table)
             self.rows += table.num_rows
+            self.bytes += table.nbytes
             self.paths += paths
         if frames is not None:
             self.frames.append(frames)
-        return self.flush() if self.rows >= self.rows_per_part else []
+            self.bytes += frames.nbytes
+        full = self.rows >= self.rows_per_part or self.bytes >= BYTES_PER_PART
+        return self.flush() if full else []
 
     def flush(self) -> list[tuple[str, list[str]]]:
         if not self.tables:
@@ -387,7 +394,7 @@ class _Parts:
 
         name = write_instances_part(self.tables, self.frames, self.out, self.next_number())
         written = [(name, self.paths)]
-        self.tables, self.frames, self.paths, self.rows = [], [], [], 0
+        self.tables, self.frames, self.paths, self.rows, self.bytes = [], [], [], 0, 0
         return written
 
 

@@ -270,3 +270,18 @@ def test_a_reading_process_that_dies_or_fails_stops_the_run_and_the_next_run_rea
     assert (result.new, result.read, result.rows) == (8, 8, 8)  # the parts the stopped runs wrote are gone
     assert sorted(pq.read_table(out / "instances", columns=["source_path"]).column(0).to_pylist()) == sorted(
         str(p) for p in folder.iterdir())
+
+
+def test_a_part_is_written_sooner_when_its_rows_are_large(tmp_path, monkeypatch):
+    import idc_qc.ingest.run as run
+
+    folder = tmp_path / "in"
+    for k, row in enumerate(_rows(6)):
+        write_file(dataset_for(row, private=True), folder / f"{k}.dcm")
+    one_file = ingest([str(folder / "0.dcm")], tmp_path / "one", workers=1).rows
+    assert one_file == 1
+    row_bytes = pq.read_table(tmp_path / "one" / "instances").nbytes
+    monkeypatch.setattr(run, "BYTES_PER_PART", row_bytes * 2)  # about two rows in memory
+    result = ingest([str(folder)], tmp_path / "out", workers=1, chunk_files=1)  # 10,000 rows a part otherwise
+    sizes = sorted(pq.ParquetFile(p).metadata.num_rows for p in (tmp_path / "out" / "instances").glob("*.parquet"))
+    assert result.rows == 6 and sum(sizes) == 6 and len(sizes) >= 2 and max(sizes) <= 3
