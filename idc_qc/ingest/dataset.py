@@ -232,31 +232,46 @@ def _sequence_json(ds, tag: int, problems: list[ValueProblem], path: str) -> str
 
 
 def _item_object(item, problems: list[ValueProblem], path: str) -> dict:
+    from .fastread import FastDataset
+
     codec = _encoding(item)
     obj: dict[str, Any] = {}
     others: list[dict] = []
-    for tag in item.keys():
-        tag = int(tag)
-        column = column_for(tag)
-        try:
-            if column is not None and column.kind == JSON:
-                obj[column.keyword] = json.loads(_sequence_json(item, tag, problems, f"{path}.{column.keyword}"))
-                continue
-            if _is_sequence(item, tag):
-                continue  # private sequences: not kept inside items
-            vr, values = _element_values(item, tag, codec)
-            if column is None:
-                if (tag >> 16) % 2 == 1 or vr not in _BINARY_VRS:
-                    others.append(_other(tag, vr, values))
-                continue
-            as_text = Column(column.keyword, STRING, column.multi, tag) if column.kind == DATE else column
-            obj[column.keyword] = _typed(values, as_text)
-        except Exception as exc:  # noqa: BLE001 - one unreadable value is a problem row, not a failure
-            name = column.keyword if column else f"Tag_{tag:08X}"
-            problems.append(ValueProblem(f"{path}.{name}", _one_line(exc)))
+
+    def general(tag: int) -> None:
+        _item_element(item, tag, codec, obj, others, problems, path)
+
+    if FAST_VALUES:  # the common raw elements in one step, as at the top level
+        elements = item._elements.items() if type(item) is FastDataset else _raw_elements(item)
+        _fast_elements(elements, item, codec, obj, problems, others, _ITEM_PLANS, general)
+    else:
+        for tag in item.keys():
+            general(int(tag))
     if others:
         obj[OTHER_ELEMENTS] = others
     return obj
+
+
+def _item_element(item, tag: int, codec, obj: dict, others: list, problems: list, path: str) -> None:
+    """One element of a sequence item by the general path: dates stay text, nested sequences
+    are lists of objects, private sequences are not kept."""
+    column = column_for(tag)
+    try:
+        if column is not None and column.kind == JSON:
+            obj[column.keyword] = json.loads(_sequence_json(item, tag, problems, f"{path}.{column.keyword}"))
+            return
+        if _is_sequence(item, tag):
+            return  # private sequences: not kept inside items
+        vr, values = _element_values(item, tag, codec)
+        if column is None:
+            if (tag >> 16) % 2 == 1 or vr not in _BINARY_VRS:
+                others.append(_other(tag, vr, values))
+            return
+        as_text = Column(column.keyword, STRING, column.multi, tag) if column.kind == DATE else column
+        obj[column.keyword] = _typed(values, as_text)
+    except Exception as exc:  # noqa: BLE001 - one unreadable value is a problem row, not a failure
+        name = column.keyword if column else f"Tag_{tag:08X}"
+        problems.append(ValueProblem(f"{path}.{name}", _one_line(exc)))
 
 
 def _is_sequence(ds, tag: int) -> bool:
@@ -342,6 +357,7 @@ def _general_element(source, tag: int, column: Column | None, codec, row: dict, 
 # conversion with the general path on every file pydicom ships.
 _SKIP, _GENERAL, _STR, _NUM, _PRIVATE, _DATE = range(6)
 _PLANS: dict[int, tuple] = {}  # tag -> (VR, *plan): the plan of the VR that tag was last written with
+_ITEM_PLANS: dict[int, tuple] = {}  # the same inside sequence items (_item_plan)
 _NO_PLAN = (None, None, None, None)
 
 
@@ -369,21 +385,31 @@ def _plan(tag: int, vr: str | None) -> tuple:
     return (_GENERAL, *_NO_PLAN)
 
 
-def _fast_elements(elements, source, codec, row: dict, problems: list, others: list) -> None:
+def _item_plan(tag: int, vr: str | None) -> tuple:
+    """A plan inside a sequence item: dates stay text and nothing is skipped there, so those
+    take the item's general path (_item_element)."""
+    plan = _plan(tag, vr)
+    return (_GENERAL, *_NO_PLAN) if plan[0] in (_SKIP, _DATE) else plan
+
+
+def _fast_elements(elements, source, codec, row: dict, problems: list, others: list, plans=None,
+                   general=None) -> None:
     """``elements`` ((tag, element) of ``source``) into ``row`` / ``others``: the common raw
     elements in one step, the rest (sequences, other character sets, big-endian numbers, what
     cannot be read, elements pydicom converted: None) by the general path. An element is
-    RawDataElement's fields by position: [1] VR, [3] the value's bytes, [6] little endian."""
+    RawDataElement's fields by position: [1] VR, [3] the value's bytes, [6] little endian.
+    In a sequence item: ``plans`` is _ITEM_PLANS and ``general(tag)`` the item's general path."""
     text_codec = codec if isinstance(codec, str) else None
-    plans = _PLANS
+    in_item = plans is not None
+    plans, make_plan = (plans, _item_plan) if in_item else (_PLANS, _plan)
     for tag, elem in elements:
         if elem is None:
-            mode = _SKIP if tag == 0x7FE00010 or tag & 0xFFFF == 0 else _GENERAL
+            mode = _SKIP if not in_item and (tag == 0x7FE00010 or tag & 0xFFFF == 0) else _GENERAL
         else:
             vr = elem[1]
             plan = plans.get(tag)
             if plan is None or plan[0] != vr:
-                plan = plans[tag] = (vr, *_plan(tag, vr))
+                plan = plans[tag] = (vr, *make_plan(tag, vr))
             _, mode, name, a, b, multi = plan
         if mode == _SKIP:
             continue
@@ -426,4 +452,7 @@ def _fast_elements(elements, source, codec, row: dict, problems: list, others: l
                         numbers = [float(v) for v in numbers]
                     row[name] = list(numbers) if multi else numbers[0]
                     continue
-        _general_element(source, tag, column_for(tag), codec, row, problems, others)
+        if in_item:
+            general(tag)
+        else:
+            _general_element(source, tag, column_for(tag), codec, row, problems, others)
