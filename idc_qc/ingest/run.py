@@ -488,9 +488,14 @@ def _read_in_processes(chunks, collection, workers, out, rows_per_part, first_pa
         for process in processes:
             process.join()
     finally:
+        stopped_early = any(p.is_alive() for p in processes)
         for process in processes:
             if process.is_alive():
                 process.terminate()
+        if stopped_early:  # what is still queued for them is dropped, not waited on at exit
+            tasks.cancel_join_thread()
+            for process in processes:
+                process.join(timeout=5)
         if context.get_start_method() == "fork":
             import gc
 
