@@ -285,3 +285,22 @@ def test_a_part_is_written_sooner_when_its_rows_are_large(tmp_path, monkeypatch)
     result = ingest([str(folder)], tmp_path / "out", workers=1, chunk_files=1)  # 10,000 rows a part otherwise
     sizes = sorted(pq.ParquetFile(p).metadata.num_rows for p in (tmp_path / "out" / "instances").glob("*.parquet"))
     assert result.rows == 6 and sum(sizes) == 6 and len(sizes) >= 2 and max(sizes) <= 3
+
+
+def test_ctrl_c_while_processes_read_stops_them_and_the_next_run_reads_every_file_once(tmp_path):
+    import multiprocessing
+
+    folder = tmp_path / "in"
+    for k, row in enumerate(_rows(12)):
+        write_file(dataset_for(row), folder / f"{k:02d}.dcm")
+    out = tmp_path / "out"
+
+    def interrupt_after_three(done: int, total: int) -> None:
+        if done >= 3:
+            raise KeyboardInterrupt  # as Ctrl-C arrives while the command waits on its readers
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1, progress=interrupt_after_three)
+    assert multiprocessing.active_children() == []  # both readers ended, none left behind
+    result = ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+    assert (result.new, result.read, result.rows, result.duplicate_instances) == (12, 12, 12, 0)
