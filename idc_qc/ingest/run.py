@@ -418,6 +418,8 @@ def _worker(tasks, results, out: Path, collection: str | None, rows_per_part: in
             statuses, errors, read = _read_chunk(chunk, collection)
             results.put(("chunk", len(chunk), statuses, errors, parts.add(*read)))
         results.put(("done", parts.flush()))
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the group: the command says so, not this one
+        raise SystemExit(130) from None
     except BaseException:  # noqa: BLE001 - reported to the parent, which stops the run with it
         results.put(("error", traceback.format_exc()))
 
@@ -467,10 +469,11 @@ def _read_in_processes(chunks, collection, workers, out, rows_per_part, first_pa
         while finished < len(processes):
             try:
                 message = results.get(timeout=0.5)
-            except queue.Empty:
-                dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-                if dead:
-                    raise IdcQcError(f"a reading process stopped (exit code {dead[0]}; out of memory?): the output "
+            except queue.Empty:  # a process sends "done" before it ends: one that ended without it was lost
+                ended = [p.exitcode for p in processes if p.exitcode is not None]
+                if len(ended) > finished:
+                    code = next((c for c in ended if c != 0), 0)
+                    raise IdcQcError(f"a reading process stopped (exit code {code}; out of memory?): the output "
                                      "is as the last complete run left it; run the same command again") from None
                 continue
             kind = message[0]

@@ -256,6 +256,15 @@ def test_a_reading_process_that_dies_or_fails_stops_the_run_and_the_next_run_rea
     with pytest.raises(IdcQcError, match=r"a reading process stopped \(exit code 3"):
         ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
 
+    def ends_quietly_on_file_5(chunk, collection):
+        if any(path.endswith("5.dcm") for path, _ in chunk):
+            os._exit(0)  # ended without saying it was done: lost all the same, not waited on forever
+        return read_chunk(chunk, collection)
+
+    monkeypatch.setattr(run, "_read_chunk", ends_quietly_on_file_5)
+    with pytest.raises(IdcQcError, match=r"a reading process stopped \(exit code 0"):
+        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+
     def fails_on_file_5(chunk, collection):
         if any(path.endswith("5.dcm") for path, _ in chunk):
             raise KeyError("a bug in the reader")
