@@ -430,7 +430,7 @@ def _read_in_processes(chunks, collection, workers, out, rows_per_part, first_pa
     import multiprocessing
     import queue
 
-    from .writer import column_types
+    from .writer import prepare_column_types
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     if context.get_start_method() == "fork":  # import and build the column types once: forked workers inherit them
@@ -438,7 +438,7 @@ def _read_in_processes(chunks, collection, workers, out, rows_per_part, first_pa
 
         from .fastread import read_fast  # noqa: F401 - the same (pydicom itself is imported only where needed)
 
-        column_types()  # the dictionary's column types
+        prepare_column_types()  # the dictionary by keyword
         import gc
 
         gc.freeze()  # the parent's objects out of the workers' garbage collections: no copy-on-write of them

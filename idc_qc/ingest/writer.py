@@ -29,30 +29,33 @@ PARQUET_PROVENANCE = {"idc_qc.input_kind": "dicom", "idc_qc.generator": "idc_qc.
 PART_PREFIX = "part-"
 
 
-def _keyword_types() -> dict[str, Any]:
-    from ..instances.dicom_columns import standard_dictionary
-
-    types = {}
-    for tag, entry in standard_dictionary().items():
-        keyword = entry[4]
-        column = column_for(tag) if keyword else None
-        if column is not None:
-            types[keyword] = (column.tag, arrow_type(column.kind, column.multi))
-    return types
+_KEYWORD_TAGS: dict[str, int] | None = None
+_TYPES: dict[str, tuple | None] = {}  # keyword -> (tag, Arrow type) of its column, None if not one
 
 
-_TYPES: dict[str, Any] | None = None
+def _keyword_type(name: str) -> tuple | None:
+    """(tag, Arrow type) of the column of DICOM keyword ``name``, or None for another name;
+    each keyword's worked out once, when first seen (a process sees a few hundred of the
+    dictionary's 5,000)."""
+    global _KEYWORD_TAGS
+    if name not in _TYPES:
+        if _KEYWORD_TAGS is None:
+            from ..instances.dicom_columns import standard_dictionary
+
+            _KEYWORD_TAGS = {entry[4]: tag for tag, entry in standard_dictionary().items() if entry[4]}
+        tag = _KEYWORD_TAGS.get(name)
+        column = column_for(tag) if tag is not None else None
+        _TYPES[name] = (column.tag, arrow_type(column.kind, column.multi)) if column is not None else None
+    return _TYPES[name]
 
 
 def column_type(name: str):
     """The Arrow type of an instance column (a DICOM keyword, OtherElements or a file column)."""
     import pyarrow as pa
 
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = _keyword_types()
-    if name in _TYPES:
-        return _TYPES[name][1]
+    known = _keyword_type(name)
+    if known is not None:
+        return known[1]
     if name == OTHER_ELEMENTS:
         return other_elements_type()
     if name == "instance_size":
@@ -62,11 +65,9 @@ def column_type(name: str):
 
 def _order_key(name: str) -> tuple:
     """Columns in tag order (file meta first), then OtherElements, then IDC's file columns."""
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = _keyword_types()
-    if name in _TYPES:
-        return (0, _TYPES[name][0], name)
+    known = _keyword_type(name)
+    if known is not None:
+        return (0, known[0], name)
     if name == OTHER_ELEMENTS:
         return (1, 0, name)
     return (2, FILE_COLUMNS.index(name) if name in FILE_COLUMNS else 99, name)
@@ -110,12 +111,10 @@ class _NoPandas:
         return None
 
 
-def column_types() -> dict[str, Any]:
-    """Every keyword's (tag, Arrow type), built once per process (a fork inherits it)."""
-    global _TYPES
-    if _TYPES is None:
-        _TYPES = _keyword_types()
-    return _TYPES
+def prepare_column_types() -> None:
+    """Load what column types are worked out from (the dictionary by keyword) in this process:
+    a parent forking readers does it once for all of them."""
+    _keyword_type("SOPInstanceUID")
 
 
 def rows_table(rows: list[dict[str, Any]]):
