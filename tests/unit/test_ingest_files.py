@@ -247,32 +247,28 @@ def test_a_reading_process_that_dies_or_fails_stops_the_run_and_the_next_run_rea
     out = tmp_path / "out"
     read_chunk = run._read_chunk
 
-    def dies_on_file_5(chunk, collection):
-        if any(path.endswith("5.dcm") for path, _ in chunk):
-            os._exit(3)  # as a process the kernel kills for memory
-        return read_chunk(chunk, collection)
+    def kill(code: int):
+        def act():
+            os._exit(code)
+        return act
 
-    monkeypatch.setattr(run, "_read_chunk", dies_on_file_5)
-    with pytest.raises(IdcQcError, match=r"a reading process stopped \(exit code 3"):
-        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+    def bug():
+        raise KeyError("a bug in the reader")
 
-    def ends_quietly_on_file_5(chunk, collection):
-        if any(path.endswith("5.dcm") for path, _ in chunk):
-            os._exit(0)  # ended without saying it was done: lost all the same, not waited on forever
-        return read_chunk(chunk, collection)
+    breaks = [  # what the process reading file 5 does, and what the run must say
+        (kill(3), IdcQcError, r"a reading process stopped \(exit code 3"),  # as the kernel kills it for memory
+        (kill(0), IdcQcError, r"a reading process stopped \(exit code 0"),  # ended without saying it was done
+        (bug, RuntimeError, "(?s)a reading process failed.*KeyError: 'a bug in the reader'"),
+    ]
+    for act, error, message in breaks:
+        def broken_on_file_5(chunk, collection, act=act):
+            if any(path.endswith("5.dcm") for path, _ in chunk):
+                act()
+            return read_chunk(chunk, collection)
 
-    monkeypatch.setattr(run, "_read_chunk", ends_quietly_on_file_5)
-    with pytest.raises(IdcQcError, match=r"a reading process stopped \(exit code 0"):
-        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
-
-    def fails_on_file_5(chunk, collection):
-        if any(path.endswith("5.dcm") for path, _ in chunk):
-            raise KeyError("a bug in the reader")
-        return read_chunk(chunk, collection)
-
-    monkeypatch.setattr(run, "_read_chunk", fails_on_file_5)
-    with pytest.raises(RuntimeError, match="(?s)a reading process failed.*KeyError: 'a bug in the reader'"):
-        ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
+        monkeypatch.setattr(run, "_read_chunk", broken_on_file_5)
+        with pytest.raises(error, match=message):
+            ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
 
     monkeypatch.setattr(run, "_read_chunk", read_chunk)
     result = ingest([str(folder)], out, workers=2, rows_per_part=2, chunk_files=1)
