@@ -29,21 +29,26 @@ PARQUET_PROVENANCE = {"idc_qc.input_kind": "dicom", "idc_qc.generator": "idc_qc.
 PART_PREFIX = "part-"
 
 
-_KEYWORD_TAGS: dict[str, int] | None = None
+_KEYWORD_TAGS: dict[str, int] | None = None  # the standard dictionary by keyword
 _TYPES: dict[str, tuple | None] = {}  # keyword -> (tag, Arrow type) of its column, None if not one
+
+
+def _keyword_tags() -> dict[str, int]:
+    """The standard dictionary by keyword (built once per process; a fork inherits it)."""
+    from ..instances.dicom_columns import standard_dictionary
+
+    global _KEYWORD_TAGS
+    if _KEYWORD_TAGS is None:
+        _KEYWORD_TAGS = {entry[4]: tag for tag, entry in standard_dictionary().items() if entry[4]}
+    return _KEYWORD_TAGS
 
 
 def _keyword_type(name: str) -> tuple | None:
     """(tag, Arrow type) of the column of DICOM keyword ``name``, or None for another name;
     each keyword's worked out once, when first seen (a process sees a few hundred of the
     dictionary's 5,000)."""
-    global _KEYWORD_TAGS
     if name not in _TYPES:
-        if _KEYWORD_TAGS is None:
-            from ..instances.dicom_columns import standard_dictionary
-
-            _KEYWORD_TAGS = {entry[4]: tag for tag, entry in standard_dictionary().items() if entry[4]}
-        tag = _KEYWORD_TAGS.get(name)
+        tag = _keyword_tags().get(name)
         column = column_for(tag) if tag is not None else None
         _TYPES[name] = (column.tag, arrow_type(column.kind, column.multi)) if column is not None else None
     return _TYPES[name]
@@ -114,7 +119,7 @@ class _NoPandas:
 def prepare_column_types() -> None:
     """Load what column types are worked out from (the dictionary by keyword) in this process:
     a parent forking readers does it once for all of them."""
-    _keyword_type("SOPInstanceUID")
+    _keyword_tags()
 
 
 def rows_table(rows: list[dict[str, Any]]):
