@@ -129,31 +129,44 @@ def write_files(folder: Path, count: int, per_series: int = 250) -> None:
 
 
 def measure(command: list[str], env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(seconds, peak MB of the process tree, result) of running ``command``."""
+    """(seconds, peak MB of the process tree, result) of running ``command``: the seconds end when
+    the process does (a thread samples the memory, every 20 ms, while this one waits)."""
     import resource
+    import threading
 
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    parent = psutil.Process(proc.pid)
     peak = 0
-    while proc.poll() is None:
+    ended = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
         try:
-            tree = [parent, *parent.children(recursive=True)]
-            total = 0
-            for p in tree:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            peak = max(peak, total)
+            parent = psutil.Process(proc.pid)
         except psutil.Error:
-            pass
-        time.sleep(0.02)
+            return
+        while not ended.is_set():
+            total = 0
+            try:
+                for p in [parent, *parent.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            ended.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
+    ended.set()
+    sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     CPU[tuple(command)] = cpu

@@ -57,6 +57,8 @@ def cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
 #: Default outputs are relative to the working directory of the user, never to the package.
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_DB = DEFAULT_BUILD_DIR / "idc_qc.duckdb"
+#: Where ``idc-qc ingest`` writes without --out.
+DEFAULT_INGEST_DIR = DEFAULT_BUILD_DIR / "ingest"
 #: Names the database last built (``build``, ``demo``) or named with ``--db`` in this folder;
 #: commands given no ``--db`` read that one (see :func:`default_db`).
 LAST_DB_RECORD = DEFAULT_BUILD_DIR / "last_db.txt"

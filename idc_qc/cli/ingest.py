@@ -9,7 +9,9 @@ import typer
 from rich.markup import escape
 
 from ..errors import IdcQcError
+from ..paths import DEFAULT_INGEST_DIR
 from .app import console
+from .ingest_rerun import summary_lines
 
 
 def ingest(
@@ -19,8 +21,7 @@ def ingest(
         show_default=False)],
     out: Annotated[Path, typer.Option(
         "--out", "-o", help="Output folder: instances/part-*.parquet, errors.parquet, files.parquet, "
-                            "ingest_manifest.json. A rerun into it reads only new and changed files.")] = Path(
-        "build/ingest"),
+                            "ingest_manifest.json. A rerun into it reads only new and changed files.")] = DEFAULT_INGEST_DIR,
     collection: Annotated[str | None, typer.Option(
         "--collection", "-c", help="IDC collection_id to write on every row (NULL when omitted).")] = None,
     workers: Annotated[int | None, typer.Option(
@@ -110,26 +111,8 @@ def ingest(
             progress.update(task, completed=done, total=total, rate=rate)
 
         result = run_ingest(paths, out, collection=collection, workers=workers, progress=on_progress)
-    console.print(
-        f"Found {result.found:,} files = [green]{result.read:,} read[/] + {result.skipped:,} skipped (not DICOM, "
-        f"DICOMDIR) + [red]{result.failed:,} failed[/]"
-        + (f"; this run read {result.files_read_this_run:,} ({result.new:,} new, {result.changed:,} changed), "
-           f"{result.unchanged:,} unchanged, {result.removed:,} removed" if result.unchanged or result.removed
-           or result.changed else "")
-    )
-    if result.files_read_this_run:
-        console.print(f"  {result.files_per_second:,.0f} files/s with {result.workers} process(es), "
-                      f"{result.seconds:.1f}s")
-    console.print(f"  {result.rows:,} instance rows, {result.columns:,} columns in {result.parts:,} part(s): "
-                  f"[bold]{escape(str(result.instances_dir))}[/]")
-    problems = [(result.duplicate_instances, "SOPInstanceUIDs held by more than one file"),
-                (result.value_problems, "unreadable values (NULL in their row)"),
-                (result.walk_notes, "walk notes (symlink loops, unlistable folders)"),
-                (result.skipped + result.failed, "files skipped or failed")]
-    listed = ", ".join(f"{n:,} {what}" for n, what in problems if n)
-    if listed:
-        console.print(f"  [yellow]Errors table:[/] {escape(listed)}: [bold]{escape(str(result.errors_path))}[/]")
-    console.print(f"Next: idc-qc build --instances {escape(str(out))}")
+    for line in summary_lines(result.manifest, out, paint=lambda text, style: f"[{style}]{text}[/]", escape=escape):
+        console.print(line)
 
 
 def _ingest_dicomweb(paths: list[str], out: Path, *, collection, workers, study, series, cohort, all_series,

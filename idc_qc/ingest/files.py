@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 #: Outcome of one file.
 READ, SKIPPED, FAILED = "read", "skipped", "failed"
@@ -25,69 +23,61 @@ DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
 #: os.DirEntry.stat() gives the device and inode (which find a file reached twice) on POSIX only
 _ENTRY_STAT_HAS_INODE = os.name == "posix"
 
-class FoundFile(NamedTuple):  # a tuple: made once per file found, a rerun makes nothing else
-    path: str          # absolute, as reached (links not resolved)
-    size: int
-    mtime_ns: int
+# Tuples made with collections.namedtuple (not typing.NamedTuple): a rerun with nothing changed
+# imports this module before anything else, and `typing` alone would cost it 4 ms (docs/ingest.md).
+
+#: One file the walk found: path (absolute, as reached: links not resolved), size, mtime_ns.
+#: A tuple: made once per file found, and a rerun makes nothing else.
+FoundFile = namedtuple("FoundFile", "path size mtime_ns")
+
+#: Something the walk did not follow or could not list (an errors-table row): path, kind, reason,
+#: and counts_as_file (a broken link is a file found that failed).
+WalkNote = namedtuple("WalkNote", "path kind reason counts_as_file", defaults=(False,))
+
+#: What reading one file gave: path, status (READ, SKIPPED or FAILED), kind and reason (the
+#: errors-table row when not READ), row (the instance's dict when READ) and problems (its
+#: unreadable values).
+Outcome = namedtuple("Outcome", "path status kind reason row problems", defaults=(None, None, None, ()))
 
 
-@dataclass(frozen=True)
-class WalkNote:
-    """Something the walk did not follow or could not list (an errors-table row)."""
-
-    path: str
-    kind: str
-    reason: str
-    counts_as_file: bool = False   # a broken link is a file found that failed
-
-
-@dataclass
-class Outcome:
-    """What reading one file gave."""
-
-    path: str
-    status: str                     # READ, SKIPPED or FAILED
-    kind: str | None = None         # errors-table kind when not READ
-    reason: str | None = None
-    row: dict[str, Any] | None = None
-    problems: list = field(default_factory=list)
-
-
-def walk(paths: list[str]) -> Iterator[FoundFile | WalkNote]:
-    """Every regular file under ``paths`` (files or folders), depth first, sorted by name.
+def walk(paths: list[str]) -> list[FoundFile | WalkNote]:
+    """Every regular file under ``paths`` (files or folders), depth first, sorted by name, and
+    the notes, in the order met.
 
     Symbolic links are followed, but a folder already walked (the same device and inode) is
     not walked again: a link back to an ancestor is a loop, noted and skipped. A file reached
-    twice (two links, or a path given twice) is yielded once.
+    twice (two links, or a path given twice) is listed once. (One list, filled by plain loops:
+    a rerun with nothing changed is mostly this walk, and chained generators cost it a third.)
     """
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
+    items: list[FoundFile | WalkNote] = []
+    add = items.append
 
-    def file_entry(path: str, st: os.stat_result) -> FoundFile | None:
+    def add_file(path: str, st: os.stat_result) -> None:
         key = (st.st_dev, st.st_ino)
-        if key in seen_files:
-            return None
-        seen_files.add(key)
-        return FoundFile(path, st.st_size, st.st_mtime_ns)
+        if key not in seen_files:
+            seen_files.add(key)
+            add(FoundFile(path, st.st_size, st.st_mtime_ns))
 
-    def walk_dir(path: str, st: os.stat_result, ancestors: tuple[tuple[int, int], ...]) -> Iterator:
+    def walk_dir(path: str, st: os.stat_result, ancestors: tuple[tuple[int, int], ...]) -> None:
         key = (st.st_dev, st.st_ino)
         if key in ancestors:
-            yield WalkNote(path, WALK, "symlink loop: this folder links back to one of its parents; not followed")
+            add(WalkNote(path, WALK, "symlink loop: this folder links back to one of its parents; not followed"))
             return
         if key in seen_dirs:
             return  # the same folder reached through another link: walked once
         seen_dirs.add(key)
         if path.lower().endswith((".dcm", ".dicom")):
-            yield WalkNote(path, WALK, "a folder named like a DICOM file: walked as a folder")
+            add(WalkNote(path, WALK, "a folder named like a DICOM file: walked as a folder"))
         try:
             with os.scandir(path) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except PermissionError:
-            yield WalkNote(path, WALK, "cannot list folder: permission denied; its files were not read")
+            add(WalkNote(path, WALK, "cannot list folder: permission denied; its files were not read"))
             return
         except OSError as exc:
-            yield WalkNote(path, WALK, f"cannot list folder: {exc.strerror or exc}; its files were not read")
+            add(WalkNote(path, WALK, f"cannot list folder: {exc.strerror or exc}; its files were not read"))
             return
         inner = (*ancestors, key)
         for entry in entries:
@@ -99,37 +89,53 @@ def walk(paths: list[str]) -> Iterator[FoundFile | WalkNote]:
                 try:
                     st = entry.stat(follow_symlinks=False)
                 except OSError:
-                    yield from walk_one(entry.path, inner)  # says what is wrong with it
+                    walk_one(entry.path, inner)  # says what is wrong with it
                     continue
-                found = file_entry(entry.path, st)
-                if found is not None:
-                    yield found
+                key = (st.st_dev, st.st_ino)  # add_file(), inline: this line runs once per file
+                if key not in seen_files:
+                    seen_files.add(key)
+                    add(FoundFile(entry.path, st.st_size, st.st_mtime_ns))
             else:
-                yield from walk_one(entry.path, inner)
+                walk_one(entry.path, inner)
 
-    def walk_one(path: str, ancestors: tuple) -> Iterator:
+    def walk_one(path: str, ancestors: tuple) -> None:
         try:
             st = os.stat(path)  # follows links
         except FileNotFoundError:
             if os.path.islink(path):
-                yield WalkNote(path, FILE_FAILED, "broken symbolic link: its target does not exist", True)
+                add(WalkNote(path, FILE_FAILED, "broken symbolic link: its target does not exist", True))
             return
         except OSError as exc:
             if exc.errno == 40:  # ELOOP: a link pointing at itself, directly or through others
-                yield WalkNote(path, WALK, "symlink loop: the link resolves to itself; not followed")
+                add(WalkNote(path, WALK, "symlink loop: the link resolves to itself; not followed"))
             else:
-                yield WalkNote(path, FILE_FAILED, f"cannot stat: {exc.strerror or exc}", True)
+                add(WalkNote(path, FILE_FAILED, f"cannot stat: {exc.strerror or exc}", True))
             return
         if stat.S_ISDIR(st.st_mode):
-            yield from walk_dir(path, st, ancestors)
+            walk_dir(path, st, ancestors)
         elif stat.S_ISREG(st.st_mode):
-            entry = file_entry(path, st)
-            if entry is not None:
-                yield entry
+            add_file(path, st)
         # sockets, FIFOs and devices are not files to read
 
     for given in paths:
-        yield from walk_one(os.path.abspath(given), ())
+        walk_one(os.path.abspath(given), ())
+    return items
+
+
+def walk_inputs(paths: list[str], out: str) -> tuple[dict[str, FoundFile], list[WalkNote]]:
+    """:func:`walk` over ``paths`` without what lies under the output folder ``out`` (absolute):
+    the files found by path, and the notes."""
+    out_prefix = out + os.sep
+    found: dict[str, FoundFile] = {}
+    notes: list[WalkNote] = []
+    for item in walk(paths):
+        if item.path.startswith(out_prefix):
+            continue
+        if type(item) is WalkNote:
+            notes.append(item)
+        else:
+            found[item.path] = item
+    return found, notes
 
 
 def _text(ds, tag: int) -> str:

@@ -11,15 +11,23 @@ An ingest output folder holds::
 
 A rerun compares each file's path, size and modification time with files.parquet: the same
 file is not read again, a changed one is read again and replaces its row, a file no longer
-found is removed from the instances and reported.
+found is removed from the instances and reported. The manifest's ``fingerprint``
+(:func:`fingerprint`) lets a rerun with nothing changed stop after the walk
+(idc_qc/ingest/rerun.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import NamedTuple
+import time
+from collections import namedtuple
 from pathlib import Path
+
+try:  # CPython's own BLAKE2 module: hashlib would load OpenSSL first, 4 ms of a 60 ms rerun
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - another Python
+    from hashlib import blake2b
 
 #: The manifest's name, declared by idc_qc/instances/files.py (a folder holding it is an ingest
 #: output whose instances are in ``instances/``).
@@ -34,11 +42,9 @@ GENERATOR = "idc_qc.ingest"
 ERROR_COLUMNS = ("path", "kind", "reason", "attribute", "SOPInstanceUID")
 
 
-class FileRecord(NamedTuple):  # a tuple: one per file, read and compared on every rerun
-    size: int
-    mtime_ns: int
-    status: str
-    part: str | None
+#: One file of files.parquet: size, mtime_ns, status and part (None unless read). A tuple
+#: (collections.namedtuple, as in idc_qc/ingest/files.py): one per file, compared on every rerun.
+FileRecord = namedtuple("FileRecord", "size mtime_ns status part")
 
 
 def is_ingest_output(folder: Path) -> bool:
@@ -98,12 +104,38 @@ def write_errors(folder: Path, rows: list[dict]) -> None:
     _atomic_parquet(table, folder / ERRORS_NAME)
 
 
-def write_manifest(folder: Path, manifest: dict) -> Path:
+def now() -> str:
+    """The manifest's time stamps: UTC, to the second (2026-12-07T01:37:34+00:00)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+
+
+def write_manifest(folder: Path, manifest: dict) -> dict:
+    """Write the manifest (atomically); returns it as written."""
     path = folder / MANIFEST_NAME
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"generator": GENERATOR, **manifest}, indent=2, default=str) + "\n")
+    manifest = {"generator": GENERATOR, **manifest}
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
     os.replace(tmp, path)
-    return path
+    return manifest
+
+
+def fingerprint(paths: list[str], out: Path, collection: str | None, found: dict, notes: list) -> str:
+    """A digest of everything a run of ``idc-qc ingest`` decides from: the inputs and collection,
+    every file the walk found (path, size, modification time), the walk's notes, and the output
+    folder's own tables and parts as they are now (name, size, modification time). Two runs with
+    the same fingerprint read the same files into the same output: the second has nothing to do."""
+    own = []
+    for name in (FILES_NAME, ERRORS_NAME, INSTANCES_DIR, FRAMES_DIR):
+        path = out / name
+        if path.is_dir():
+            with os.scandir(path) as entries:
+                own += sorted((f"{name}/{e.name}", (st := e.stat()).st_size, st.st_mtime_ns) for e in entries)
+        elif path.exists():
+            st = path.stat()
+            own.append((name, st.st_size, st.st_mtime_ns))
+    digest = blake2b(json.dumps([1, [os.path.abspath(p) for p in paths], collection, notes, own]).encode())
+    digest.update("\n".join(f"{path}\0{size}\0{mtime_ns}" for path, size, mtime_ns in found.values()).encode())
+    return digest.hexdigest()
 
 
 def _atomic_parquet(table, path: Path) -> None:

@@ -15,7 +15,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import IdcQcError
@@ -27,9 +26,8 @@ from .files import (
     SKIPPED,
     VALUE,
     FoundFile,
-    WalkNote,
     read_file,
-    walk,
+    walk_inputs,
 )
 
 #: Files per task sent to a worker process, and rows per parquet part; a part is written sooner
@@ -64,6 +62,7 @@ class IngestResult:
     seconds: float = 0.0
     files_read_this_run: int = 0
     removed_paths: list[str] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)  # as written to ingest_manifest.json (the summary's source)
 
     @property
     def files_per_second(self) -> float:
@@ -173,16 +172,7 @@ def ingest(
             if part.name not in known_parts:
                 part.unlink()  # left by an interrupted run: its files are read again
 
-    # --- walk
-    out_prefix = str(out) + os.sep
-    found: dict[str, FoundFile] = {}
-    notes: list[WalkNote] = []
-    for item in walk(paths):
-        if isinstance(item, WalkNote):
-            if not item.path.startswith(out_prefix):
-                notes.append(item)
-        elif not item.path.startswith(out_prefix):
-            found[item.path] = item
+    found, notes = walk_inputs(paths, str(out))
 
     # --- what changed since the last run
     to_read: list[FoundFile] = []
@@ -313,11 +303,11 @@ def ingest(
     if _error_set(errors) != _error_set(previous_errors) or not result.errors_path.is_file():
         mf.write_errors(out, errors)
     result.seconds = time.perf_counter() - started
-    mf.write_manifest(out, {
+    result.manifest = mf.write_manifest(out, {
         "input_kind": "dicom",
         "inputs": [os.path.abspath(p) for p in paths],
         "collection_id": collection,
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished": mf.now(),
         "workers": workers,
         "seconds": round(result.seconds, 3),
         "counts": {"found": result.found, "read": result.read, "skipped": result.skipped, "failed": result.failed,
@@ -328,6 +318,7 @@ def ingest(
         "removed": removed[:1000],
         "columns": result.columns,
         "parts": sorted(parts_after),
+        "fingerprint": mf.fingerprint(paths, out, collection, found, notes),
     })
     return result
 

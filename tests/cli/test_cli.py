@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from idc_qc.cli import app
+from idc_qc.cli.app import app
 from idc_qc.errors import IdcQcError
 from support.cli import one_error_line, run_cli
 from support.query import make_warehouse

@@ -9,7 +9,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from idc_qc.cli import app
+from idc_qc.cli.app import app
 from support import clinical as tc
 from support.cli import invoke, one_error_line, run_cli
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from support.data import query
-from idc_qc.cli import app
+from idc_qc.cli.app import app
 
 pytestmark = pytest.mark.slow
 

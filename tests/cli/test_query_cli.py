@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from idc_qc.cli import app
+from idc_qc.cli.app import app
 from support.cli import invoke, one_error_line, run_cli
 from support.query import make_warehouse
 

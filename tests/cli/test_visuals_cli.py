@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from idc_qc.cli import app
+from idc_qc.cli.app import app
 from support.cli import invoke, one_error_line
 
 runner = CliRunner()

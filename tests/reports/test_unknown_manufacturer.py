@@ -54,7 +54,7 @@ def test_no_manufacturer_is_unknown_in_every_reporting_model(makers_db):
 
 
 def test_upset_manufacturer_unknown_selects_them(makers_db, tmp_path):
-    from idc_qc.cli import app
+    from idc_qc.cli.app import app
     from idc_qc.reports.upset import Selection, render_upset
 
     result = render_upset(makers_db, tmp_path, selection=Selection(manufacturer=["unknown"]))

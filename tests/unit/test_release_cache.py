@@ -132,7 +132,7 @@ def test_a_parquet_that_is_not_an_index_is_refused(monkeypatch, tmp_path):
 def test_release_commands_teach_with_an_example(command):
     from typer.testing import CliRunner
 
-    from idc_qc.cli import app
+    from idc_qc.cli.app import app
 
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
