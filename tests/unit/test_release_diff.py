@@ -1,11 +1,12 @@
-"""`idc-qc diff` over real IDC releases, against figures computed here independently (pyarrow and
-Python sets, not DuckDB SQL) from the same parquet files."""
+"""`idc-qc diff` over real IDC releases, against figures computed here independently (pyarrow's
+compute: group_by, is_in, join; not DuckDB SQL) from the same parquet files."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict, namedtuple
-from itertools import repeat
+from collections import Counter
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -15,20 +16,18 @@ from idc_qc.database.files import failures_path as qc_failures_path
 from idc_qc.releases.diff import diff_releases
 
 
-#: One series of an index: its collection, patient, instances and crdc uuid (None when absent).
-Row = namedtuple("Row", "collection_id PatientID instanceCount crdc_series_uuid")
-
-
-def _index(release: int) -> dict[str, Row]:
-    """SeriesInstanceUID -> its Row, read with pyarrow (a million series: tuples, not dicts)."""
+def _index(release: int) -> pa.Table:
+    """A release's series: SeriesInstanceUID, collection_id, PatientID, instanceCount and
+    crdc_series_uuid (null where the index has none), read with pyarrow."""
     path = release_or_skip(release).index
     names = pq.read_schema(path).names
     columns = ["SeriesInstanceUID", "collection_id", "PatientID", "instanceCount"]
-    columns += [c for c in ("crdc_series_uuid",) if c in names]
-    table = pq.read_table(path, columns=columns).to_pydict()
-    crdc = table.get("crdc_series_uuid") or repeat(None)
-    return dict(zip(table["SeriesInstanceUID"],
-                    map(Row._make, zip(table["collection_id"], table["PatientID"], table["instanceCount"], crdc))))
+    table = pq.read_table(path, columns=columns + [c for c in ("crdc_series_uuid",) if c in names])
+    if "crdc_series_uuid" not in table.column_names:
+        table = table.append_column("crdc_series_uuid", pa.nulls(table.num_rows, pa.string()))
+    # some releases write large_string: one type for every release, so that they join
+    return table.cast(pa.schema([(f.name, pa.string() if pa.types.is_large_string(f.type) else f.type)
+                                 for f in table.schema]))
 
 
 @pytest.fixture(scope="module")
@@ -36,44 +35,58 @@ def indices():
     return {r: _index(r) for r in (20, 23, 25)}
 
 
-def _expected(a: dict, b: dict) -> dict:
-    kept = a.keys() & b.keys()
-    per = defaultdict(Counter)
-    for side, index in (("a", a), ("b", b)):
-        for row in index.values():
-            per[row.collection_id][f"series_{side}"] += 1
-            per[row.collection_id][f"instances_{side}"] += row.instanceCount or 0
-    for uid in b.keys() - a.keys():
-        per[b[uid].collection_id]["added"] += 1
-    for uid in a.keys() - b.keys():
-        per[a[uid].collection_id]["removed"] += 1
+def _per_collection(table: pa.Table, side: str) -> dict[str, Counter]:
+    counts = table.group_by("collection_id").aggregate([("SeriesInstanceUID", "count"), ("instanceCount", "sum")])
+    return {c: Counter({f"series_{side}": n, f"instances_{side}": i or 0}) for c, n, i in zip(
+        counts["collection_id"].to_pylist(), counts["SeriesInstanceUID_count"].to_pylist(),
+        counts["instanceCount_sum"].to_pylist())}
+
+
+def _only_in(table: pa.Table, other: pa.Table) -> pa.Table:
+    """The series of ``table`` that ``other`` does not list."""
+    listed = pc.is_in(table["SeriesInstanceUID"], value_set=other["SeriesInstanceUID"].combine_chunks())
+    return table.filter(pc.invert(listed))
+
+
+def _expected(a: pa.Table, b: pa.Table) -> dict:
+    """The diff's figures computed with pyarrow (group_by, is_in, join) and Python counters."""
+    added, removed = _only_in(b, a), _only_in(a, b)
+    per: dict[str, Counter] = {}
+    for side, table in (("a", a), ("b", b)):
+        for collection, counts in _per_collection(table, side).items():
+            per.setdefault(collection, Counter()).update(counts)
+    for table, key in ((added, "added"), (removed, "removed")):
+        for collection, n in Counter(table["collection_id"].to_pylist()).items():
+            per.setdefault(collection, Counter())[key] += n
     # Revised, another way: IDC gives each version of a series its own crdc_series_uuid.
-    revised = {u for u in kept if a[u].crdc_series_uuid != b[u].crdc_series_uuid}
+    joined = a.select(["SeriesInstanceUID", "crdc_series_uuid"]).join(
+        b.select(["SeriesInstanceUID", "crdc_series_uuid"]), "SeriesInstanceUID", join_type="inner", right_suffix="_b")
+    same = pc.fill_null(pc.equal(joined["crdc_series_uuid"], joined["crdc_series_uuid_b"]), False)
+    both_null = pc.and_(pc.is_null(joined["crdc_series_uuid"]), pc.is_null(joined["crdc_series_uuid_b"]))
     return {
-        "added": len(b.keys() - a.keys()), "removed": len(a.keys() - b.keys()), "kept": len(kept),
-        "revised": len(revised),
-        "collections_a": {r.collection_id for r in a.values()},
-        "collections_b": {r.collection_id for r in b.values()},
-        "patients_a": len({r.PatientID for r in a.values()}),
-        "patients_b": len({r.PatientID for r in b.values()}),
+        "added": added.num_rows, "removed": removed.num_rows, "kept": joined.num_rows,
+        "revised": joined.num_rows - pc.sum(pc.or_(same, both_null)).as_py(),
+        "collections_a": set(pc.unique(a["collection_id"]).to_pylist()),
+        "collections_b": set(pc.unique(b["collection_id"]).to_pylist()),
+        "patients_a": pc.count_distinct(a["PatientID"]).as_py(), "patients_b": pc.count_distinct(b["PatientID"]).as_py(),
         "per_collection": per,
     }
 
 
-@pytest.mark.slow  # reads three real indices (~1M series each) into Python sets
+@pytest.mark.slow  # three real indices (~1M series each)
 @pytest.mark.parametrize("ra, rb", [(20, 25), (23, 25), (20, 23)])
 def test_diff_figures_equal_independent_figures(indices, ra, rb):
     got = diff_releases(ra, rb)
     want = _expected(indices[ra], indices[rb])
     assert (got.series_added, got.series_removed, got.series_kept) == (want["added"], want["removed"], want["kept"])
     assert got.series_revised == want["revised"]
-    assert (got.a.series, got.b.series) == (len(indices[ra]), len(indices[rb]))
+    assert (got.a.series, got.b.series) == (indices[ra].num_rows, indices[rb].num_rows)
     assert (got.a.patients, got.b.patients) == (want["patients_a"], want["patients_b"])
     assert set(got.collections_added) == want["collections_b"] - want["collections_a"]
     assert set(got.collections_removed) == want["collections_a"] - want["collections_b"]
     assert len(got.collections) == len(want["collections_a"] | want["collections_b"])
     for change in got.collections:
-        expected = want["per_collection"][change.collection_id]
+        expected = want["per_collection"].get(change.collection_id, Counter())
         assert (change.series_a, change.series_b, change.instances_a, change.instances_b,
                 change.series_added, change.series_removed) == (
             expected["series_a"], expected["series_b"], expected["instances_a"], expected["instances_b"],
@@ -88,12 +101,11 @@ def test_v20_to_v25_matches_the_figures_in_the_issue():
     assert (got.a.series, got.a.collections, got.b.series, got.b.collections) == (947_580, 149, 1_044_191, 179)
 
 
-def _write_failures(path, index: dict, rule) -> set[tuple]:
-    """QC failures as `idc-qc check` writes them, for the series ``rule`` flags; returns the keys."""
-    import pyarrow as pa
-
-    rows = [(r.collection_id, uid, "series", "single_instance_series", str(r.instanceCount))
-            for uid, r in index.items() if rule(r)]
+def _write_failures(path, index: pa.Table, flagged: pa.Table) -> set[tuple]:
+    """QC failures as `idc-qc check` writes them, for the ``flagged`` series of ``index``; returns the keys."""
+    rows = [(c, uid, "series", "single_instance_series", str(n)) for uid, c, n in zip(
+        flagged["SeriesInstanceUID"].to_pylist(), flagged["collection_id"].to_pylist(),
+        flagged["instanceCount"].to_pylist())]
     columns = list(zip(*rows)) if rows else [[]] * 5
     names = ["collection_id", "SeriesInstanceUID", "suite", "check_name", "observed"]
     pq.write_table(pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, columns)}), path)
@@ -106,18 +118,19 @@ def test_qc_failures_new_fixed_unchanged(indices, tmp_path):
     db_a, db_b = tmp_path / "v20" / "idc_qc.duckdb", tmp_path / "v25" / "idc_qc.duckdb"
     db_a.parent.mkdir(), db_b.parent.mkdir()
 
-    def single(r):
-        return r.instanceCount == 1 and r.collection_id.startswith("tcga")
+    def single(index: pa.Table) -> pa.Table:  # series with a single instance, in TCGA
+        return index.filter(pc.and_(pc.equal(index["instanceCount"], 1),
+                                    pc.starts_with(index["collection_id"], "tcga")))
 
-    fa = _write_failures(qc_failures_path(db_a), indices[20], single)
-    fb = _write_failures(qc_failures_path(db_b), indices[25], single)
+    fa = _write_failures(qc_failures_path(db_a), indices[20], single(indices[20]))
+    fb = _write_failures(qc_failures_path(db_b), indices[25], single(indices[25]))
     got = diff_releases(20, 25, db_a=db_a, db_b=db_b)
     assert got.qc is not None and got.qc_totals() == {"new": len(fb - fa), "fixed": len(fa - fb),
                                                       "unchanged": len(fa & fb)}
     per = Counter((k[0], "fixed") for k in fa - fb) + Counter((k[0], "new") for k in fb - fa)
     for change in got.qc:
         assert (change.new, change.fixed) == (per[(change.collection_id, "new")], per[(change.collection_id, "fixed")])
-    removed = {u for u in indices[20].keys() - indices[25].keys()}
+    removed = set(_only_in(indices[20], indices[25])["SeriesInstanceUID"].to_pylist())
     assert sum(q.fixed_series_removed for q in got.qc) == len({k for k in fa - fb if k[1] in removed})
 
 
