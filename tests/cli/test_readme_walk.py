@@ -98,7 +98,7 @@ def test_every_command_of_the_readme_runs_as_written_after_the_demo(walked):
     selected = (folder / "nlst_geometry.html").read_text()
     assert 'id="selection-note"' in selected and "collection nlst" in selected
     assert (folder / "build" / "reports" / "dashboard.html").stat().st_size > 0
-    # the demo's gates fail on the injected faults, and it says so and exits 0 (tests/cli/test_demo.py: --strict)
+    # the demo's gates fail on the injected faults, and it says so and exits 0 (tests/cli/test_installed.py: --strict)
     demo = " ".join((ran[0][1].stdout + ran[0][1].stderr).split())
     assert ran[0][0].startswith("idc-qc demo") and "expectations failed" in demo, demo[-2000:]
     assert "expected: the input is synthetic" in demo and "exit 0 (the demo ran; --strict exits 1" in demo, demo[-2000:]
