@@ -16,7 +16,7 @@ from idc_qc.errors import IdcQcError
 from idc_qc.idc_published import check_published, published_schema_columns, resolve_published
 from idc_qc.idc_reference import idc_volume_geometry_sql_duckdb
 from support.cli import invoke, one_error_line
-from support.data import query
+from support.data import query, writable_copy
 
 
 def publish(instances: str, out: Path, *, flip: str | None = None, drop: str | None = None) -> Path:
@@ -108,16 +108,30 @@ def synthetic_input(tmp_path_factory):
     return root, synth.instances_glob, regular[0][0], regular[1][0]
 
 
-@pytest.mark.slow
-def test_idc_verdicts_beside_ours_agree_differ_or_are_absent(synthetic_input):
+@pytest.fixture(scope="module")
+def published_build(synthetic_input):
+    """Every model built with IDC's indices in a download folder: its volume_geometry_index made
+    by IDC's query, one series' verdict flipped and another's left out, and a ct_index beside it.
+    Read-only: a test that writes beside it works on a copy."""
     from idc_qc.build import build
-    from idc_qc.warehouse import summarize
 
     root, instances, flipped, dropped = synthetic_input
-    published = publish(instances, root / "volume_geometry_index.parquet", flip=flipped, drop=dropped)
+    folder = root / "downloads"
+    folder.mkdir()
+    published = publish(instances, folder / "volume_geometry_index.parquet", flip=flipped, drop=dropped)
+    with duckdb.connect() as con:
+        con.execute(f"copy (select SeriesInstanceUID, 'ORIGINAL' as ImageType from '{published}') "
+                    f"to '{folder / 'ct_index.parquet'}' (format parquet)")
     db = root / "with" / "idc_qc.duckdb"
-    build(db, str(Path(instances).parent), idc_indices=published)
+    build(db, str(Path(instances).parent), idc_indices=folder)
+    return db, published, flipped, dropped
 
+
+@pytest.mark.slow
+def test_idc_verdicts_beside_ours_agree_differ_or_are_absent(published_build):
+    from idc_qc.warehouse import summarize
+
+    db, published, flipped, dropped = published_build
     rows = {uid: (comparison, differing) for uid, comparison, differing in query(
         db, "select SeriesInstanceUID, comparison, differing_checks from series_geometry_vs_idc")}
     assert len(rows) == query(db, "select count(*) from series_geometry")[0][0]
@@ -136,24 +150,15 @@ def test_idc_verdicts_beside_ours_agree_differ_or_are_absent(synthetic_input):
 
 
 @pytest.mark.slow
-def test_the_report_and_query_show_idcs_indices(synthetic_input):
+def test_the_report_and_query_show_idcs_indices(published_build, tmp_path):
     """The report's section lists the series that differs with both sides' reasons; `idc-qc query`
     reads IDC's published indices by IDC's names, the ct_index beside the file included."""
-    from idc_qc.build import build
     from idc_qc.quality.check import run_checks
     from idc_qc.query.run import list_tables, run_query
     from idc_qc.reports.qc_report import build_report
 
-    root, instances, flipped, dropped = synthetic_input
-    folder = root / "downloads"
-    folder.mkdir()
-    published = publish(instances, folder / "volume_geometry_index.parquet", flip=flipped, drop=dropped)
-    with duckdb.connect() as con:
-        con.execute(f"copy (select SeriesInstanceUID, 'ORIGINAL' as ImageType from '{published}') "
-                    f"to '{folder / 'ct_index.parquet'}' (format parquet)")
-    db = root / "report" / "idc_qc.duckdb"
-    build(db, str(Path(instances).parent), idc_indices=folder)
-
+    built, published, flipped, _ = published_build
+    db = writable_copy(built, tmp_path / "report")  # check and report write beside it
     kinds = {r.name: r.kind for r in list_tables(db)}
     assert kinds["volume_geometry_index"] == kinds["ct_index"] == "IDC published index"
     assert "mr_index" not in kinds
