@@ -18,7 +18,13 @@ def main() -> None:
     if args[:1] == ["ingest"]:
         from .ingest_rerun import answer
 
-        code = answer(args[1:])
+        try:
+            code = answer(args[1:])
+        except KeyboardInterrupt:  # as the full command says it (app.main), without importing it
+            from ..errors import EXIT_INTERRUPTED, INTERRUPTED_LINE
+
+            print(INTERRUPTED_LINE, file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
         if code is not None:
             sys.exit(code)
     from .app import main as app_main

@@ -172,3 +172,19 @@ def test_the_command_answers_without_its_libraries_and_says_what_the_full_comman
     changed = subprocess.run([sys.executable, "-c", RUN_MAIN, *args], capture_output=True, text=True, check=False)
     assert changed.stdout.split()[0] == "0" and "pyarrow" in changed.stdout.split()
     assert "this run read 1 (0 new, 1 changed)" in " ".join(changed.stderr.split())
+
+
+def test_ctrl_c_while_the_rerun_walks_is_the_commands_interrupted_line(monkeypatch, capsys):
+    import idc_qc.cli.ingest_rerun as quick
+    from idc_qc.cli import main
+    from idc_qc.errors import EXIT_INTERRUPTED, INTERRUPTED_LINE
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(quick, "answer", interrupted)
+    monkeypatch.setattr(sys, "argv", ["idc-qc", "ingest", "in"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.splitlines() == [INTERRUPTED_LINE]  # one line, no traceback
