@@ -13,6 +13,7 @@ whichever of the two ran.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -101,6 +102,4 @@ def summary_lines(manifest: dict, out, paint: Callable[[str, str], str] = lambda
 
 
 def _inside(folder: str, name: str) -> str:
-    import os
-
     return os.path.join(os.path.abspath(folder), name)

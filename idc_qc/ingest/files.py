@@ -91,10 +91,7 @@ def walk(paths: list[str]) -> list[FoundFile | WalkNote]:
                 except OSError:
                     walk_one(entry.path, inner)  # says what is wrong with it
                     continue
-                key = (st.st_dev, st.st_ino)  # add_file(), inline: this line runs once per file
-                if key not in seen_files:
-                    seen_files.add(key)
-                    add(FoundFile(entry.path, st.st_size, st.st_mtime_ns))
+                add_file(entry.path, st)
             else:
                 walk_one(entry.path, inner)
 

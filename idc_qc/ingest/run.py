@@ -64,10 +64,6 @@ class IngestResult:
     removed_paths: list[str] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)  # as written to ingest_manifest.json (the summary's source)
 
-    @property
-    def files_per_second(self) -> float:
-        return self.files_read_this_run / self.seconds if self.seconds else 0.0
-
 
 def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
     """Read a chunk of files: ([(path, status)], [error rows], (instances table or None, frames
