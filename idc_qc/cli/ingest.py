@@ -97,7 +97,7 @@ def ingest(
     if study or series or cohort or all_series or token_file or password_file:
         raise IdcQcError("--study, --series, --cohort, --all, --token-file and --password-file read from a DICOMweb "
                          "server: give its URL (http(s)://host/dicom-web) instead of files")
-    check_paths(paths)  # before the progress bar: a bad path is one line
+    check_paths(paths, out)  # before the progress bar: a bad path is one line
     with Progress(TextColumn("reading DICOM headers"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("ingest", total=None, rate="")

@@ -106,12 +106,20 @@ def _read_chunk(paths: list[tuple[str, int]], collection: str | None):
     return statuses, errors, (rows_table(rows), frames_table(frames) if frames else None, read)
 
 
-def check_paths(paths: list[str]) -> None:
+def check_paths(paths: list[str], out: str | os.PathLike | None = None) -> None:
+    """Refuse, in one line, no paths, a path that does not exist, and a path that is the output
+    folder or inside it (the walk leaves the output folder out, so the run would find no file
+    and drop every instance of the last run)."""
     if not paths:
         raise IdcQcError("give at least one file or folder of DICOM files to ingest")
+    inside = os.path.abspath(out) if out is not None else None
     for path in paths:
         if not os.path.lexists(path):
             raise IdcQcError(f"no such file or folder: {path!r}; give DICOM files or folders holding them")
+        given = os.path.abspath(path)
+        if inside is not None and (given == inside or given.startswith(inside + os.sep)):
+            raise IdcQcError(f"{path!r} is the output folder --out or inside it: give the folders of the DICOM "
+                             "files, and --out a folder of its own")
 
 
 def _prepare_out(out: Path, dicomweb: bool = False) -> None:
@@ -151,7 +159,7 @@ def ingest(
 ) -> IngestResult:
     """Read the DICOM headers under ``paths`` into ``out`` (incremental; see the module docs)."""
     started = time.perf_counter()
-    check_paths(paths)
+    check_paths(paths, out)
     out = Path(out).absolute()
     _prepare_out(out)
     instances_dir = out / mf.INSTANCES_DIR

@@ -144,6 +144,19 @@ def test_bad_arguments_are_one_line_errors(tmp_path):
         ingest([str(tmp_path)], tmp_path / "busy")
 
 
+def test_the_output_folder_as_input_is_refused_and_the_last_run_kept(tmp_path):
+    folder = tmp_path / "in"
+    for k, row in enumerate(_rows(3)):
+        write_file(dataset_for(row), folder / f"{k}.dcm")
+    out = tmp_path / "out"
+    ingest([str(folder)], out, workers=1)
+    kept = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    for given in (out, out / "instances"):  # the folder, or a folder inside it
+        with pytest.raises(IdcQcError, match="is the output folder --out or inside it"):
+            ingest([str(given)], out, workers=1)
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == kept
+
+
 def test_multi_frame_objects_get_one_frame_row_each(tmp_path):
     """An enhanced CT made by highdicom's legacy converter from single-frame slices: the frames
     table holds each slice's position, orientation and spacing, resolved from the per-frame
