@@ -1,6 +1,9 @@
+{{ config(materialized='table') }}
 -- One row per series present in the instance metadata: what the instance headers say
 -- about the series. min() rather than any_value() so DuckDB and BigQuery pick the
--- same value when instances disagree.
+-- same value when instances disagree. A table: three marts (series, series_geometry,
+-- series_converters) and two data tests read it, and as a view each of them grouped every
+-- instance row again (on input in arbitrary order, one of the build's costliest passes; issue 24).
 
 with instances as (
     select * from {{ ref('stg_dicom__instances') }}
