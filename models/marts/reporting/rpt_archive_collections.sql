@@ -13,7 +13,7 @@ final as (
         count(distinct StudyInstanceUID) as study_count,
         count(distinct PatientID) as patient_count,
         cast(coalesce(sum(instance_count), 0) as {{ dbt.type_bigint() }}) as instance_count,
-        coalesce(sum(series_size_mb), 0) as size_mb,
+        coalesce({{ idc_qc.sum_exact('series_size_mb') }}, 0) as size_mb,
         count(distinct Modality) as modality_count,
         min(first_idc_release) as first_idc_release,
         count(*) - count(first_idc_release) as series_without_release

@@ -14,7 +14,7 @@ final as (
         coalesce(collection_id, 'unknown') as collection_id,
         count(*) as series_added,
         cast(coalesce(sum(instance_count), 0) as {{ dbt.type_bigint() }}) as instances_added,
-        coalesce(sum(series_size_mb), 0) as size_added_mb
+        coalesce({{ idc_qc.sum_exact('series_size_mb') }}, 0) as size_added_mb
     from series
     where first_idc_release is not null
     group by first_idc_release, coalesce(collection_id, 'unknown')
