@@ -52,7 +52,10 @@ def _except_all(con, a: str, b: str, columns: list[str]) -> tuple[int, int, int,
     changed, as text."""
     type_a, type_b = (_column_types(con, relation) for relation in (a, b))
     select = ", ".join(f'"{c}"' if type_a[c] == type_b[c] else f'cast("{c}" as varchar)' for c in columns) or "1"
-    count = lambda q: con.execute(f"select count(*) from ({q})").fetchone()[0]  # noqa: E731
+
+    def count(query: str) -> int:
+        return con.execute(f"select count(*) from ({query})").fetchone()[0]
+
     return (count(f"select 1 from {a}"), count(f"select 1 from {b}"),
             count(f"select {select} from {a} except all select {select} from {b}"),
             count(f"select {select} from {b} except all select {select} from {a}"))
