@@ -35,13 +35,12 @@ def _files(root: Path) -> dict[str, Path]:
             if p.is_file() and not (set(p.relative_to(root).parts) & SKIPPED_PARTS) and p.suffix not in SKIPPED_SUFFIXES}
 
 
-def _stable_columns(con, relation: str) -> list[str]:
-    cols = [r[0] for r in con.execute(f"describe select * from {relation}").fetchall()]
-    return [c for c in cols if not any(v in c.lower() for v in VOLATILE)]
-
-
 def _column_types(con, relation: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f"describe select * from {relation}").fetchall()}
+
+
+def _stable_columns(con, relation: str) -> list[str]:
+    return [c for c in _column_types(con, relation) if not any(v in c.lower() for v in VOLATILE)]
 
 
 def _except_all(con, a: str, b: str, columns: list[str]) -> tuple[int, int, int, int]:
