@@ -1,14 +1,14 @@
 {{ config(materialized='table') }}
 -- One row per series present in the instance metadata: what the instance headers say
 -- about the series. min() rather than any_value() so DuckDB and BigQuery pick the
--- same value when instances disagree. Read off int_series__instances_grouped (the one pass over
--- the instance rows, shared with the quality checks), whose groups hold every row with a
--- SeriesInstanceUID: the smallest of the groups' smallest values is the series' smallest, and
--- the distinct SOP classes are distinct across the groups, one of whose keys is SOPClassUID.
--- A table: three marts (series, series_geometry, series_converters) and two data tests read it.
+-- same value when instances disagree. A table: three marts (series, series_geometry,
+-- series_converters) and two data tests read it, and as a view each of them grouped every
+-- instance row again (on input in arbitrary order, one of the build's costliest passes; issue 24).
 
-with groups as (
-    select * from {{ ref('int_series__instances_grouped') }}
+with instances as (
+    select * from {{ ref('stg_dicom__instances') }}
+    -- a row without a SeriesInstanceUID belongs to no series (unusable_instances lists it)
+    where {{ idc_qc.has_text('SeriesInstanceUID') }}
 ),
 
 aggregated as (
@@ -26,8 +26,8 @@ aggregated as (
         min(PatientAge) as PatientAge,
         min(PatientSex) as PatientSex,
         min(SeriesDescription) as SeriesDescription,
-        cast(sum(instance_count) as {{ dbt.type_bigint() }}) as metadata_instance_count
-    from groups
+        count(*) as metadata_instance_count
+    from instances
     group by SeriesInstanceUID
 )
 
