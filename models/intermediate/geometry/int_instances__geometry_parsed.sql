@@ -36,8 +36,8 @@ with instances as (
 {{ idc_qc.geometry_parse_instances('instances') }},
 
 -- SOPClassUID (is_idc_sop_class holds what the geometry reads of it) is not carried: no reader
--- wants it, and as the widest string per row after the UIDs it cost 6 to 18% of writing the
--- table series by series (issue 24)
+-- wants it, and it is the widest string per row after the UIDs (issue 24; what leaving it out
+-- saves: docs/geometry.md, "One shared pass ... reverted")
 final as (
     select {{ idc_qc.star_except(['ImagePositionPatient', 'ImageOrientationPatient', 'PixelSpacing', 'SOPClassUID']) }}
     from projected
