@@ -5,7 +5,8 @@ parsed instance by series, with two per-series lists (the sorted positions, the 
 the SOPInstanceUIDs) among its ~80 aggregates. On input in arbitrary order the build writes the
 parsed instances as a table sorted by series first (macro series_ordered). This script times that
 design and the pieces any other design would still have to pay, on the same file, each a
-`CREATE TEMP TABLE` in a fresh DuckDB connection (2 threads, the 6 GB limit `idc-qc build` uses):
+`CREATE TEMP TABLE` in a fresh DuckDB connection (the sorted table a persistent one, as the build
+writes it; 2 threads, the 6 GB limit `idc-qc build` uses):
 
 * ``floor``: bench_geometry.py's floor query (cast, project, `lead()` per series, min/max gap).
 * ``group_count``: the parse of every instance (DS grammar), then a GROUP BY by series of a count
