@@ -46,17 +46,15 @@ PARTS = ("floor", "group_count", "group_lists", "window_gaps", "group_no_lists",
 DATABASE = "parts"  # the file stem: compiled SQL names its relations "parts"."main".<model>
 
 
-def _compile(instances: str, folder: Path, series_ordered: bool, run: bool) -> Path:
-    """dbt run (views) or compile of the parse and the aggregate into ``folder``: its compiled SQL."""
-    from idc_qc.dbt_runner import dbt_vars, run_dbt
-    from idc_qc.instances import check_instances, dbt_instances_var, resolve_instances
+def _compile(vars_: dict, folder: Path, series_ordered: bool, run: bool) -> Path:
+    """dbt run (views) or compile of the parse and the aggregate into ``folder``, with the parse a
+    view (``series_ordered``) or a table sorted by series: the folder of its compiled SQL."""
+    from idc_qc.dbt_runner import run_dbt
 
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    report = check_instances(instances)
-    vars_ = dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional,
-                     instances_series_ordered=series_ordered)
+    vars_ = {**vars_, "instances_series_ordered": series_ordered}
     db = folder / f"{DATABASE}.duckdb"
     if run:  # the staging views and the parse as a view: nothing is computed
         run_dbt("run", db_path=db, select=["+int_instances__geometry_parsed"], vars=vars_)
@@ -108,8 +106,11 @@ from gaps group by SeriesInstanceUID""",
 def run(instances: str, work: Path, parts: list[str], threads: int, memory_limit: str) -> list[dict]:
     import duckdb
 
-    view_sql = _compile(instances, work / "view", series_ordered=True, run=True)
-    table_sql = _compile(instances, work / "table", series_ordered=False, run=False)
+    from bench_geometry import instance_vars
+
+    vars_ = instance_vars(instances)  # the input checked once, for both compiles
+    view_sql = _compile(vars_, work / "view", series_ordered=True, run=True)
+    table_sql = _compile(vars_, work / "table", series_ordered=False, run=False)
     statements = part_sql(parts, view_sql, table_sql, instances)
     scratch = work / "scratch.duckdb"
     results = []

@@ -370,19 +370,15 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
             extra["nodes"] = len(result.dbt.nodes)
             extra["tests"] = sum(1 for n in result.dbt.nodes if n.unique_id.startswith(("test.", "unit_test.")))
         else:
-            from idc_qc.instances import check_instances, dbt_instances_var, resolve_instances
-            from idc_qc.dbt_runner import dbt_vars, run_dbt
+            from idc_qc.dbt_runner import run_dbt
 
-            report = check_instances(instances)
             run_dbt(
                 "run",
                 db_path=db,
                 # verdicts: the series-level verdicts alone, the same answer the floors compute;
                 # dbt: both marts, including the instance-level list a curator works from.
                 select=["+series_geometry"] if engine == "verdicts" else ["+series_geometry", "+instance_geometry"],
-                vars=dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional,
-                              # as idc-qc build sets it: series-ordered input is parsed as it comes
-                              instances_series_ordered=report.series_ordered),
+                vars=instance_vars(instances),
             )
         seconds = time.perf_counter() - start
         extra["slowest"] = _slowest_nodes(folder / "dbt" / "target")
@@ -408,6 +404,18 @@ def _run_child(engine: str, instances: str, work: Path, threads: int, memory_lim
             seconds = time.perf_counter() - start
             rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     return {"engine": engine, "seconds": seconds, "peak_rss": _peak_rss_bytes(), "rows": rows, **extra}
+
+
+def instance_vars(instances: str) -> dict:
+    """The dbt vars `idc-qc build` derives from ``instances`` (checked once): the files, the optional
+    columns they lack, and instances_series_ordered as it finds it (series-ordered input is parsed
+    as it comes; input in arbitrary order is written series by series first)."""
+    from idc_qc.dbt_runner import dbt_vars
+    from idc_qc.instances import check_instances, dbt_instances_var, resolve_instances
+
+    report = check_instances(instances)
+    return dbt_vars(instances=dbt_instances_var(resolve_instances(instances)), absent_columns=report.absent_optional,
+                    instances_series_ordered=report.series_ordered)
 
 
 def _release_qc(db: Path, instances: str) -> dict[str, float]:
